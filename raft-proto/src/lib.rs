@@ -1,0 +1,12 @@
+//! The wire types of etcd's `raft.proto`, as prost messages, and the helpers
+//! etcd keeps beside them (conf-change conversions and string forms, conf
+//! state equivalence).
+
+#![deny(missing_docs)]
+
+mod types;
+
+pub use types::*;
+
+/// Re-exported so that users encode and decode with the same prost version.
+pub use prost;

@@ -1,0 +1,63 @@
+//! The errors of the raft core. Their `Display` texts are etcd's, word for
+//! word, because callers (and golden files) match on them.
+
+use std::fmt;
+
+/// Everything the raft core reports as an error rather than a panic.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Error {
+    /// Storage: the requested index was compacted away (etcd `ErrCompacted`).
+    Compacted,
+    /// Storage: the snapshot is older than the one already held
+    /// (etcd `ErrSnapOutOfDate`).
+    SnapOutOfDate,
+    /// Storage: the requested entry is not (yet) there (etcd `ErrUnavailable`).
+    Unavailable,
+    /// Storage: a snapshot cannot be produced right now; raft retries later
+    /// (etcd `ErrSnapshotTemporarilyUnavailable`).
+    SnapshotTemporarilyUnavailable,
+    /// A proposal was dropped: no leader, a transfer in progress, a removed
+    /// node, or a full uncommitted log (etcd `ErrProposalDropped`).
+    ProposalDropped,
+    /// `RawNode::step` was handed a local message (etcd `ErrStepLocalMsg`).
+    StepLocalMsg,
+    /// `RawNode::step` was handed a response from an unknown peer
+    /// (etcd `ErrStepPeerNotFound`).
+    StepPeerNotFound,
+    /// The `Node` was stopped (etcd `ErrStopped`).
+    Stopped,
+    /// A `Config` failed validation; the text is etcd's.
+    ConfigInvalid(String),
+    /// A configuration change could not be applied; the text is etcd's.
+    ConfChange(String),
+    /// A message, entry or conf change could not be decoded.
+    Decode(String),
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Compacted => f.write_str("requested index is unavailable due to compaction"),
+            Error::SnapOutOfDate => f.write_str("requested index is older than the existing snapshot"),
+            Error::Unavailable => f.write_str("requested entry at index is unavailable"),
+            Error::SnapshotTemporarilyUnavailable => f.write_str("snapshot is temporarily unavailable"),
+            Error::ProposalDropped => f.write_str("raft proposal dropped"),
+            Error::StepLocalMsg => f.write_str("raft: cannot step raft local message"),
+            Error::StepPeerNotFound => f.write_str("raft: cannot step as peer not found"),
+            Error::Stopped => f.write_str("raft: stopped"),
+            Error::ConfigInvalid(s) | Error::ConfChange(s) | Error::Decode(s) => f.write_str(s),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<prost::DecodeError> for Error {
+    fn from(e: prost::DecodeError) -> Error {
+        Error::Decode(e.to_string())
+    }
+}
+
+/// The result type of the raft core.
+pub type Result<T> = std::result::Result<T, Error>;

@@ -1,0 +1,25 @@
+//! A faithful, fast Rust implementation of etcd's raft.
+//!
+//! The layering is etcd's, so that each file can be read next to its Go
+//! counterpart: [`quorum`] -> [`tracker`] -> [`confchange`] -> the state
+//! machine ([`raft`], [`raft_log`], [`log_unstable`], [`read_only`]) ->
+//! [`raw_node`]. The core is sans-IO: no threads, clocks or sockets; the
+//! caller ticks it, steps messages into it, and handles its `Ready`s.
+
+pub mod confchange;
+pub mod config;
+pub mod describe;
+pub mod errors;
+pub mod log_unstable;
+pub mod quorum;
+pub mod raft;
+pub mod raft_log;
+pub mod raw_node;
+pub mod read_only;
+pub mod status;
+pub mod storage;
+pub mod tracker;
+pub mod util;
+
+pub use errors::{Error, Result};
+pub use raft_proto as eraftpb;
