@@ -145,7 +145,10 @@ mod tests {
         assert_eq!(joint(&[1, 2, 3], &[5, 4]).to_string(), "(1 2 3)&&(4 5)");
         // An empty incoming half still prints when the outgoing one is set.
         assert_eq!(joint(&[], &[1]).to_string(), "()&&(1)");
-        assert_eq!(joint(&[1, 3, 5], &[2, 3, 6]).ids().as_slice(), &[1, 2, 3, 5, 6]);
+        assert_eq!(
+            joint(&[1, 3, 5], &[2, 3, 6]).ids().as_slice(),
+            &[1, 2, 3, 5, 6]
+        );
         assert_eq!(joint(&[], &[2]).ids().as_slice(), &[2]);
         assert!(joint(&[], &[]).ids().is_empty());
     }
@@ -169,7 +172,10 @@ mod tests {
         let v = |pairs: &[(u64, bool)]| -> HashMap<u64, bool> { pairs.iter().copied().collect() };
         let c = joint(&[1, 2, 3], &[4, 5, 6]);
         assert_eq!(c.vote_result(&v(&[])), VoteResult::VotePending);
-        assert_eq!(c.vote_result(&v(&[(1, true), (2, true)])), VoteResult::VotePending);
+        assert_eq!(
+            c.vote_result(&v(&[(1, true), (2, true)])),
+            VoteResult::VotePending
+        );
         assert_eq!(
             c.vote_result(&v(&[(1, true), (2, true), (4, true), (5, true)])),
             VoteResult::VoteWon
@@ -178,10 +184,16 @@ mod tests {
             c.vote_result(&v(&[(1, true), (2, true), (4, false), (5, false)])),
             VoteResult::VoteLost
         );
-        assert_eq!(c.vote_result(&v(&[(4, false), (5, false)])), VoteResult::VoteLost);
+        assert_eq!(
+            c.vote_result(&v(&[(4, false), (5, false)])),
+            VoteResult::VoteLost
+        );
         // Empty outgoing half: behaves like the incoming majority.
         let m = joint(&[1, 2, 3], &[]);
-        assert_eq!(m.vote_result(&v(&[(1, true), (2, true)])), VoteResult::VoteWon);
+        assert_eq!(
+            m.vote_result(&v(&[(1, true), (2, true)])),
+            VoteResult::VoteWon
+        );
     }
 
     #[test]

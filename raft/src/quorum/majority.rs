@@ -331,11 +331,17 @@ mod tests {
         assert_eq!(cfg(&[1, 2]).committed_index(&acks(&[(1, 7), (2, 5)])), 5);
         assert_eq!(cfg(&[1, 2]).committed_index(&acks(&[(1, 7)])), 0);
         // Three voters: the median.
-        assert_eq!(cfg(&[1, 2, 3]).committed_index(&acks(&[(1, 9), (2, 4), (3, 6)])), 6);
+        assert_eq!(
+            cfg(&[1, 2, 3]).committed_index(&acks(&[(1, 9), (2, 4), (3, 6)])),
+            6
+        );
         assert_eq!(cfg(&[1, 2, 3]).committed_index(&acks(&[(1, 9), (3, 6)])), 6);
         assert_eq!(cfg(&[1, 2, 3]).committed_index(&acks(&[(1, 9)])), 0);
         // Acks from non-members do not count.
-        assert_eq!(cfg(&[1, 2, 3]).committed_index(&acks(&[(1, 9), (4, 9), (5, 9)])), 0);
+        assert_eq!(
+            cfg(&[1, 2, 3]).committed_index(&acks(&[(1, 9), (4, 9), (5, 9)])),
+            0
+        );
     }
 
     #[test]
@@ -374,12 +380,24 @@ mod tests {
         let v = |pairs: &[(u64, bool)]| -> HashMap<u64, bool> { pairs.iter().copied().collect() };
         assert_eq!(cfg(&[]).vote_result(&v(&[])), VoteResult::VoteWon);
         assert_eq!(cfg(&[1]).vote_result(&v(&[])), VoteResult::VotePending);
-        assert_eq!(cfg(&[1]).vote_result(&v(&[(1, false)])), VoteResult::VoteLost);
+        assert_eq!(
+            cfg(&[1]).vote_result(&v(&[(1, false)])),
+            VoteResult::VoteLost
+        );
         let three = cfg(&[1, 2, 3]);
         assert_eq!(three.vote_result(&v(&[(1, true)])), VoteResult::VotePending);
-        assert_eq!(three.vote_result(&v(&[(1, true), (2, true)])), VoteResult::VoteWon);
-        assert_eq!(three.vote_result(&v(&[(1, false), (2, true)])), VoteResult::VotePending);
-        assert_eq!(three.vote_result(&v(&[(1, false), (2, false)])), VoteResult::VoteLost);
+        assert_eq!(
+            three.vote_result(&v(&[(1, true), (2, true)])),
+            VoteResult::VoteWon
+        );
+        assert_eq!(
+            three.vote_result(&v(&[(1, false), (2, true)])),
+            VoteResult::VotePending
+        );
+        assert_eq!(
+            three.vote_result(&v(&[(1, false), (2, false)])),
+            VoteResult::VoteLost
+        );
         // Votes from outside the config are ignored.
         assert_eq!(
             three.vote_result(&v(&[(1, true), (4, true), (5, true)])),
@@ -387,8 +405,14 @@ mod tests {
         );
         // Even-sized configs need more than half.
         let four = cfg(&[1, 2, 3, 4]);
-        assert_eq!(four.vote_result(&v(&[(1, true), (2, true), (3, false)])), VoteResult::VotePending);
-        assert_eq!(four.vote_result(&v(&[(1, false), (2, false)])), VoteResult::VoteLost);
+        assert_eq!(
+            four.vote_result(&v(&[(1, true), (2, true), (3, false)])),
+            VoteResult::VotePending
+        );
+        assert_eq!(
+            four.vote_result(&v(&[(1, false), (2, false)])),
+            VoteResult::VoteLost
+        );
     }
 
     #[test]

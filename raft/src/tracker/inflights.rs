@@ -1,0 +1,315 @@
+//! The window of appends sent to a follower but not yet acknowledged
+//! (etcd `Inflights`).
+
+/// One in-flight append.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Inflight {
+    /// The index of the last entry in the append.
+    index: u64,
+    /// The total payload size of the entries in the append.
+    bytes: u64,
+}
+
+/// Bounds the appends in flight to one follower, by count and by bytes.
+///
+/// Each append is represented by the index of its last entry. The leader
+/// checks [`full`](Inflights::full) before sending, records each sent
+/// append with [`add`](Inflights::add), and releases the window with
+/// [`free_le`](Inflights::free_le) as acknowledgements arrive.
+///
+/// The ring buffer grows on demand (doubling up to the count limit) rather
+/// than being allocated at full size, since a process may host many raft
+/// groups whose followers are mostly idle. Once grown, adding never
+/// allocates.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Inflights {
+    /// The buffer position of the oldest in-flight append.
+    start: usize,
+    /// The number of appends in flight.
+    count: usize,
+    /// The total bytes in flight.
+    bytes: u64,
+    /// The most appends allowed in flight.
+    size: usize,
+    /// The most bytes allowed in flight; 0 means no limit.
+    max_bytes: u64,
+    /// The ring buffer; positions wrap at `size`, and it only reaches that
+    /// length before any wrap-around can happen.
+    buffer: Vec<Inflight>,
+}
+
+impl Inflights {
+    /// A window allowing `size` appends and, unless `max_bytes` is 0,
+    /// `max_bytes` bytes in flight (etcd `NewInflights`).
+    ///
+    /// The byte limit is soft: one append may take the total from below the
+    /// limit to above it; only then is the window full.
+    pub fn new(size: usize, max_bytes: u64) -> Inflights {
+        Inflights {
+            start: 0,
+            count: 0,
+            bytes: 0,
+            size,
+            max_bytes,
+            buffer: Vec::new(),
+        }
+    }
+
+    /// Records an append whose last entry is `index` and whose entries total
+    /// `bytes`.
+    ///
+    /// # Panics
+    ///
+    /// If the window is [`full`](Inflights::full): callers must check first.
+    /// Indexes of consecutive calls must increase.
+    pub fn add(&mut self, index: u64, bytes: u64) {
+        assert!(!self.full(), "cannot add into a Full inflights");
+        let mut next = self.start + self.count;
+        if next >= self.size {
+            next -= self.size;
+        }
+        if next >= self.buffer.len() {
+            self.grow();
+        }
+        self.buffer[next] = Inflight { index, bytes };
+        self.count += 1;
+        self.bytes += bytes;
+    }
+
+    /// Doubles the buffer (at least 1, at most `size` slots), keeping the
+    /// positions of what is in it.
+    fn grow(&mut self) {
+        let new_len = match self.buffer.len() * 2 {
+            0 => 1,
+            n => n.min(self.size),
+        };
+        self.buffer.resize(new_len, Inflight::default());
+    }
+
+    /// Releases every append whose last index is `<= to` (etcd `FreeLE`).
+    pub fn free_le(&mut self, to: u64) {
+        if self.count == 0 || to < self.buffer[self.start].index {
+            // Nothing in flight is that old.
+            return;
+        }
+        let mut idx = self.start;
+        let mut freed = 0;
+        let mut bytes = 0;
+        while freed < self.count {
+            let inflight = self.buffer[idx];
+            if to < inflight.index {
+                break;
+            }
+            bytes += inflight.bytes;
+            freed += 1;
+            idx += 1;
+            if idx >= self.size {
+                idx -= self.size;
+            }
+        }
+        self.count -= freed;
+        self.bytes -= bytes;
+        self.start = idx;
+        if self.count == 0 {
+            // Starting over at 0 keeps the buffer from growing needlessly.
+            self.start = 0;
+        }
+    }
+
+    /// Releases the oldest append in flight, if any.
+    pub fn free_first_one(&mut self) {
+        if self.count > 0 {
+            let first = self.buffer[self.start].index;
+            self.free_le(first);
+        }
+    }
+
+    /// Whether no more appends may be sent right now: the count limit is
+    /// reached, or the byte limit (if any) is reached or exceeded.
+    pub fn full(&self) -> bool {
+        self.count == self.size || (self.max_bytes != 0 && self.bytes >= self.max_bytes)
+    }
+
+    /// The number of appends in flight.
+    pub fn count(&self) -> usize {
+        self.count
+    }
+
+    /// The total bytes in flight.
+    pub fn bytes(&self) -> u64 {
+        self.bytes
+    }
+
+    /// The most appends allowed in flight.
+    pub fn cap(&self) -> usize {
+        self.size
+    }
+
+    /// The byte limit; 0 means none.
+    pub fn max_bytes(&self) -> u64 {
+        self.max_bytes
+    }
+
+    /// Releases everything in flight, keeping the buffer.
+    pub fn reset(&mut self) {
+        self.start = 0;
+        self.count = 0;
+        self.bytes = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The in-flight (index, bytes) pairs, oldest first.
+    fn contents(inf: &Inflights) -> Vec<(u64, u64)> {
+        (0..inf.count)
+            .map(|i| {
+                let f = inf.buffer[(inf.start + i) % inf.size];
+                (f.index, f.bytes)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn add_grows_by_doubling_up_to_size() {
+        let mut inf = Inflights::new(10, 0);
+        let mut lens = vec![];
+        for i in 0..10 {
+            inf.add(i, 1);
+            lens.push(inf.buffer.len());
+        }
+        assert_eq!(lens, vec![1, 2, 4, 4, 8, 8, 8, 8, 10, 10]);
+        assert!(inf.full());
+        assert_eq!(inf.count(), 10);
+        assert_eq!(inf.bytes(), 10);
+    }
+
+    #[test]
+    #[should_panic(expected = "cannot add into a Full inflights")]
+    fn add_when_full_panics() {
+        let mut inf = Inflights::new(2, 0);
+        inf.add(1, 0);
+        inf.add(2, 0);
+        inf.add(3, 0);
+    }
+
+    #[test]
+    fn wrap_around() {
+        let mut inf = Inflights::new(5, 0);
+        for i in 1..=5 {
+            inf.add(i, 100 + i);
+        }
+        inf.free_le(3);
+        assert_eq!(inf.start, 3);
+        assert_eq!(contents(&inf), vec![(4, 104), (5, 105)]);
+        // These land in slots 0..=2, before `start`.
+        for i in 6..=8 {
+            inf.add(i, 100 + i);
+        }
+        assert!(inf.full());
+        assert_eq!(inf.buffer.len(), 5);
+        assert_eq!(
+            contents(&inf),
+            vec![(4, 104), (5, 105), (6, 106), (7, 107), (8, 108)]
+        );
+        assert_eq!(inf.bytes(), 104 + 105 + 106 + 107 + 108);
+        // Freeing across the wrap point.
+        inf.free_le(6);
+        assert_eq!(inf.start, 1);
+        assert_eq!(contents(&inf), vec![(7, 107), (8, 108)]);
+        assert_eq!(inf.bytes(), 215);
+        inf.free_le(8);
+        assert_eq!((inf.count(), inf.start, inf.bytes()), (0, 0, 0));
+    }
+
+    #[test]
+    fn free_le_edges() {
+        let mut inf = Inflights::new(10, 0);
+        // Freeing an empty window is a no-op.
+        inf.free_le(100);
+        assert_eq!(inf.count(), 0);
+        for i in [3, 5, 9] {
+            inf.add(i, 10);
+        }
+        // Below the window: nothing happens.
+        inf.free_le(2);
+        assert_eq!(contents(&inf), vec![(3, 10), (5, 10), (9, 10)]);
+        // Between entries: frees up to the last one not above `to`.
+        inf.free_le(6);
+        assert_eq!(contents(&inf), vec![(9, 10)]);
+        assert_eq!(inf.start, 2);
+        // Far beyond: frees everything and rewinds start.
+        inf.free_le(1000);
+        assert_eq!((inf.count(), inf.start, inf.bytes()), (0, 0, 0));
+    }
+
+    #[test]
+    fn free_first_one() {
+        let mut inf = Inflights::new(10, 0);
+        inf.free_first_one();
+        for i in 0..10 {
+            inf.add(i, 1);
+        }
+        inf.free_first_one();
+        assert_eq!(inf.start, 1);
+        assert_eq!(inf.count(), 9);
+        assert_eq!(contents(&inf)[0], (1, 1));
+    }
+
+    #[test]
+    fn byte_limit_is_soft() {
+        let mut inf = Inflights::new(10, 1000);
+        inf.add(1, 400);
+        inf.add(2, 500);
+        assert!(!inf.full());
+        // This one crosses the limit and is still accepted...
+        inf.add(3, 300);
+        assert_eq!(inf.bytes(), 1200);
+        // ...but then the window is full.
+        assert!(inf.full());
+        inf.free_le(1);
+        assert_eq!(inf.bytes(), 800);
+        assert!(!inf.full());
+        // Reaching the limit exactly also fills it.
+        inf.add(4, 200);
+        assert!(inf.full());
+        assert_eq!(inf.count(), 3);
+    }
+
+    #[test]
+    fn zero_byte_limit_means_unlimited() {
+        let mut inf = Inflights::new(3, 0);
+        inf.add(1, u64::MAX / 4);
+        inf.add(2, u64::MAX / 4);
+        assert!(!inf.full());
+        inf.add(3, 0);
+        assert!(inf.full());
+    }
+
+    #[test]
+    fn reset_keeps_buffer_and_limits() {
+        let mut inf = Inflights::new(4, 50);
+        for i in 0..3 {
+            inf.add(i, 10);
+        }
+        inf.free_le(0);
+        inf.reset();
+        assert_eq!((inf.count(), inf.start, inf.bytes()), (0, 0, 0));
+        assert_eq!(inf.buffer.len(), 4);
+        assert_eq!((inf.cap(), inf.max_bytes()), (4, 50));
+        assert!(!inf.full());
+    }
+
+    #[test]
+    fn clone_is_independent() {
+        let mut a = Inflights::new(4, 0);
+        a.add(1, 1);
+        let mut b = a.clone();
+        b.add(2, 1);
+        a.free_le(1);
+        assert_eq!(a.count(), 0);
+        assert_eq!(contents(&b), vec![(1, 1), (2, 1)]);
+    }
+}
