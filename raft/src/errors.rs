@@ -33,6 +33,9 @@ pub enum Error {
     ConfChange(String),
     /// A message, entry or conf change could not be decoded.
     Decode(String),
+    /// `RawNode::bootstrap` was given no peers or a non-empty storage; the
+    /// text is etcd's.
+    Bootstrap(String),
 }
 
 impl fmt::Display for Error {
@@ -46,7 +49,10 @@ impl fmt::Display for Error {
             Error::StepLocalMsg => f.write_str("raft: cannot step raft local message"),
             Error::StepPeerNotFound => f.write_str("raft: cannot step as peer not found"),
             Error::Stopped => f.write_str("raft: stopped"),
-            Error::ConfigInvalid(s) | Error::ConfChange(s) | Error::Decode(s) => f.write_str(s),
+            Error::ConfigInvalid(s)
+            | Error::ConfChange(s)
+            | Error::Decode(s)
+            | Error::Bootstrap(s) => f.write_str(s),
         }
     }
 }
