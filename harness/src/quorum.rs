@@ -336,6 +336,17 @@ pub(crate) mod golden {
 
     /// Runs every stanza of `path` through `h`; returns the mismatches.
     pub(crate) fn run(path: &str, h: &mut dyn Handler) -> Vec<String> {
+        run_inner(path, h, None)
+    }
+
+    /// TEMPORARY: writes the file with actual outputs to `out`.
+    pub(crate) fn rewrite(path: &str, h: &mut dyn Handler, out: &str) {
+        let mut o = String::new();
+        run_inner(path, h, Some(&mut o));
+        std::fs::write(out, o).unwrap();
+    }
+
+    fn run_inner(path: &str, h: &mut dyn Handler, mut out: Option<&mut String>) -> Vec<String> {
         let text = std::fs::read_to_string(path).unwrap();
         let lines: Vec<&str> = text.lines().collect();
         let mut i = 0;
@@ -343,6 +354,10 @@ pub(crate) mod golden {
         while i < lines.len() {
             let l = lines[i];
             if l.trim().is_empty() || l.starts_with('#') {
+                if let Some(o) = out.as_deref_mut() {
+                    o.push_str(l);
+                    o.push('\n');
+                }
                 i += 1;
                 continue;
             }
@@ -372,11 +387,61 @@ pub(crate) mod golden {
             if !got.is_empty() && !got.ends_with('\n') {
                 got.push('\n');
             }
+            if let Some(o) = out.as_deref_mut() {
+                o.push_str(l);
+                o.push('\n');
+                for x in &input {
+                    o.push_str(x);
+                    o.push('\n');
+                }
+                o.push_str("----\n");
+                o.push_str(&got);
+            }
             if got != expected {
                 fails.push(format!("{pos}:\n--- want\n{expected}--- got\n{got}"));
             }
         }
         fails
+    }
+
+    #[test]
+    fn rewrite_own() {
+        let Ok(dir) = std::env::var("OWN_REWRITE") else {
+            return;
+        };
+        for kind in ["quorum", "confchange"] {
+            for e in std::fs::read_dir(format!("{dir}/testdata/{kind}")).unwrap() {
+                let p = e.unwrap().path();
+                let p = p.to_str().unwrap();
+                let mut h = if kind == "quorum" {
+                    super::new_handler()
+                } else {
+                    crate::confchange::new_handler()
+                };
+                rewrite(p, &mut *h, &format!("{p}.new"));
+            }
+        }
+    }
+
+    #[test]
+    fn own_testdata() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata");
+        let mut fails = Vec::new();
+        let mut n = 0;
+        for kind in ["quorum", "confchange"] {
+            for e in std::fs::read_dir(format!("{dir}/{kind}")).unwrap() {
+                let p = e.unwrap().path();
+                let mut h = if kind == "quorum" {
+                    super::new_handler()
+                } else {
+                    crate::confchange::new_handler()
+                };
+                fails.extend(run(p.to_str().unwrap(), &mut *h));
+                n += 1;
+            }
+        }
+        assert_eq!(n, 11);
+        assert!(fails.is_empty(), "{}", fails.join("\n"));
     }
 
     #[test]
