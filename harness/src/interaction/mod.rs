@@ -12,6 +12,9 @@ struct Unimplemented;
 
 impl Handler for Unimplemented {
     fn handle(&mut self, d: &TestData) -> Result<String, ScriptError> {
-        Err(ScriptError(format!("{}: unknown command {:?}", d.pos, d.cmd)))
+        Err(ScriptError(format!(
+            "{}: unknown command {:?}",
+            d.pos, d.cmd
+        )))
     }
 }
