@@ -54,7 +54,11 @@ impl FileOutcome {
         let mut out = format!(
             "{}: output differs from expected ({} of {} stanza{} differ{})\n",
             first.pos,
-            if self.mismatches.len() == 1 { "this one" } else { "first" },
+            if self.mismatches.len() == 1 {
+                "this one"
+            } else {
+                "first"
+            },
             self.mismatches.len(),
             if self.mismatches.len() == 1 { "" } else { "s" },
             if self.mismatches.len() == 1 { "s" } else { "" },

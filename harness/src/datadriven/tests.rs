@@ -10,7 +10,8 @@ fn arg(key: &str, vals: &[&str]) -> CmdArg {
 
 #[test]
 fn parse_line_forms() {
-    let (cmd, args) = parse_line("add-nodes 3 voters=(1,2, 3) learners=() index=2 content=").unwrap();
+    let (cmd, args) =
+        parse_line("add-nodes 3 voters=(1,2, 3) learners=() index=2 content=").unwrap();
     assert_eq!(cmd, "add-nodes");
     assert_eq!(
         args,
@@ -33,7 +34,10 @@ fn parse_line_forms() {
     assert_eq!(args[3].vals, ["3"]);
     // Nested parentheses stay inside one value.
     let (_, args) = parse_line("cmd exprs=(a + (b + c), d + f) y").unwrap();
-    assert_eq!(args, vec![arg("exprs", &["a + (b + c)", "d + f"]), arg("y", &[])]);
+    assert_eq!(
+        args,
+        vec![arg("exprs", &["a + (b + c)", "d + f"]), arg("y", &[])]
+    );
     assert_eq!(parse_line("   ").unwrap(), (String::new(), vec![]));
 }
 
@@ -99,7 +103,10 @@ fn script_parses_stanzas() {
     assert_eq!(st.len(), 4);
     assert_eq!(st[0].pos, "t.txt:3");
     assert_eq!(st[0].cmd, "cmd");
-    assert_eq!(st[0].cmd_args, vec![arg("a", &["1"]), arg("b", &["2", "3"])]);
+    assert_eq!(
+        st[0].cmd_args,
+        vec![arg("a", &["1"]), arg("b", &["2", "3"])]
+    );
     assert_eq!(st[0].input, "some input\n\nmore input");
     assert_eq!(st[0].expected, "out1\nout2\n");
     assert_eq!(st[1].pos, "t.txt:13");
@@ -122,7 +129,10 @@ fn render_replaces_only_outputs() {
     let want = SCRIPT
         .replace("out1\nout2\n", "new\n")
         .replace("----\n----\nx\n\ny\n----\n----\n", "----\nsingle\n")
-        .replace("empty\n----\n\n", "empty\n----\n----\na\n\nb\n----\n----\n\n")
+        .replace(
+            "empty\n----\n\n",
+            "empty\n----\n----\na\n\nb\n----\n----\n\n",
+        )
         .replace("done\n", "----\nend\n\n----\n----\n");
     assert_eq!(got, want);
 }
@@ -144,7 +154,10 @@ fn non_blank_after_double_separator_is_an_error() {
 #[test]
 fn malformed_directive_is_located() {
     let e = Script::parse("t.txt", "ok\n----\n\ncmd x=(1\n----\n").unwrap_err();
-    assert!(e.0.starts_with("t.txt:4: cannot parse directive at column 7"), "{e}");
+    assert!(
+        e.0.starts_with("t.txt:4: cannot parse directive at column 7"),
+        "{e}"
+    );
 }
 
 struct Echo;
@@ -152,7 +165,12 @@ struct Echo;
 impl Handler for Echo {
     fn handle(&mut self, d: &TestData) -> Result<String, ScriptError> {
         match d.cmd.as_str() {
-            "echo" => Ok(d.cmd_args.iter().map(|a| a.to_string()).collect::<Vec<_>>().join("\n")),
+            "echo" => Ok(d
+                .cmd_args
+                .iter()
+                .map(|a| a.to_string())
+                .collect::<Vec<_>>()
+                .join("\n")),
             "sum" => {
                 let vals: Vec<u64> = d.scan_vals("v")?;
                 Ok(vals.iter().sum::<u64>().to_string())
@@ -187,7 +205,10 @@ fn run_stops_at_script_errors_and_panics() {
     assert_eq!(out.error.unwrap().0, "t.txt:4: unknown command \"nope\"");
     let out = run_script("t.txt", "sum v=(1,x)\n----\n", &mut Echo);
     let e = out.error.unwrap().0;
-    assert!(e.starts_with("t.txt:1: v: failed to scan value 1 \"x\""), "{e}");
+    assert!(
+        e.starts_with("t.txt:1: v: failed to scan value 1 \"x\""),
+        "{e}"
+    );
     let out = run_script("t.txt", "boom\n----\n", &mut Echo);
     let e = out.error.unwrap().0;
     assert!(e.starts_with("t.txt:1: handler panicked"), "{e}");
@@ -209,7 +230,11 @@ fn test_data_helpers() {
     assert_eq!(d.scan_arg::<u64>("b").unwrap(), 2);
     assert_eq!(d.scan_vals::<u64>("b").unwrap(), vec![2, 3]);
     assert_eq!(d.maybe_scan_arg::<u64>("zz").unwrap(), None);
-    assert!(d.scan_arg::<u64>("zz").unwrap_err().0.contains("missing argument: zz"));
+    assert!(d
+        .scan_arg::<u64>("zz")
+        .unwrap_err()
+        .0
+        .contains("missing argument: zz"));
     assert!(d.scan_arg::<u64>("flag").is_err());
     assert!(d.has_arg("flag"));
 }
@@ -225,14 +250,69 @@ fn etcd_golden_files_round_trip() {
         return;
     };
     let files = suite::collect_scripts(&dir).unwrap();
-    assert!(files.len() >= 41, "only {} files under {}", files.len(), dir.display());
+    assert!(
+        files.len() >= 41,
+        "only {} files under {}",
+        files.len(),
+        dir.display()
+    );
     let mut stanzas = 0;
     for f in files {
         let src = std::fs::read_to_string(&f).unwrap();
-        let s = Script::parse(&f.display().to_string(), &src)
-            .unwrap_or_else(|e| panic!("{e}"));
+        let s = Script::parse(&f.display().to_string(), &src).unwrap_or_else(|e| panic!("{e}"));
         stanzas += s.stanzas().len();
         assert_eq!(s.render_canonical(), src, "{}", f.display());
     }
     assert!(stanzas > 500, "{stanzas}");
+}
+
+#[test]
+fn kind_is_inferred_from_the_nearest_named_directory() {
+    use std::path::Path;
+    use suite::Kind;
+    assert_eq!(
+        Kind::infer(Path::new("/x/testdata/quorum/a.txt")),
+        Kind::Quorum
+    );
+    assert_eq!(
+        Kind::infer(Path::new("/x/testdata/confchange/a.txt")),
+        Kind::Confchange
+    );
+    assert_eq!(
+        Kind::infer(Path::new("/x/testdata/interaction/a.txt")),
+        Kind::Interaction
+    );
+    // etcd's layout.
+    assert_eq!(
+        Kind::infer(Path::new("/raft/quorum/testdata/a.txt")),
+        Kind::Quorum
+    );
+    assert_eq!(
+        Kind::infer(Path::new("/raft/confchange/testdata/a.txt")),
+        Kind::Confchange
+    );
+    assert_eq!(
+        Kind::infer(Path::new("/raft/testdata/a.txt")),
+        Kind::Interaction
+    );
+    // The nearest wins.
+    assert_eq!(
+        Kind::infer(Path::new("/quorum/raft/confchange/testdata/a.txt")),
+        Kind::Confchange
+    );
+    // The file's own name does not count.
+    assert_eq!(
+        Kind::infer(Path::new("/raft/testdata/quorum")),
+        Kind::Interaction
+    );
+    assert_eq!("quorum".parse::<Kind>(), Ok(Kind::Quorum));
+    assert!("nope".parse::<Kind>().is_err());
+}
+
+#[test]
+fn ratchet_lists_skip_comments() {
+    assert_eq!(
+        suite::parse_ratchet("# head\n\n quorum/a.txt \n#x\nconfchange/b.txt"),
+        ["quorum/a.txt", "confchange/b.txt"]
+    );
 }
