@@ -18,3 +18,6 @@ mod support;
 
 mod inflights_test;
 mod progress_test;
+mod log_test;
+mod log_unstable_test;
+mod storage_test;
