@@ -189,9 +189,29 @@ fn test_unstable_stable_to() {
         (index(5).terms(&[1]), 5, 6, None, 4, 2, 5, 6, 1),
         // With a snapshot: stable up to the first entry.
         (index(5).terms(&[1]), 5, 6, Some(snap(4, 1)), 5, 1, 6, 6, 0),
-        (index(5).terms(&[1, 1]), 5, 6, Some(snap(4, 1)), 5, 1, 6, 6, 1),
+        (
+            index(5).terms(&[1, 1]),
+            5,
+            6,
+            Some(snap(4, 1)),
+            5,
+            1,
+            6,
+            6,
+            1,
+        ),
         // Stable up to the first entry, more in progress.
-        (index(5).terms(&[1, 1]), 5, 7, Some(snap(4, 1)), 5, 1, 6, 7, 1),
+        (
+            index(5).terms(&[1, 1]),
+            5,
+            7,
+            Some(snap(4, 1)),
+            5,
+            1,
+            6,
+            7,
+            1,
+        ),
         // Stable up to the first entry, but the term differs.
         (index(6).terms(&[2]), 6, 7, Some(snap(5, 1)), 6, 1, 6, 7, 1),
         // Stable up to the snapshot.

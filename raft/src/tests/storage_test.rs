@@ -1,12 +1,12 @@
 //! Port of etcd's `storage_test.go`.
 
 use bytes::Bytes;
-use prost::Message as _;
 
 use super::log_test::index;
 use crate::eraftpb::{ConfState, Entry, Snapshot, SnapshotMetadata};
 use crate::errors::Error;
 use crate::storage::{MemStorage, Storage};
+use crate::util::ent_size as size;
 
 /// etcd's `&MemoryStorage{ents: ents}`: a storage holding exactly `ents`,
 /// `ents[0]` being the dummy entry.
@@ -15,10 +15,6 @@ fn storage_with(ents: Vec<Entry>) -> MemStorage {
         ents,
         ..MemStorage::default()
     }
-}
-
-fn size(e: &Entry) -> u64 {
-    e.encoded_len() as u64
 }
 
 #[test]
@@ -41,7 +37,7 @@ fn test_storage_term() {
 fn test_storage_entries() {
     let ents = index(3).terms(&[3, 4, 5, 6]);
     let max = u64::MAX;
-    let cases: Vec<(u64, u64, u64, Result<Vec<Entry>, Error>)> = vec![
+    let cases: Vec<(u64, u64, u64, crate::Result<Vec<Entry>>)> = vec![
         (2, 6, max, Err(Error::Compacted)),
         (3, 4, max, Err(Error::Compacted)),
         (4, 5, max, Ok(index(4).terms(&[4]))),
