@@ -141,7 +141,9 @@ impl Config {
             return invalid("max inflight bytes must be >= max message size");
         }
         if self.read_only_option == ReadOnlyOption::LeaseBased && !self.check_quorum {
-            return invalid("CheckQuorum must be enabled when ReadOnlyOption is ReadOnlyLeaseBased");
+            return invalid(
+                "CheckQuorum must be enabled when ReadOnlyOption is ReadOnlyLeaseBased",
+            );
         }
         Ok(())
     }
@@ -158,21 +160,33 @@ mod tests {
     #[test]
     fn validate_errors_and_defaults() {
         assert_eq!(err(&mut Config::new(0)), "cannot use none as id");
-        assert_eq!(err(&mut Config::new(u64::MAX)), "cannot use local target as id");
-        assert_eq!(err(&mut Config::new(u64::MAX - 1)), "cannot use local target as id");
+        assert_eq!(
+            err(&mut Config::new(u64::MAX)),
+            "cannot use local target as id"
+        );
+        assert_eq!(
+            err(&mut Config::new(u64::MAX - 1)),
+            "cannot use local target as id"
+        );
         let mut c = Config::new(1);
         c.heartbeat_tick = 0;
         assert_eq!(err(&mut c), "heartbeat tick must be greater than 0");
         let mut c = Config::new(1);
         c.election_tick = 1;
-        assert_eq!(err(&mut c), "election tick must be greater than heartbeat tick");
+        assert_eq!(
+            err(&mut c),
+            "election tick must be greater than heartbeat tick"
+        );
         let mut c = Config::new(1);
         c.max_inflight_msgs = 0;
         assert_eq!(err(&mut c), "max inflight messages must be greater than 0");
         let mut c = Config::new(1);
         c.max_size_per_msg = 100;
         c.max_inflight_bytes = 99;
-        assert_eq!(err(&mut c), "max inflight bytes must be >= max message size");
+        assert_eq!(
+            err(&mut c),
+            "max inflight bytes must be >= max message size"
+        );
         let mut c = Config::new(1);
         c.read_only_option = ReadOnlyOption::LeaseBased;
         assert_eq!(

@@ -5,9 +5,7 @@ use std::fmt::Write as _;
 
 use super::{Raft, StateRole, NONE};
 use crate::confchange::Changer;
-use crate::eraftpb::{
-    ConfChange, ConfChangeSingle, ConfChangeTransition, ConfChangeType, ConfChangeV2, ConfState,
-};
+use crate::eraftpb::{ConfChangeType, ConfChangeV2, ConfState};
 use crate::errors::Result;
 use crate::storage::Storage;
 use crate::tracker::{Config, ProgressMap};
@@ -21,9 +19,9 @@ impl<S: Storage> Raft<S> {
     /// (etcd panics here).
     pub fn apply_conf_change(&mut self, cc: &ConfChangeV2) -> Result<ConfState> {
         let changer = Changer::new(&self.trk, self.raft_log.last_index());
-        let (cfg, progress) = if leave_joint(cc) {
+        let (cfg, progress) = if cc.leave_joint() {
             changer.leave_joint()?
-        } else if let Some(auto_leave) = enter_joint(cc) {
+        } else if let Some(auto_leave) = cc.enter_joint() {
             changer.enter_joint(auto_leave, &cc.changes)?
         } else {
             changer.simple(&cc.changes)?
@@ -84,37 +82,6 @@ impl<S: Storage> Raft<S> {
             self.abort_leader_transfer();
         }
         cs
-    }
-}
-
-/// Whether `cc` leaves a joint configuration: it is empty apart from its
-/// context (etcd `ConfChangeV2.LeaveJoint`).
-pub(crate) fn leave_joint(cc: &ConfChangeV2) -> bool {
-    cc.transition() == ConfChangeTransition::ConfChangeTransitionAuto && cc.changes.is_empty()
-}
-
-/// Whether `cc` uses joint consensus and, if so, whether the joint
-/// configuration is left automatically (etcd `ConfChangeV2.EnterJoint`):
-/// any explicit transition, or more than one change, goes through a joint
-/// configuration.
-pub(crate) fn enter_joint(cc: &ConfChangeV2) -> Option<bool> {
-    match cc.transition() {
-        ConfChangeTransition::ConfChangeTransitionAuto if cc.changes.len() <= 1 => None,
-        ConfChangeTransition::ConfChangeTransitionAuto
-        | ConfChangeTransition::ConfChangeTransitionJointImplicit => Some(true),
-        ConfChangeTransition::ConfChangeTransitionJointExplicit => Some(false),
-    }
-}
-
-/// The V2 form of a V1 conf change (etcd `ConfChange.AsV2`).
-pub(crate) fn conf_change_as_v2(cc: ConfChange) -> ConfChangeV2 {
-    ConfChangeV2 {
-        transition: ConfChangeTransition::ConfChangeTransitionAuto as i32,
-        changes: vec![ConfChangeSingle {
-            change_type: cc.change_type,
-            node_id: cc.node_id,
-        }],
-        context: cc.context,
     }
 }
 

@@ -113,7 +113,12 @@ impl<S: Storage> Raft<S> {
         self.reset(term);
         self.lead = lead;
         self.state = StateRole::Follower;
-        slog::info!(self.logger, "{:x} became follower at term {}", self.id, self.term);
+        slog::info!(
+            self.logger,
+            "{:x} became follower at term {}",
+            self.id,
+            self.term
+        );
     }
 
     /// Becomes a candidate: a new term, voting for itself.
@@ -128,7 +133,12 @@ impl<S: Storage> Raft<S> {
         self.reset(self.term + 1);
         self.vote = self.id;
         self.state = StateRole::Candidate;
-        slog::info!(self.logger, "{:x} became candidate at term {}", self.id, self.term);
+        slog::info!(
+            self.logger,
+            "{:x} became candidate at term {}",
+            self.id,
+            self.term
+        );
     }
 
     /// Becomes a pre-candidate. Only the role, votes and leader change;
@@ -181,17 +191,30 @@ impl<S: Storage> Raft<S> {
             // always fit.
             fatal!(self.logger, "empty entry was dropped");
         }
-        slog::info!(self.logger, "{:x} became leader at term {}", self.id, self.term);
+        slog::info!(
+            self.logger,
+            "{:x} became leader at term {}",
+            self.id,
+            self.term
+        );
     }
 
     /// Starts a campaign of kind `t` if this node may (etcd `hup`).
     pub fn hup(&mut self, t: CampaignType) {
         if self.state == StateRole::Leader {
-            slog::debug!(self.logger, "{:x} ignoring MsgHup because already leader", self.id);
+            slog::debug!(
+                self.logger,
+                "{:x} ignoring MsgHup because already leader",
+                self.id
+            );
             return;
         }
         if !self.promotable() {
-            slog::warn!(self.logger, "{:x} is unpromotable and can not campaign", self.id);
+            slog::warn!(
+                self.logger,
+                "{:x} is unpromotable and can not campaign",
+                self.id
+            );
             return;
         }
         if self.has_unapplied_conf_changes() {

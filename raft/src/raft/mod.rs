@@ -23,8 +23,8 @@ use std::fmt;
 
 use slog::Logger;
 
-use crate::config::Config;
 use crate::confchange::{self, Changer};
+use crate::config::Config;
 use crate::eraftpb::{ConfState, HardState, Message, MessageType};
 use crate::errors::{Error, Result};
 use crate::raft_log::RaftLog;
@@ -262,7 +262,7 @@ impl<S: Storage> Raft<S> {
         // a bad one is reported, not panicked on.
         let (cfg, progress) = confchange::restore(Changer::new(&r.trk, last_id.index), &cs)?;
         let cs2 = r.switch_to_config(cfg, progress);
-        assert_conf_states_equivalent(&r.logger, &cs, &cs2);
+        crate::util::assert_conf_states_equivalent(&r.logger, &cs, &cs2);
 
         if !hs.is_empty() {
             r.load_state(&hs)?;
@@ -429,7 +429,7 @@ impl<S: Storage> Raft<S> {
     /// would exceed it; an empty payload, or an empty uncommitted tail,
     /// always fits.
     pub fn increase_uncommitted_size(&mut self, ents: &[crate::eraftpb::Entry]) -> bool {
-        let s = payloads_size(ents);
+        let s = crate::util::payloads_size(ents);
         if self.uncommitted_size > 0
             && s > 0
             && self.uncommitted_size.saturating_add(s) > self.max_uncommitted_size
@@ -458,43 +458,8 @@ impl<S: Storage> Raft<S> {
     }
 }
 
-/// The configuration a conf change or snapshot restore produced, before
-/// the node switches to it.
-pub(crate) type NewConfig = (crate::tracker::Config, crate::tracker::ProgressMap);
-
 /// Whether `cs` names `id` as a voter (of either half) or learner.
 pub(crate) fn conf_state_contains(cs: &ConfState, id: u64) -> bool {
     // `learners_next` need not be checked: its members are outgoing voters.
     cs.voters.contains(&id) || cs.learners.contains(&id) || cs.voters_outgoing.contains(&id)
-}
-
-/// The total payload size of `ents` (etcd `payloadsSize`); empty entries
-/// count as zero, whatever their index and term.
-pub(crate) fn payloads_size(ents: &[crate::eraftpb::Entry]) -> u64 {
-    ents.iter().map(|e| e.data.len() as u64).sum()
-}
-
-/// The total encoded size of `ents` (etcd `entsSize`).
-pub(crate) fn ents_size(ents: &[crate::eraftpb::Entry]) -> u64 {
-    use prost::Message as _;
-    ents.iter().map(|e| e.encoded_len() as u64).sum()
-}
-
-/// Panics unless `a` and `b` describe the same configuration, ignoring the
-/// order of ids (etcd `assertConfStatesEquivalent`): a mismatch means the
-/// conf change machinery is broken.
-pub(crate) fn assert_conf_states_equivalent(logger: &Logger, a: &ConfState, b: &ConfState) {
-    fn sorted(v: &[u64]) -> Vec<u64> {
-        let mut v = v.to_vec();
-        v.sort_unstable();
-        v
-    }
-    let same = sorted(&a.voters) == sorted(&b.voters)
-        && sorted(&a.learners) == sorted(&b.learners)
-        && sorted(&a.voters_outgoing) == sorted(&b.voters_outgoing)
-        && sorted(&a.learners_next) == sorted(&b.learners_next)
-        && a.auto_leave == b.auto_leave;
-    if !same {
-        fatal!(logger, "ConfStates not equivalent after sorting:\n{:?}\n{:?}", a, b);
-    }
 }

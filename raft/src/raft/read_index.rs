@@ -38,7 +38,11 @@ impl<S: Storage> Raft<S> {
     /// `responseToReadIndexReq`): a request of this node itself becomes a
     /// [`ReadState`] right away and `None` is returned; a follower's gets a
     /// `MsgReadIndexResp`.
-    pub fn response_to_read_index_req(&mut self, mut req: Message, read_index: u64) -> Option<Message> {
+    pub fn response_to_read_index_req(
+        &mut self,
+        mut req: Message,
+        read_index: u64,
+    ) -> Option<Message> {
         if req.from == NONE || req.from == self.id {
             // Proposals always carry one entry holding the request context;
             // tolerate a malformed local request rather than panic.

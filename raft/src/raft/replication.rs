@@ -3,13 +3,14 @@
 
 use bytes::Bytes;
 
-use super::{conf_state_contains, fatal, payloads_size, Raft, StateRole, NONE};
+use super::{conf_state_contains, fatal, Raft, StateRole, NONE};
 use crate::confchange::{self, Changer};
 use crate::eraftpb::{Entry, EntryType, Message, MessageType, Snapshot};
 use crate::errors::Error;
 use crate::raft_log::{EntryId, LogSlice};
 use crate::storage::Storage;
 use crate::tracker::{ProgressTracker, StateType};
+use crate::util::payloads_size;
 
 impl<S: Storage> Raft<S> {
     /// Appends `es` to the leader's log at the current term (etcd
@@ -294,7 +295,8 @@ impl<S: Storage> Raft<S> {
             self.logger,
             "{:x} [logterm: {}, index: {}] rejected MsgApp [logterm: {}, index: {}] from {:x}",
             self.id,
-            self.raft_log.zero_term_on_out_of_bounds(self.raft_log.term(index)),
+            self.raft_log
+                .zero_term_on_out_of_bounds(self.raft_log.term(index)),
             index,
             log_term,
             index,
@@ -417,7 +419,8 @@ impl<S: Storage> Raft<S> {
         // Rebuild the configuration from scratch, with every peer probed
         // from the new end of the log.
         self.trk = ProgressTracker::new(self.trk.max_inflight, self.trk.max_inflight_bytes);
-        let restored = confchange::restore(Changer::new(&self.trk, self.raft_log.last_index()), &cs);
+        let restored =
+            confchange::restore(Changer::new(&self.trk, self.raft_log.last_index()), &cs);
         let (cfg, progress) = match restored {
             Ok(r) => r,
             // The leader sent a configuration our own conf change code
@@ -425,7 +428,7 @@ impl<S: Storage> Raft<S> {
             Err(e) => fatal!(self.logger, "unable to restore config {:?}: {}", cs, e),
         };
         let cs2 = self.switch_to_config(cfg, progress);
-        super::assert_conf_states_equivalent(&self.logger, &cs, &cs2);
+        crate::util::assert_conf_states_equivalent(&self.logger, &cs, &cs2);
 
         let last = self.raft_log.last_entry_id();
         slog::info!(

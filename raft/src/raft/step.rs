@@ -4,7 +4,9 @@
 use prost::Message as _;
 
 use super::{fatal, CampaignType, Raft, StateRole, CAMPAIGN_TRANSFER, NONE};
-use crate::eraftpb::{ConfChange, ConfChangeV2, Entry, EntryType, Message, MessageType};
+use crate::eraftpb::{
+    ConfChange, ConfChangeI, ConfChangeV2, Entry, EntryType, Message, MessageType,
+};
 use crate::errors::{Error, Result};
 use crate::quorum::VoteResult;
 use crate::raft_log::EntryId;
@@ -160,8 +162,8 @@ impl<S: Storage> Raft<S> {
             MessageType::MsgStorageApplyResp => {
                 if let Some(last) = m.entries.last() {
                     let index = last.index;
-                    self.applied_to(index, super::ents_size(&m.entries));
-                    self.reduce_uncommitted_size(super::payloads_size(&m.entries));
+                    self.applied_to(index, crate::util::ents_size(&m.entries));
+                    self.reduce_uncommitted_size(crate::util::payloads_size(&m.entries));
                 }
             }
             MessageType::MsgVote | MessageType::MsgPreVote => self.handle_vote_request(m),
@@ -281,7 +283,12 @@ impl<S: Storage> Raft<S> {
 
         let from = m.from;
         let Some(pr) = self.trk.progress.get_mut(from) else {
-            slog::debug!(self.logger, "{:x} no progress available for {:x}", self.id, from);
+            slog::debug!(
+                self.logger,
+                "{:x} no progress available for {:x}",
+                self.id,
+                from
+            );
             return Ok(());
         };
         match m.get_type() {
@@ -749,7 +756,10 @@ impl<S: Storage> Raft<S> {
             }
             MessageType::MsgForgetLeader => {
                 if self.read_only.option == ReadOnlyOption::LeaseBased {
-                    slog::error!(self.logger, "ignoring MsgForgetLeader due to ReadOnlyLeaseBased");
+                    slog::error!(
+                        self.logger,
+                        "ignoring MsgForgetLeader due to ReadOnlyLeaseBased"
+                    );
                     return Ok(());
                 }
                 if self.lead != NONE {
@@ -817,7 +827,7 @@ fn decode_conf_change(e: &Entry) -> Result<Option<ConfChangeV2>> {
     match e.get_type() {
         EntryType::EntryConfChange => {
             let cc = ConfChange::decode(e.data.clone())?;
-            Ok(Some(super::conf_change::conf_change_as_v2(cc)))
+            Ok(Some(cc.as_v2()))
         }
         EntryType::EntryConfChangeV2 => Ok(Some(ConfChangeV2::decode(e.data.clone())?)),
         EntryType::EntryNormal => Ok(None),
