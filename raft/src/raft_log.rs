@@ -207,19 +207,21 @@ impl<S: Storage> RaftLog<S> {
                     self.committed
                 );
             }
-            let offset = a.prev.index + 1;
-            if ci - offset > a.entries.len() as u64 {
+            // Wrapping like Go's uint64: entries whose indices do not follow
+            // prev make this huge, and the check below catches it.
+            let skip = ci.wrapping_sub(a.prev.index.wrapping_add(1));
+            if skip > a.entries.len() as u64 {
                 fatal!(
                     self.logger,
                     "index, {}, is out of range [{}]",
-                    ci - offset,
+                    skip,
                     a.entries.len()
                 );
             }
             let mut ents = a.entries;
             // Only the entries from the conflict on are new; move them
             // rather than copy.
-            ents.drain(..(ci - offset) as usize);
+            ents.drain(..skip as usize);
             self.append(ents);
         }
         self.commit_to(committed.min(last_new_i));

@@ -260,16 +260,12 @@ fn check_invariants(cfg: &Config, trk: &ProgressMap) -> Result<()> {
             return err(format!("{id} is in Learners, but is not marked as learner"));
         }
     }
-    // etcd also demands that an empty outgoing half be nil rather than an
-    // empty map; a `MajorityConfig` has no such distinction, so only the
-    // checks that can fail remain.
-    if !joint(cfg) {
-        if !cfg.learners_next.is_empty() {
-            return err("cfg.LearnersNext must be nil when not joint");
-        }
-        if cfg.auto_leave {
-            return err("AutoLeave must be false when not joint");
-        }
+    // etcd also demands that an empty outgoing half and empty staged
+    // learners be nil rather than empty maps. A `MajorityConfig` has no such
+    // distinction, and staged learners outside a joint config already failed
+    // the `Voters[1]` check above, so only the flag is left to check.
+    if !joint(cfg) && cfg.auto_leave {
+        return err("AutoLeave must be false when not joint");
     }
     Ok(())
 }

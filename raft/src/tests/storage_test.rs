@@ -197,3 +197,34 @@ fn test_storage_apply_snapshot() {
         assert_eq!(res, want, "{name}");
     }
 }
+
+/// Not in etcd (Go shares a `*MemoryStorage`): a log over an
+/// `Arc<RwLock<MemStorage>>` or an `Rc<RefCell<MemStorage>>` sees what the
+/// application writes through its own handle.
+#[test]
+fn test_storage_shared_handles() {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+    use std::sync::{Arc, RwLock};
+
+    use crate::raft_log::RaftLog;
+
+    let logger = super::log_test::test_logger();
+
+    let shared = Arc::new(RwLock::new(MemStorage::new()));
+    let l = RaftLog::new(Arc::clone(&shared), &logger);
+    assert_eq!(l.last_index(), 0);
+    shared
+        .write()
+        .unwrap()
+        .append(&index(1).terms(&[1, 2]))
+        .unwrap();
+    assert_eq!(l.last_index(), 2);
+    assert_eq!(l.term(2), Ok(2));
+
+    let local = Rc::new(RefCell::new(MemStorage::new()));
+    let l = RaftLog::new(Rc::clone(&local), &logger);
+    local.borrow_mut().append(&index(1).terms(&[3])).unwrap();
+    assert_eq!(l.last_index(), 1);
+    assert_eq!(l.term(1), Ok(3));
+}
