@@ -18,3 +18,11 @@ mod support;
 
 mod inflights_test;
 mod progress_test;
+
+mod confchange_quick_test;
+mod confchange_restore_test;
+mod log_test;
+mod log_unstable_test;
+mod quorum_majority_test;
+mod quorum_quick_test;
+mod storage_test;
