@@ -26,7 +26,12 @@ fn test_leader_update_term_from_message() {
 /// a candidate or leader that learns its term is stale reverts to follower
 /// (section 5.1).
 fn check_update_term_from_message(state: StateRole) {
-    let mut r = new_test_raft(1, 10, 1, new_test_memory_storage(vec![with_peers(&[1, 2, 3])]));
+    let mut r = new_test_raft(
+        1,
+        10,
+        1,
+        new_test_memory_storage(vec![with_peers(&[1, 2, 3])]),
+    );
     match state {
         StateRole::Follower => r.become_follower(1, 2),
         StateRole::Candidate => r.become_candidate(),
@@ -51,11 +56,17 @@ fn check_update_term_from_message(state: StateRole) {
 /// function (a response, a log change) are checked to be absent.
 #[test]
 fn test_reject_stale_term_message() {
-    let mut r = new_test_raft(1, 10, 1, new_test_memory_storage(vec![with_peers(&[1, 2, 3])]));
+    let mut r = new_test_raft(
+        1,
+        10,
+        1,
+        new_test_memory_storage(vec![with_peers(&[1, 2, 3])]),
+    );
     r.load_state(&HardState {
         term: 2,
         ..Default::default()
-    }).unwrap();
+    })
+    .unwrap();
 
     let mut m = Message::new(MessageType::MsgApp);
     m.term = r.term - 1;
@@ -71,7 +82,12 @@ fn test_reject_stale_term_message() {
 /// Servers start as followers (section 5.2).
 #[test]
 fn test_start_as_follower() {
-    let r = new_test_raft(1, 10, 1, new_test_memory_storage(vec![with_peers(&[1, 2, 3])]));
+    let r = new_test_raft(
+        1,
+        10,
+        1,
+        new_test_memory_storage(vec![with_peers(&[1, 2, 3])]),
+    );
     assert_eq!(r.state, StateRole::Follower);
 }
 
@@ -81,7 +97,12 @@ fn test_start_as_follower() {
 fn test_leader_bcast_beat() {
     // The heartbeat interval.
     let hi = 1;
-    let mut r = new_test_raft(1, 10, hi, new_test_memory_storage(vec![with_peers(&[1, 2, 3])]));
+    let mut r = new_test_raft(
+        1,
+        10,
+        hi,
+        new_test_memory_storage(vec![with_peers(&[1, 2, 3])]),
+    );
     r.become_candidate();
     r.become_leader();
     for i in 0..10 {
@@ -119,7 +140,12 @@ fn test_candidate_start_new_election() {
 fn check_nonleader_start_election(state: StateRole) {
     // The election timeout.
     let et = 10;
-    let mut r = new_test_raft(1, et, 1, new_test_memory_storage(vec![with_peers(&[1, 2, 3])]));
+    let mut r = new_test_raft(
+        1,
+        et,
+        1,
+        new_test_memory_storage(vec![with_peers(&[1, 2, 3])]),
+    );
     match state {
         StateRole::Follower => r.become_follower(1, 2),
         StateRole::Candidate => r.become_candidate(),
@@ -150,7 +176,8 @@ fn check_nonleader_start_election(state: StateRole) {
 /// (section 5.2).
 #[test]
 fn test_leader_election_in_one_round_rpc() {
-    let cases: Vec<(usize, Vec<(u64, bool)>, StateRole)> = vec![
+    type Case = (usize, Vec<(u64, bool)>, StateRole);
+    let cases: Vec<Case> = vec![
         // A majority of votes wins.
         (1, vec![], StateRole::Leader),
         (3, vec![(2, true), (3, true)], StateRole::Leader),
@@ -215,12 +242,18 @@ fn test_follower_vote() {
         (3, 2, true),
     ];
     for (i, (vote, nvote, wreject)) in cases.into_iter().enumerate() {
-        let mut r = new_test_raft(1, 10, 1, new_test_memory_storage(vec![with_peers(&[1, 2, 3])]));
+        let mut r = new_test_raft(
+            1,
+            10,
+            1,
+            new_test_memory_storage(vec![with_peers(&[1, 2, 3])]),
+        );
         r.load_state(&HardState {
             term: 1,
             vote,
             commit: 0,
-        }).unwrap();
+        })
+        .unwrap();
 
         let mut m = new_message(nvote, 1, MessageType::MsgVote);
         m.term = 1;
@@ -240,7 +273,12 @@ fn test_follower_vote() {
 #[test]
 fn test_candidate_fallback() {
     for (i, term) in [1, 2].into_iter().enumerate() {
-        let mut r = new_test_raft(1, 10, 1, new_test_memory_storage(vec![with_peers(&[1, 2, 3])]));
+        let mut r = new_test_raft(
+            1,
+            10,
+            1,
+            new_test_memory_storage(vec![with_peers(&[1, 2, 3])]),
+        );
         let _ = r.step(new_message(1, 1, MessageType::MsgHup));
         assert_eq!(r.state, StateRole::Candidate, "#{i}");
 
@@ -267,7 +305,12 @@ fn test_candidate_election_timeout_randomized() {
 /// `[et, 2*et)` (section 5.2).
 fn check_nonleader_election_timeout_randomized(state: StateRole) {
     let et = 10;
-    let mut r = new_test_raft(1, et, 1, new_test_memory_storage(vec![with_peers(&[1, 2, 3])]));
+    let mut r = new_test_raft(
+        1,
+        et,
+        1,
+        new_test_memory_storage(vec![with_peers(&[1, 2, 3])]),
+    );
     let mut timeouts = HashSet::new();
     for _ in 0..50 * et {
         match state {
@@ -463,7 +506,8 @@ fn test_leader_commit_preceding_entries() {
         r.load_state(&HardState {
             term: 2,
             ..Default::default()
-        }).unwrap();
+        })
+        .unwrap();
         r.become_candidate();
         r.become_leader();
         let _ = r.step(prop_msg(1, b"some data"));
@@ -498,7 +542,12 @@ fn test_follower_commit_entry() {
         (vec![e(1, "some data"), e(2, "some data2")], 1),
     ];
     for (i, (ents, commit)) in cases.into_iter().enumerate() {
-        let mut r = new_test_raft(1, 10, 1, new_test_memory_storage(vec![with_peers(&[1, 2, 3])]));
+        let mut r = new_test_raft(
+            1,
+            10,
+            1,
+            new_test_memory_storage(vec![with_peers(&[1, 2, 3])]),
+        );
         r.become_follower(1, 2);
 
         let m = Message {
@@ -542,15 +591,15 @@ fn test_follower_check_msg_app() {
             2,
         ),
     ];
-    for (i, (term, idx, windex, wreject, wreject_hint, wlogterm)) in cases.into_iter().enumerate()
-    {
+    for (i, (term, idx, windex, wreject, wreject_hint, wlogterm)) in cases.into_iter().enumerate() {
         let mut storage = new_test_memory_storage(vec![with_peers(&[1, 2, 3])]);
         storage.append(&ents).unwrap();
         let mut r = new_test_raft(1, 10, 1, storage);
         r.load_state(&HardState {
             commit: 1,
             ..Default::default()
-        }).unwrap();
+        })
+        .unwrap();
         r.become_follower(2, 2);
 
         let m = Message {
@@ -595,13 +644,7 @@ fn test_follower_append_entries() {
             index(1).terms(&[1, 3, 4]),
             index(2).terms(&[3, 4]),
         ),
-        (
-            0,
-            0,
-            index(1).terms(&[1]),
-            index(1).terms(&[1, 2]),
-            vec![],
-        ),
+        (0, 0, index(1).terms(&[1]), index(1).terms(&[1, 2]), vec![]),
         (
             0,
             0,
@@ -653,14 +696,17 @@ fn test_leader_sync_follower_log() {
             commit,
             term,
             vote: 0,
-        }).unwrap();
+        })
+        .unwrap();
         let mut follower_storage = new_test_memory_storage(vec![with_peers(&[1, 2, 3])]);
         follower_storage.append(&tt).unwrap();
         let mut follower = new_test_raft(2, 10, 1, follower_storage);
-        follower.load_state(&HardState {
-            term: term - 1,
-            ..Default::default()
-        }).unwrap();
+        follower
+            .load_state(&HardState {
+                term: term - 1,
+                ..Default::default()
+            })
+            .unwrap();
         // A three-node cluster: the follower may have the more up-to-date
         // log, so the leader needs the third node's vote.
         let mut n = Network::new(vec![lead.into(), follower.into(), NOP_STEPPER]);
@@ -673,11 +719,7 @@ fn test_leader_sync_follower_log() {
 
         n.send1(empty_prop(1));
 
-        assert_eq!(
-            ltoa(&n.peer(1).raft_log),
-            ltoa(&n.peer(2).raft_log),
-            "#{i}"
-        );
+        assert_eq!(ltoa(&n.peer(1).raft_log), ltoa(&n.peer(2).raft_log), "#{i}");
     }
 }
 
@@ -687,7 +729,12 @@ fn test_leader_sync_follower_log() {
 fn test_vote_request() {
     let cases = vec![(index(1).terms(&[1]), 2), (index(1).terms(&[1, 2]), 3)];
     for (j, (ents, wterm)) in cases.into_iter().enumerate() {
-        let mut r = new_test_raft(1, 10, 1, new_test_memory_storage(vec![with_peers(&[1, 2, 3])]));
+        let mut r = new_test_raft(
+            1,
+            10,
+            1,
+            new_test_memory_storage(vec![with_peers(&[1, 2, 3])]),
+        );
         let m = Message {
             term: wterm - 1,
             log_term: 0,
@@ -774,7 +821,8 @@ fn test_leader_only_commits_log_from_current_term() {
         r.load_state(&HardState {
             term: 2,
             ..Default::default()
-        }).unwrap();
+        })
+        .unwrap();
         // Leader at term 3.
         r.become_candidate();
         r.become_leader();

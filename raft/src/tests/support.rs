@@ -329,6 +329,10 @@ pub trait RaftTestExt {
     /// etcd's `readMessages`: runs the post-append steps, then takes the
     /// outgoing messages.
     fn read_messages(&mut self) -> Vec<Message>;
+    /// etcd's `advanceMessagesAfterAppend` (a test helper in etcd): steps
+    /// or queues the messages that wait for the log append, until none are
+    /// left.
+    fn advance_messages_after_append(&mut self);
     /// etcd's `takeMessagesAfterAppend`.
     fn take_messages_after_append(&mut self) -> Vec<Message>;
     /// etcd's `stepOrSend`: steps the messages addressed to this raft,
@@ -356,6 +360,17 @@ impl RaftTestExt for TestRaft {
     fn read_messages(&mut self) -> Vec<Message> {
         self.advance_messages_after_append();
         std::mem::take(&mut self.msgs)
+    }
+
+    fn advance_messages_after_append(&mut self) {
+        loop {
+            let msgs = self.take_messages_after_append();
+            if msgs.is_empty() {
+                break;
+            }
+            // etcd ignores the error here too.
+            let _ = self.step_or_send(msgs);
+        }
     }
 
     fn take_messages_after_append(&mut self) -> Vec<Message> {
