@@ -28,3 +28,5 @@ mod log_unstable_test;
 mod quorum_majority_test;
 mod quorum_quick_test;
 mod storage_test;
+mod types_test;
+mod util_test;
