@@ -197,6 +197,19 @@ pub fn new_entry(index: u64, term: u64) -> Entry {
     }
 }
 
+/// A normal entry at `index` of `term` carrying `data`.
+pub fn new_entry_with_data(index: u64, term: u64, data: &'static [u8]) -> Entry {
+    Entry {
+        data: Bytes::from_static(data),
+        ..new_entry(index, term)
+    }
+}
+
+/// Entries `(index, term)` for each pair, in order.
+pub fn entries(pairs: &[(u64, u64)]) -> Vec<Entry> {
+    pairs.iter().map(|&(i, t)| new_entry(i, t)).collect()
+}
+
 /// An entry with only `data` set (etcd's `pb.Entry{Data: data}`), as
 /// proposals carry them.
 pub fn entry_with_data(data: &'static [u8]) -> Entry {
@@ -250,6 +263,12 @@ pub fn new_message(from: u64, to: u64, t: MessageType) -> Message {
     m.from = from;
     m.to = to;
     m
+}
+
+/// etcd's `MsgProp` with one entry carrying `data`, from and to `id`
+/// (the same as [`prop_msg`]; kept for the helpers that started with it).
+pub fn new_prop(id: u64, data: &'static [u8]) -> Message {
+    prop_msg(id, data)
 }
 
 /// etcd's `pb.Message{From: id, To: id, Type: MsgProp, Entries: {{Data: data}}}`.
