@@ -3,7 +3,7 @@
 
 use prost::Message as _;
 
-use super::{fatal, CampaignType, Raft, StateRole, CAMPAIGN_TRANSFER, NONE};
+use super::{CampaignType, Raft, StateRole, CAMPAIGN_TRANSFER, NONE};
 use crate::eraftpb::{
     ConfChange, ConfChangeI, ConfChangeV2, Entry, EntryType, Message, MessageType,
 };
@@ -441,7 +441,10 @@ impl<S: Storage> Raft<S> {
     /// the active configuration, appends and broadcasts.
     fn propose(&mut self, mut m: Message) -> Result<()> {
         if m.entries.is_empty() {
-            fatal!(self.logger, "{:x} stepped empty MsgProp", self.id);
+            // etcd panics; a proposal may come from a peer, so it is
+            // refused instead.
+            slog::error!(self.logger, "{:x} stepped empty MsgProp", self.id);
+            return Err(Error::ProposalDropped);
         }
         if !self.trk.progress.contains(self.id) {
             // This leader was removed from the configuration: it must not
