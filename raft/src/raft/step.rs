@@ -489,7 +489,7 @@ impl<S: Storage> Raft<S> {
                         self.logger,
                         "{:x} ignoring conf change {} at config {}: {}",
                         self.id,
-                        super::conf_change::describe_conf_change(&cc),
+                        crate::describe::describe_conf_change(&cc),
                         self.trk.config,
                         failed
                     );
