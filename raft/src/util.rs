@@ -6,16 +6,7 @@ use prost::Message as _;
 use raft_proto::{ConfState, Entry, MessageType};
 use slog::Logger;
 
-/// The message target of the local thread that persists entries when storage
-/// writes are asynchronous (etcd `LocalAppendThread`).
-///
-/// The same value as the core's constant; kept here so that this module does
-/// not depend on the state machine's files.
-const LOCAL_APPEND_THREAD: u64 = u64::MAX;
-
-/// The message target of the local thread that applies committed entries when
-/// storage writes are asynchronous (etcd `LocalApplyThread`).
-const LOCAL_APPLY_THREAD: u64 = u64::MAX - 1;
+use crate::config::{LOCAL_APPEND_THREAD, LOCAL_APPLY_THREAD};
 
 /// Whether a message of this type is generated and consumed locally, never
 /// sent to a peer (etcd `IsLocalMsg`).
@@ -179,31 +170,6 @@ mod tests {
     }
 
     #[test]
-    fn test_limit_size() {
-        let ents = vec![ent(4, 4), ent(5, 5), ent(6, 6)];
-        let s = |i: usize| ent_size(&ents[i]);
-        let cases = [
-            (u64::MAX, 3),
-            // A zero limit still yields the first entry.
-            (0, 1),
-            (s(0) + s(1), 2),
-            (s(0) + s(1) + s(2) / 2, 2),
-            (s(0) + s(1) + s(2) - 1, 2),
-            (s(0) + s(1) + s(2), 3),
-        ];
-        for (max_size, want) in cases {
-            let mut got = ents.clone();
-            limit_size(&mut got, max_size);
-            assert_eq!(got, ents[..want].to_vec(), "max_size {max_size}");
-            assert!(got.len() == 1 || ents_size(&got) <= max_size);
-            assert_eq!(limit_size_slice(&ents, max_size), &ents[..want]);
-        }
-        let mut empty: Vec<Entry> = vec![];
-        limit_size(&mut empty, 0);
-        assert!(empty.is_empty());
-    }
-
-    #[test]
     fn test_ents_size_matches_encoding() {
         let ents = vec![
             ent(1, 1),
@@ -221,71 +187,13 @@ mod tests {
     }
 
     #[test]
-    fn test_is_local_msg() {
-        use MessageType::*;
-        let cases = [
-            (MsgHup, true),
-            (MsgBeat, true),
-            (MsgUnreachable, true),
-            (MsgSnapStatus, true),
-            (MsgCheckQuorum, true),
-            (MsgTransferLeader, false),
-            (MsgProp, false),
-            (MsgApp, false),
-            (MsgAppResp, false),
-            (MsgVote, false),
-            (MsgVoteResp, false),
-            (MsgSnap, false),
-            (MsgHeartbeat, false),
-            (MsgHeartbeatResp, false),
-            (MsgTimeoutNow, false),
-            (MsgReadIndex, false),
-            (MsgReadIndexResp, false),
-            (MsgPreVote, false),
-            (MsgPreVoteResp, false),
-            (MsgStorageAppend, true),
-            (MsgStorageAppendResp, true),
-            (MsgStorageApply, true),
-            (MsgStorageApplyResp, true),
-            (MsgForgetLeader, false),
-        ];
-        for (t, want) in cases {
-            assert_eq!(is_local_msg(t), want, "{t:?}");
-        }
-    }
-
-    #[test]
-    fn test_is_response_msg() {
-        use MessageType::*;
-        let cases = [
-            (MsgHup, false),
-            (MsgBeat, false),
-            (MsgUnreachable, true),
-            (MsgSnapStatus, false),
-            (MsgCheckQuorum, false),
-            (MsgTransferLeader, false),
-            (MsgProp, false),
-            (MsgApp, false),
-            (MsgAppResp, true),
-            (MsgVote, false),
-            (MsgVoteResp, true),
-            (MsgSnap, false),
-            (MsgHeartbeat, false),
-            (MsgHeartbeatResp, true),
-            (MsgTimeoutNow, false),
-            (MsgReadIndex, false),
-            (MsgReadIndexResp, true),
-            (MsgPreVote, false),
-            (MsgPreVoteResp, true),
-            (MsgStorageAppend, false),
-            (MsgStorageAppendResp, true),
-            (MsgStorageApply, false),
-            (MsgStorageApplyResp, true),
-            (MsgForgetLeader, false),
-        ];
-        for (i, (t, want)) in cases.into_iter().enumerate() {
-            assert_eq!(is_response_msg(t), want, "#{i} {t:?}");
-        }
+    fn test_limit_size_slice_and_len() {
+        let ents = vec![ent(1, 1), ent(2, 1), ent(3, 1)];
+        let one = ent_size(&ents[0]);
+        assert_eq!(limit_size_slice(&ents, 2 * one), &ents[..2]);
+        assert_eq!(limit_size_len(&ents, 0), 1);
+        assert_eq!(limit_size_len(&[], 0), 0);
+        assert_eq!(limit_size_len(&ents, u64::MAX), 3);
     }
 
     #[test]
@@ -311,8 +219,7 @@ mod tests {
     }
 
     #[test]
-    fn test_payload_size_of_empty_entry() {
-        assert_eq!(payload_size(&Entry::default()), 0);
+    fn test_payloads_size() {
         let ents = vec![
             Entry {
                 data: Bytes::from_static(b"abc"),

@@ -17,10 +17,9 @@ use raft_proto::{
     Entry, EntryType, HardState, Message, Snapshot,
 };
 
-/// The target of local append-thread messages (etcd `LocalAppendThread`).
-const LOCAL_APPEND_THREAD: u64 = u64::MAX;
-/// The target of local apply-thread messages (etcd `LocalApplyThread`).
-const LOCAL_APPLY_THREAD: u64 = u64::MAX - 1;
+use crate::config::{LOCAL_APPEND_THREAD, LOCAL_APPLY_THREAD, NONE};
+use crate::raft::SoftState;
+use crate::read_only::ReadState;
 
 /// Formats an entry's application data for a description (etcd
 /// `EntryFormatter`). Where a function takes `Option<&EntryFormatter>`,
@@ -133,11 +132,9 @@ pub fn describe_hard_state(hs: &HardState) -> String {
     s
 }
 
-/// `Lead:1 State:StateLeader` (etcd `DescribeSoftState`), from the soft
-/// state's leader and role; the role prints with its `Display`, which is
-/// etcd's `StateType` name.
-pub fn describe_soft_state(lead: u64, raft_state: &dyn fmt::Display) -> String {
-    format!("Lead:{lead} State:{raft_state}")
+/// `Lead:1 State:StateLeader` (etcd `DescribeSoftState`).
+pub fn describe_soft_state(ss: &SoftState) -> String {
+    format!("Lead:{} State:{}", ss.lead, ss.raft_state)
 }
 
 /// `Voters:[1 2] VotersOutgoing:[] Learners:[3] LearnersNext:[] AutoLeave:false`
@@ -169,17 +166,14 @@ pub fn describe_snapshot(snap: &Snapshot) -> String {
 
 /// Read states as etcd prints them with `%v`: `[{12 [114 99 116 120]}]`,
 /// each an index and the request context's bytes in decimal.
-pub fn describe_read_states<'a, I>(read_states: I) -> String
-where
-    I: IntoIterator<Item = (u64, &'a [u8])>,
-{
+pub fn describe_read_states(read_states: &[ReadState]) -> String {
     let mut s = String::from("[");
-    for (i, (index, ctx)) in read_states.into_iter().enumerate() {
+    for (i, rs) in read_states.iter().enumerate() {
         if i > 0 {
             s.push(' ');
         }
-        let _ = write!(s, "{{{index} ");
-        write_go_list(&mut s, ctx);
+        let _ = write!(s, "{{{} ", rs.index);
+        write_go_list(&mut s, &rs.request_ctx);
         s.push('}');
     }
     s.push(']');
@@ -191,12 +185,12 @@ where
 /// itself is laid out.
 #[derive(Clone, Copy)]
 pub struct ReadyParts<'a> {
-    /// The soft state's leader and role, if the `Ready` carries one.
-    pub soft_state: Option<(u64, &'a dyn fmt::Display)>,
+    /// The soft state, if the `Ready` carries one.
+    pub soft_state: Option<&'a SoftState>,
     /// The hard state, if any; an empty one prints nothing, as in etcd.
     pub hard_state: Option<&'a HardState>,
-    /// The read states as `(index, request context)`; printed if any.
-    pub read_states: &'a [(u64, &'a [u8])],
+    /// The read states; printed if any.
+    pub read_states: &'a [ReadState],
     /// The entries to persist.
     pub entries: &'a [Entry],
     /// The snapshot to install, if any; an empty one prints nothing.
@@ -213,19 +207,15 @@ pub struct ReadyParts<'a> {
 /// non-empty part under a `Ready MustSync=...:` header, or `<empty Ready>`.
 pub fn describe_ready_parts(rd: &ReadyParts<'_>, f: Option<&EntryFormatter>) -> String {
     let mut buf = String::new();
-    if let Some((lead, state)) = rd.soft_state {
-        buf.push_str(&describe_soft_state(lead, state));
+    if let Some(ss) = rd.soft_state {
+        buf.push_str(&describe_soft_state(ss));
         buf.push('\n');
     }
     if let Some(hs) = rd.hard_state.filter(|hs| !hs.is_empty()) {
         let _ = writeln!(buf, "HardState {}", describe_hard_state(hs));
     }
     if !rd.read_states.is_empty() {
-        let _ = writeln!(
-            buf,
-            "ReadStates {}",
-            describe_read_states(rd.read_states.iter().copied())
-        );
+        let _ = writeln!(buf, "ReadStates {}", describe_read_states(rd.read_states));
     }
     if !rd.entries.is_empty() {
         buf.push_str("Entries:\n");
@@ -318,7 +308,7 @@ struct Target(u64);
 impl fmt::Display for Target {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.0 {
-            0 => f.write_str("None"),
+            NONE => f.write_str("None"),
             LOCAL_APPEND_THREAD => f.write_str("AppendThread"),
             LOCAL_APPLY_THREAD => f.write_str("ApplyThread"),
             id => write!(f, "{id:x}"),

@@ -5,6 +5,7 @@ use raft_proto::{
 };
 
 use super::*;
+use crate::raft::StateRole;
 
 fn ent(term: u64, index: u64, data: &'static [u8]) -> Entry {
     Entry {
@@ -34,7 +35,7 @@ fn msg(t: MessageType, from: u64, to: u64, term: u64) -> Message {
 }
 
 #[test]
-fn test_describe_entry() {
+fn test_describe_entry_formatters() {
     let e = ent(1, 2, b"hello\x00world");
     assert_eq!(
         describe_entry(&e, None),
@@ -121,10 +122,16 @@ fn test_describe_hard_soft_state() {
         commit: 2,
     };
     assert_eq!(describe_hard_state(&hs), "Term:3 Commit:2");
-    assert_eq!(
-        describe_soft_state(1, &"StateLeader"),
-        "Lead:1 State:StateLeader"
-    );
+    let ss = SoftState {
+        lead: 1,
+        raft_state: StateRole::Leader,
+    };
+    assert_eq!(describe_soft_state(&ss), "Lead:1 State:StateLeader");
+    let ss = SoftState {
+        lead: 0,
+        raft_state: StateRole::PreCandidate,
+    };
+    assert_eq!(describe_soft_state(&ss), "Lead:0 State:StatePreCandidate");
 }
 
 fn snap(index: u64, term: u64, cs: ConfState) -> Snapshot {
@@ -304,10 +311,16 @@ fn test_describe_ready() {
             ..Default::default()
         },
     );
-    let ctx: &[u8] = b"ctx";
-    let rs = [(12, ctx)];
+    let rs = [ReadState {
+        index: 12,
+        request_ctx: Bytes::from_static(b"ctx"),
+    }];
+    let ss = SoftState {
+        lead: 1,
+        raft_state: StateRole::Leader,
+    };
     let rd = ReadyParts {
-        soft_state: Some((1, &"StateLeader")),
+        soft_state: Some(&ss),
         hard_state: Some(&hs),
         read_states: &rs,
         entries: &ents,
@@ -334,11 +347,13 @@ fn test_describe_ready() {
 
 #[test]
 fn test_describe_read_states() {
-    let empty: &[u8] = b"";
-    let a: &[u8] = b"\x01\xff";
-    assert_eq!(describe_read_states([]), "[]");
+    let rs = |index, ctx: &'static [u8]| ReadState {
+        index,
+        request_ctx: Bytes::from_static(ctx),
+    };
+    assert_eq!(describe_read_states(&[]), "[]");
     assert_eq!(
-        describe_read_states([(1, empty), (2, a)]),
+        describe_read_states(&[rs(1, b""), rs(2, b"\x01\xff")]),
         "[{1 []} {2 [1 255]}]"
     );
 }
