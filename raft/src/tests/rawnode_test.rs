@@ -6,9 +6,8 @@ use prost::Message as _;
 
 use super::support::*;
 use crate::eraftpb::{
-    ConfChange, ConfChangeI, ConfChangeSingle, ConfChangeTransition, ConfChangeType,
-    ConfChangeV2, ConfState, Entry, EntryType, HardState, Message, MessageType, Snapshot,
-    SnapshotMetadata,
+    ConfChange, ConfChangeI, ConfChangeSingle, ConfChangeTransition, ConfChangeType, ConfChangeV2,
+    ConfState, Entry, EntryType, HardState, Message, MessageType, Snapshot, SnapshotMetadata,
 };
 use crate::quorum::{JointConfig, MajorityConfig};
 use crate::raft::{SoftState, StateRole};
@@ -26,8 +25,12 @@ fn new_test_raw_node<S: Storage>(
     heartbeat: usize,
     storage: S,
 ) -> RawNode<S> {
-    RawNode::new(&new_test_config(id, election, heartbeat), storage, &test_logger())
-        .expect("invalid test raw node config")
+    RawNode::new(
+        &new_test_config(id, election, heartbeat),
+        storage,
+        &test_logger(),
+    )
+    .expect("invalid test raw node config")
 }
 
 /// Persists the entries of `rd` into the node's own storage (etcd's
@@ -78,7 +81,13 @@ fn cc_v2(transition: ConfChangeTransition, changes: Vec<ConfChangeSingle>) -> Co
     }
 }
 
-fn conf_state(voters: &[u64], outgoing: &[u64], learners: &[u64], next: &[u64], auto_leave: bool) -> ConfState {
+fn conf_state(
+    voters: &[u64],
+    outgoing: &[u64],
+    learners: &[u64],
+    next: &[u64],
+    auto_leave: bool,
+) -> ConfState {
     ConfState {
         voters: voters.to_vec(),
         voters_outgoing: outgoing.to_vec(),
@@ -312,7 +321,11 @@ fn test_raw_node_propose_and_conf_change() {
 
         // The right conf change comes out.
         assert_eq!(rd.entries.len(), 1, "#{i}");
-        assert_eq!(rd.entries[0].get_type(), EntryType::EntryConfChangeV2, "#{i}");
+        assert_eq!(
+            rd.entries[0].get_type(),
+            EntryType::EntryConfChangeV2,
+            "#{i}"
+        );
         let cc = ConfChangeV2::decode(&rd.entries[0].data[..]).unwrap();
         assert_eq!(
             cc,
