@@ -1,16 +1,137 @@
-//! The handler for etcd's `confchange` scripts. (To be written.)
+//! The handler for etcd's `confchange` scripts: `simple`, `enter-joint`
+//! (optionally `autoleave=true`) and `leave-joint` run a [`Changer`] on the
+//! file's tracker and print the resulting configuration and progress, or
+//! the error the change was refused with.
+//!
+//! The input of `simple` and `enter-joint` is a space-separated list of
+//! changes: `vN` (make N a voter), `lN` (a learner), `rN` (remove), `uN`
+//! (update). As in etcd's harness, the log's last index grows by one with
+//! every stanza, so a progress's `next` shows in which stanza it was created.
+
+use raft::confchange::Changer;
+use raft::eraftpb::{ConfChangeSingle, ConfChangeType};
+use raft::tracker::ProgressTracker;
 
 use crate::datadriven::{Handler, ScriptError, TestData};
 
 /// A fresh handler for one `confchange` script file.
 pub fn new_handler() -> Box<dyn Handler> {
-    Box::new(Unimplemented)
+    Box::new(ConfChangeHandler {
+        // etcd's harness uses these limits; they do not show in the output.
+        tracker: ProgressTracker::new(10, 0),
+        last_index: 0,
+    })
 }
 
-struct Unimplemented;
+/// The configuration carried from stanza to stanza.
+struct ConfChangeHandler {
+    tracker: ProgressTracker,
+    last_index: u64,
+}
 
-impl Handler for Unimplemented {
+impl Handler for ConfChangeHandler {
     fn handle(&mut self, d: &TestData) -> Result<String, ScriptError> {
-        Err(ScriptError(format!("{}: unknown command {:?}", d.pos, d.cmd)))
+        let out = self.run(d);
+        // Every stanza counts, even a refused or malformed one.
+        self.last_index += 1;
+        out
     }
+}
+
+impl ConfChangeHandler {
+    fn run(&mut self, d: &TestData) -> Result<String, ScriptError> {
+        // etcd prints a malformed change list as the stanza's output.
+        let ccs = match parse_conf_changes(&d.input) {
+            Ok(ccs) => ccs,
+            Err(e) => return Ok(format!("{e}\n")),
+        };
+        let chg = Changer::new(&self.tracker, self.last_index);
+        let res = match d.cmd.as_str() {
+            "simple" => chg.simple(&ccs),
+            "enter-joint" => chg.enter_joint(auto_leave(d)?, &ccs),
+            "leave-joint" if !ccs.is_empty() => {
+                return Ok("this command takes no input\n".to_string())
+            }
+            "leave-joint" => chg.leave_joint(),
+            // etcd's harness answers an unknown command in the output.
+            _ => return Ok("unknown command\n".to_string()),
+        };
+        match res {
+            Ok((cfg, progress)) => {
+                self.tracker.config = cfg;
+                self.tracker.progress = progress;
+                Ok(format!(
+                    "{}\n{}",
+                    self.tracker.config, self.tracker.progress
+                ))
+            }
+            Err(e) => Ok(format!("{e}\n")),
+        }
+    }
+}
+
+/// The `autoleave` argument of `enter-joint`: false when there are no
+/// arguments at all, otherwise required (Go's boolean spellings).
+fn auto_leave(d: &TestData) -> Result<bool, ScriptError> {
+    if d.cmd_args.is_empty() {
+        return Ok(false);
+    }
+    let Some(arg) = d.cmd_args.iter().find(|a| a.key == "autoleave") else {
+        return Err(ScriptError(format!(
+            "{}: missing argument: autoleave (expected autoleave=true or autoleave=false)",
+            d.pos
+        )));
+    };
+    let [val] = arg.vals.as_slice() else {
+        return Err(ScriptError(format!(
+            "{}: autoleave: expected one value, got {}",
+            d.pos,
+            arg.vals.len()
+        )));
+    };
+    match val.as_str() {
+        "1" | "t" | "T" | "TRUE" | "true" | "True" => Ok(true),
+        "0" | "f" | "F" | "FALSE" | "false" | "False" => Ok(false),
+        _ => Err(ScriptError(format!(
+            "{}: autoleave: expected true or false, got {val:?}",
+            d.pos
+        ))),
+    }
+}
+
+/// Parses `v1 l2 r3 u4` into changes, with the error texts of etcd's
+/// parser (which its harness prints as output).
+fn parse_conf_changes(s: &str) -> Result<Vec<ConfChangeSingle>, String> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Ok(Vec::new());
+    }
+    s.split(' ')
+        .map(|tok| {
+            if tok.len() < 2 {
+                return Err(format!("unknown token {tok}"));
+            }
+            let change_type = match tok.as_bytes()[0] {
+                b'v' => ConfChangeType::ConfChangeAddNode,
+                b'l' => ConfChangeType::ConfChangeAddLearnerNode,
+                b'r' => ConfChangeType::ConfChangeRemoveNode,
+                b'u' => ConfChangeType::ConfChangeUpdateNode,
+                _ => return Err(format!("unknown input: {tok}")),
+            };
+            let num = &tok[1..];
+            // Go's ParseUint: decimal digits only (no sign), and its texts.
+            if !num.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(format!(
+                    "strconv.ParseUint: parsing {num:?}: invalid syntax"
+                ));
+            }
+            let node_id = num
+                .parse()
+                .map_err(|_| format!("strconv.ParseUint: parsing {num:?}: value out of range"))?;
+            Ok(ConfChangeSingle {
+                change_type: change_type as i32,
+                node_id,
+            })
+        })
+        .collect()
 }

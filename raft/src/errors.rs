@@ -42,9 +42,13 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Compacted => f.write_str("requested index is unavailable due to compaction"),
-            Error::SnapOutOfDate => f.write_str("requested index is older than the existing snapshot"),
+            Error::SnapOutOfDate => {
+                f.write_str("requested index is older than the existing snapshot")
+            }
             Error::Unavailable => f.write_str("requested entry at index is unavailable"),
-            Error::SnapshotTemporarilyUnavailable => f.write_str("snapshot is temporarily unavailable"),
+            Error::SnapshotTemporarilyUnavailable => {
+                f.write_str("snapshot is temporarily unavailable")
+            }
             Error::ProposalDropped => f.write_str("raft proposal dropped"),
             Error::StepLocalMsg => f.write_str("raft: cannot step raft local message"),
             Error::StepPeerNotFound => f.write_str("raft: cannot step as peer not found"),

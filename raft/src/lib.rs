@@ -18,6 +18,8 @@ pub mod raw_node;
 pub mod read_only;
 pub mod status;
 pub mod storage;
+#[cfg(test)]
+mod tests;
 pub mod tracker;
 pub mod util;
 

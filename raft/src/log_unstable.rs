@@ -1,1 +1,265 @@
-//! (to be written)
+//! The unstable part of the raft log: entries and a snapshot that are not yet
+//! in stable storage (etcd's `log_unstable.go`).
+
+use slog::Logger;
+
+use crate::eraftpb::{Entry, Snapshot};
+use crate::raft_log::EntryId;
+
+/// Logs `$fmt` at the highest level and panics with the same text: etcd's
+/// `logger.Panicf`, for broken invariants only.
+macro_rules! fatal {
+    ($logger:expr, $($arg:tt)+) => {{
+        let msg = format!($($arg)+);
+        slog::crit!($logger, "{}", msg);
+        panic!("{}", msg)
+    }};
+}
+pub(crate) use fatal;
+
+/// Once `entries` is empty, a buffer with more capacity than this is given
+/// back to the allocator instead of being kept for reuse, so that one burst of
+/// appends does not pin its memory forever.
+const SHRINK_CAPACITY: usize = 1024;
+
+/// Log entries and a snapshot that are not yet written to [`Storage`].
+///
+/// It plays two roles. It holds new entries (and possibly a snapshot) until
+/// they are handed to a `Ready` for persistence; and it keeps holding them
+/// while that write is in progress, so that the log can still serve them,
+/// until the write is known to be reflected in storage.
+///
+/// `entries[i]` is at log index `offset + i`. `offset` may be below the last
+/// index in storage: the next write must then truncate the stored log first.
+///
+/// [`Storage`]: crate::storage::Storage
+#[derive(Clone, Debug)]
+pub struct Unstable {
+    /// The incoming snapshot, if any.
+    pub snapshot: Option<Snapshot>,
+    /// The entries not yet written to storage.
+    pub entries: Vec<Entry>,
+    /// The index of `entries[0]`.
+    pub offset: u64,
+    /// Whether the snapshot is being written to storage.
+    pub snapshot_in_progress: bool,
+    /// `entries[..offset_in_progress - offset]` are being written to storage.
+    /// Like `offset` it is exclusive: the index after the last in-progress
+    /// entry. Invariant: `offset <= offset_in_progress`.
+    pub offset_in_progress: u64,
+    /// Where this log reports what it does.
+    pub logger: Logger,
+}
+
+impl Unstable {
+    /// An empty unstable log whose next entry will be at `offset`.
+    pub fn new(offset: u64, logger: Logger) -> Unstable {
+        Unstable {
+            snapshot: None,
+            entries: Vec::new(),
+            offset,
+            snapshot_in_progress: false,
+            offset_in_progress: offset,
+            logger,
+        }
+    }
+
+    /// The index of the first possible entry, if there is a snapshot: the one
+    /// after the snapshot.
+    #[inline]
+    pub fn maybe_first_index(&self) -> Option<u64> {
+        self.snapshot.as_ref().map(|s| s.metadata.index + 1)
+    }
+
+    /// The last index, if there is at least one unstable entry or a
+    /// snapshot.
+    #[inline]
+    pub fn maybe_last_index(&self) -> Option<u64> {
+        if !self.entries.is_empty() {
+            return Some(self.offset + self.entries.len() as u64 - 1);
+        }
+        self.snapshot.as_ref().map(|s| s.metadata.index)
+    }
+
+    /// The term of the entry at index `i`, if this log knows it.
+    #[inline]
+    pub fn maybe_term(&self, i: u64) -> Option<u64> {
+        if i < self.offset {
+            return match &self.snapshot {
+                Some(s) if s.metadata.index == i => Some(s.metadata.term),
+                _ => None,
+            };
+        }
+        self.entries.get((i - self.offset) as usize).map(|e| e.term)
+    }
+
+    /// The entries that are not already being written to storage.
+    #[inline]
+    pub fn next_entries(&self) -> &[Entry] {
+        let in_progress = (self.offset_in_progress - self.offset) as usize;
+        // The entries past the in-progress prefix; empty when all are.
+        self.entries.get(in_progress..).unwrap_or(&[])
+    }
+
+    /// The snapshot, if there is one that is not already being written to
+    /// storage.
+    #[inline]
+    pub fn next_snapshot(&self) -> Option<&Snapshot> {
+        if self.snapshot_in_progress {
+            return None;
+        }
+        self.snapshot.as_ref()
+    }
+
+    /// Marks all entries and the snapshot, if any, as being written to
+    /// storage: `next_entries` and `next_snapshot` no longer return them, but
+    /// return whatever is added afterwards until the next call.
+    pub fn accept_in_progress(&mut self) {
+        if let Some(last) = self.entries.last() {
+            // Exclusive, like offset.
+            self.offset_in_progress = last.index + 1;
+        }
+        if self.snapshot.is_some() {
+            self.snapshot_in_progress = true;
+        }
+    }
+
+    /// Marks the entries up to `id` as written to stable storage, and drops
+    /// them from this log.
+    ///
+    /// Only to be called when the caller knows that no in-progress append can
+    /// overwrite those entries any more.
+    pub fn stable_to(&mut self, id: EntryId) {
+        let Some(gt) = self.maybe_term(id.index) else {
+            // The entry is not here (any more). Nothing to do.
+            slog::info!(
+                self.logger,
+                "entry at index {} missing from unstable log; ignoring",
+                id.index
+            );
+            return;
+        };
+        if id.index < self.offset {
+            // That is the snapshot's index, not an entry's.
+            slog::info!(
+                self.logger,
+                "entry at index {} matched unstable snapshot; ignoring",
+                id.index
+            );
+            return;
+        }
+        if gt != id.term {
+            // The unstable log was (partly) replaced between the start of the
+            // write and its completion; the written entry is not ours.
+            slog::info!(
+                self.logger,
+                "entry at (index,term)=({},{}) mismatched with entry at ({},{}) in unstable log; ignoring",
+                id.index,
+                id.term,
+                id.index,
+                gt
+            );
+            return;
+        }
+        let num = (id.index + 1 - self.offset) as usize;
+        self.entries.drain(..num);
+        self.offset = id.index + 1;
+        self.offset_in_progress = self.offset_in_progress.max(self.offset);
+        self.shrink_entries_array();
+    }
+
+    /// Releases the entries buffer once it is empty and large, so that the
+    /// memory of a burst is not held forever. Small buffers are kept: they
+    /// are reused by the next append.
+    fn shrink_entries_array(&mut self) {
+        if self.entries.is_empty() && self.entries.capacity() > SHRINK_CAPACITY {
+            self.entries = Vec::new();
+        }
+    }
+
+    /// Marks the snapshot at index `i` as written to stable storage, and
+    /// drops it from this log.
+    pub fn stable_snap_to(&mut self, i: u64) {
+        if matches!(&self.snapshot, Some(s) if s.metadata.index == i) {
+            self.snapshot = None;
+            self.snapshot_in_progress = false;
+        }
+    }
+
+    /// Replaces the whole content with the snapshot `s`.
+    pub fn restore(&mut self, s: Snapshot) {
+        self.offset = s.metadata.index + 1;
+        self.offset_in_progress = self.offset;
+        self.entries.clear();
+        self.snapshot = Some(s);
+        self.snapshot_in_progress = false;
+    }
+
+    /// Appends `ents`, first truncating the log at `ents[0].index` if it
+    /// reaches that far. `ents` must be consecutive.
+    pub fn truncate_and_append(&mut self, ents: Vec<Entry>) {
+        let Some(first) = ents.first() else {
+            return;
+        };
+        let from_index = first.index;
+        if from_index == self.offset + self.entries.len() as u64 {
+            // The next index: a plain append.
+            if self.entries.is_empty() {
+                // Take the caller's buffer instead of copying into ours.
+                self.entries = ents;
+            } else {
+                self.entries.extend(ents);
+            }
+        } else if from_index <= self.offset {
+            slog::info!(
+                self.logger,
+                "replace the unstable entries from index {}",
+                from_index
+            );
+            // The log is truncated before this unstable part starts: the new
+            // entries replace all of it.
+            self.entries = ents;
+            self.offset = from_index;
+            self.offset_in_progress = self.offset;
+        } else {
+            slog::info!(
+                self.logger,
+                "truncate the unstable entries before index {}",
+                from_index
+            );
+            // Keep [offset, from_index), then append.
+            self.must_check_out_of_bounds(self.offset, from_index);
+            self.entries.truncate((from_index - self.offset) as usize);
+            self.entries.extend(ents);
+            // Only the in-progress entries before from_index are still in
+            // progress.
+            self.offset_in_progress = self.offset_in_progress.min(from_index);
+        }
+    }
+
+    /// The entries of `[lo, hi)`, all of which must be in this log (else
+    /// this panics).
+    #[inline]
+    pub fn slice(&self, lo: u64, hi: u64) -> &[Entry] {
+        self.must_check_out_of_bounds(lo, hi);
+        &self.entries[(lo - self.offset) as usize..(hi - self.offset) as usize]
+    }
+
+    /// Panics unless `offset <= lo <= hi <= offset + len(entries)`.
+    pub fn must_check_out_of_bounds(&self, lo: u64, hi: u64) {
+        if lo > hi {
+            fatal!(self.logger, "invalid unstable.slice {} > {}", lo, hi);
+        }
+        let upper = self.offset + self.entries.len() as u64;
+        if lo < self.offset || hi > upper {
+            fatal!(
+                self.logger,
+                "unstable.slice[{},{}) out of bound [{},{}]",
+                lo,
+                hi,
+                self.offset,
+                upper
+            );
+        }
+    }
+}

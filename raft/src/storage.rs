@@ -1,1 +1,347 @@
-//! (to be written)
+//! The [`Storage`] interface through which raft reads the stable part of its
+//! log, and [`MemStorage`], an in-memory implementation of it (etcd's
+//! `storage.go`).
+//!
+//! Raft only ever reads from storage; the application writes to it (when it
+//! handles a `Ready`), which is why the write methods live on [`MemStorage`]
+//! itself and not on the trait.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::sync::{Arc, Mutex, RwLock};
+
+use crate::eraftpb::{ConfState, Entry, HardState, Snapshot};
+use crate::errors::{Error, Result};
+use crate::raft_log::limit_len;
+
+/// What raft needs from the application's stable storage: the persisted
+/// state, the stable log entries and the latest snapshot.
+///
+/// If a method returns an error other than those documented below, raft
+/// treats it as a broken invariant and panics, as etcd does; the application
+/// is responsible for cleanup and recovery.
+pub trait Storage {
+    /// The persisted `HardState` and the `ConfState` of the latest snapshot.
+    /// A storage that never persisted anything returns default (empty)
+    /// values.
+    fn initial_state(&self) -> Result<(HardState, ConfState)>;
+
+    /// The consecutive entries of `[lo, hi)`, cut so that their total encoded
+    /// size stays within `max_size`, but always at least one entry if there is
+    /// any.
+    ///
+    /// Returns [`Error::Compacted`] if `lo` was compacted away and
+    /// [`Error::Unavailable`] if an entry of the range is missing.
+    fn entries(&self, lo: u64, hi: u64, max_size: u64) -> Result<Vec<Entry>>;
+
+    /// The term of entry `i`, for `i` in `[first_index()-1, last_index()]`.
+    /// The term of the entry just before `first_index()` stays available,
+    /// even though the entry itself was compacted, so that appends can be
+    /// matched against it.
+    fn term(&self, i: u64) -> Result<u64>;
+
+    /// The index of the last entry of the log.
+    fn last_index(&self) -> Result<u64>;
+
+    /// The index of the first entry that may be available through
+    /// [`Storage::entries`]; older entries are in the latest snapshot.
+    fn first_index(&self) -> Result<u64>;
+
+    /// The most recent snapshot. [`Error::SnapshotTemporarilyUnavailable`]
+    /// tells raft that the snapshot is being prepared and to ask again later.
+    fn snapshot(&self) -> Result<Snapshot>;
+}
+
+/// Forwards every [`Storage`] method to `$inner(self)`, so that the wrappers
+/// below (references, smart pointers, locks) stay one line each.
+macro_rules! forward_storage {
+    ($self:ident => $inner:expr) => {
+        fn initial_state(&$self) -> Result<(HardState, ConfState)> {
+            $inner.initial_state()
+        }
+        fn entries(&$self, lo: u64, hi: u64, max_size: u64) -> Result<Vec<Entry>> {
+            $inner.entries(lo, hi, max_size)
+        }
+        fn term(&$self, i: u64) -> Result<u64> {
+            $inner.term(i)
+        }
+        fn last_index(&$self) -> Result<u64> {
+            $inner.last_index()
+        }
+        fn first_index(&$self) -> Result<u64> {
+            $inner.first_index()
+        }
+        fn snapshot(&$self) -> Result<Snapshot> {
+            $inner.snapshot()
+        }
+    };
+}
+
+impl<S: Storage + ?Sized> Storage for &S {
+    forward_storage!(self => (**self));
+}
+
+impl<S: Storage + ?Sized> Storage for Box<S> {
+    forward_storage!(self => (**self));
+}
+
+impl<S: Storage + ?Sized> Storage for Rc<S> {
+    forward_storage!(self => (**self));
+}
+
+impl<S: Storage + ?Sized> Storage for Arc<S> {
+    forward_storage!(self => (**self));
+}
+
+/// Lets an `Arc<RwLock<S>>` be shared between raft (reads) and the thread that
+/// persists `Ready`s (writes). A poisoned lock means a writer panicked midway,
+/// so the log can no longer be trusted; that is a broken invariant.
+impl<S: Storage> Storage for RwLock<S> {
+    forward_storage!(self => self.read().expect("raft storage lock poisoned"));
+}
+
+/// As for [`RwLock`]: an `Arc<Mutex<S>>` shared with a writer thread.
+impl<S: Storage> Storage for Mutex<S> {
+    forward_storage!(self => self.lock().expect("raft storage lock poisoned"));
+}
+
+/// Lets an `Rc<RefCell<S>>` be shared between raft and a single-threaded
+/// application that writes to it between `Ready`s.
+impl<S: Storage> Storage for RefCell<S> {
+    forward_storage!(self => self.borrow());
+}
+
+/// An in-memory [`Storage`] backed by a vector (etcd's `MemoryStorage`).
+///
+/// It is a plain struct without a lock: reads take `&self` and writes
+/// `&mut self`. To share one with a thread that persists `Ready`s, wrap it in
+/// `Arc<RwLock<MemStorage>>`, which implements [`Storage`] too.
+#[derive(Clone, Debug)]
+pub struct MemStorage {
+    /// The last `HardState` saved with [`MemStorage::set_hard_state`].
+    pub(crate) hard_state: HardState,
+    /// The latest snapshot; its metadata also carries the `ConfState`
+    /// returned by `initial_state`.
+    pub(crate) snapshot: Snapshot,
+    /// `ents[i]` is at log index `ents[0].index + i`. `ents[0]` is a dummy
+    /// that only keeps the index and term of the last compacted entry (or of
+    /// the snapshot), so that `term()` can answer for it.
+    pub(crate) ents: Vec<Entry>,
+}
+
+impl Default for MemStorage {
+    fn default() -> MemStorage {
+        MemStorage {
+            hard_state: HardState::default(),
+            snapshot: Snapshot::default(),
+            // A fresh log starts with a dummy entry at index 0, term 0.
+            ents: vec![Entry::default()],
+        }
+    }
+}
+
+impl MemStorage {
+    /// An empty storage: no entries, an empty hard state and configuration.
+    pub fn new() -> MemStorage {
+        MemStorage::default()
+    }
+
+    /// An empty storage whose `initial_state` reports `conf_state`, the way
+    /// an application bootstraps a new cluster (and tests set their peers).
+    pub fn new_with_conf_state(conf_state: ConfState) -> MemStorage {
+        let mut s = MemStorage::default();
+        s.snapshot.metadata.conf_state = conf_state;
+        s
+    }
+
+    /// Saves the current `HardState`. Never fails; the `Result` mirrors
+    /// etcd's signature, where other storages may.
+    pub fn set_hard_state(&mut self, hs: HardState) -> Result<()> {
+        self.hard_state = hs;
+        Ok(())
+    }
+
+    /// The last saved `HardState`.
+    pub fn hard_state(&self) -> HardState {
+        self.hard_state
+    }
+
+    /// The index of the dummy entry, i.e. of the last compacted entry.
+    #[inline]
+    fn offset(&self) -> u64 {
+        self.ents[0].index
+    }
+
+    #[inline]
+    fn first(&self) -> u64 {
+        self.offset() + 1
+    }
+
+    #[inline]
+    fn last(&self) -> u64 {
+        self.offset() + self.ents.len() as u64 - 1
+    }
+
+    /// Overwrites the whole content with `snap`: the log is reset to just the
+    /// snapshot's position. Returns [`Error::SnapOutOfDate`] if the storage
+    /// already holds a newer (or the same) snapshot.
+    pub fn apply_snapshot(&mut self, snap: Snapshot) -> Result<()> {
+        let ms_index = self.snapshot.metadata.index;
+        let snap_index = snap.metadata.index;
+        // At bootstrap an application may set only the ConfState of the
+        // snapshot, leaving index and term at 0; that must not block the
+        // first real snapshot.
+        if ms_index != 0 && ms_index >= snap_index {
+            return Err(Error::SnapOutOfDate);
+        }
+        self.ents.clear();
+        self.ents.push(Entry {
+            term: snap.metadata.term,
+            index: snap.metadata.index,
+            ..Default::default()
+        });
+        self.snapshot = snap;
+        Ok(())
+    }
+
+    /// Records a snapshot of the state machine at index `i`, which
+    /// [`Storage::snapshot`] then returns. If the configuration changed since
+    /// the last snapshot, `cs` must be the result of the last applied change.
+    ///
+    /// Returns [`Error::SnapOutOfDate`] if `i` is not newer than the current
+    /// snapshot; panics if `i` is beyond the last index.
+    pub fn create_snapshot(
+        &mut self,
+        i: u64,
+        cs: Option<ConfState>,
+        data: bytes::Bytes,
+    ) -> Result<Snapshot> {
+        if i <= self.snapshot.metadata.index {
+            return Err(Error::SnapOutOfDate);
+        }
+        let offset = self.offset();
+        if i > self.last() {
+            panic!("snapshot {} is out of bound lastindex({})", i, self.last());
+        }
+        self.snapshot.metadata.index = i;
+        self.snapshot.metadata.term = self.ents[(i - offset) as usize].term;
+        if let Some(cs) = cs {
+            self.snapshot.metadata.conf_state = cs;
+        }
+        self.snapshot.data = data;
+        Ok(self.snapshot.clone())
+    }
+
+    /// Discards the entries before `compact_index`, keeping the index and
+    /// term of the entry at `compact_index` in the dummy slot. The
+    /// application must not compact beyond what it has applied.
+    ///
+    /// Returns [`Error::Compacted`] if that part is already gone; panics if
+    /// `compact_index` is beyond the last index.
+    pub fn compact(&mut self, compact_index: u64) -> Result<()> {
+        let offset = self.offset();
+        if compact_index <= offset {
+            return Err(Error::Compacted);
+        }
+        if compact_index > self.last() {
+            panic!(
+                "compact {} is out of bound lastindex({})",
+                compact_index,
+                self.last()
+            );
+        }
+        let i = (compact_index - offset) as usize;
+        // The entry at compact_index becomes the new dummy: keep its position,
+        // drop its payload.
+        self.ents.drain(..i);
+        let dummy = &mut self.ents[0];
+        dummy.data = bytes::Bytes::new();
+        dummy.entry_type = 0;
+        Ok(())
+    }
+
+    /// Appends `entries` to the log, first dropping the part of them that is
+    /// already compacted, and replacing any existing entries from the first
+    /// new index on. Panics if the entries would leave a gap.
+    pub fn append(&mut self, entries: &[Entry]) -> Result<()> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let first = self.first();
+        let last = entries[0].index + entries.len() as u64 - 1;
+        // Nothing new: everything is older than the compaction point.
+        if last < first {
+            return Ok(());
+        }
+        // Skip the entries that are already compacted.
+        let entries = if first > entries[0].index {
+            &entries[(first - entries[0].index) as usize..]
+        } else {
+            entries
+        };
+        let offset = entries[0].index - self.offset();
+        let len = self.ents.len() as u64;
+        if len < offset {
+            panic!(
+                "missing log entry [last: {}, append at: {}]",
+                self.last(),
+                entries[0].index
+            );
+        }
+        // Overwrite from the first new index on (a no-op truncation for a
+        // plain append at the end).
+        self.ents.truncate(offset as usize);
+        self.ents.extend_from_slice(entries);
+        Ok(())
+    }
+}
+
+impl Storage for MemStorage {
+    fn initial_state(&self) -> Result<(HardState, ConfState)> {
+        Ok((self.hard_state, self.snapshot.metadata.conf_state.clone()))
+    }
+
+    fn entries(&self, lo: u64, hi: u64, max_size: u64) -> Result<Vec<Entry>> {
+        let offset = self.offset();
+        if lo <= offset {
+            return Err(Error::Compacted);
+        }
+        if hi > self.last() + 1 {
+            panic!(
+                "entries' hi({}) is out of bound lastindex({})",
+                hi,
+                self.last()
+            );
+        }
+        // Only the dummy entry is there.
+        if self.ents.len() == 1 {
+            return Err(Error::Unavailable);
+        }
+        let ents = &self.ents[(lo - offset) as usize..(hi - offset) as usize];
+        let n = limit_len(ents, max_size);
+        Ok(ents[..n].to_vec())
+    }
+
+    fn term(&self, i: u64) -> Result<u64> {
+        let offset = self.offset();
+        if i < offset {
+            return Err(Error::Compacted);
+        }
+        match self.ents.get((i - offset) as usize) {
+            Some(e) => Ok(e.term),
+            None => Err(Error::Unavailable),
+        }
+    }
+
+    fn last_index(&self) -> Result<u64> {
+        Ok(self.last())
+    }
+
+    fn first_index(&self) -> Result<u64> {
+        Ok(self.first())
+    }
+
+    fn snapshot(&self) -> Result<Snapshot> {
+        Ok(self.snapshot.clone())
+    }
+}

@@ -158,6 +158,27 @@ impl Inflights {
     }
 }
 
+/// Test-only views used by the port of etcd's tests (raft/src/tests), which
+/// compare the whole ring buffer, as etcd's tests do with struct literals.
+#[cfg(test)]
+impl Inflights {
+    /// A window of `size` whose ring buffer is allocated in full (zeroed)
+    /// and whose oldest slot is `start`.
+    pub(crate) fn with_full_buffer(size: usize, start: usize) -> Inflights {
+        let mut inf = Inflights::new(size, 0);
+        inf.buffer = vec![Inflight::default(); size];
+        inf.start = start;
+        inf
+    }
+
+    /// `(start, count, bytes, size, buffer)`, the buffer as `(index, bytes)`
+    /// per slot.
+    pub(crate) fn layout(&self) -> (usize, usize, u64, usize, Vec<(u64, u64)>) {
+        let buffer = self.buffer.iter().map(|f| (f.index, f.bytes)).collect();
+        (self.start, self.count, self.bytes, self.size, buffer)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

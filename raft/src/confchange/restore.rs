@@ -1,0 +1,75 @@
+//! Rebuilding a configuration from a [`ConfState`] (etcd `restore.go`).
+
+use super::Changer;
+use crate::eraftpb::{ConfChangeSingle, ConfChangeType, ConfState};
+use crate::errors::Result;
+use crate::tracker::{Config, ProgressMap};
+
+fn single(change_type: ConfChangeType, node_id: u64) -> ConfChangeSingle {
+    ConfChangeSingle {
+        change_type: change_type as i32,
+        node_id,
+    }
+}
+
+/// Translates `cs` into two lists of changes: the first builds, from an
+/// empty config, the config that becomes the outgoing half; the second,
+/// applied on top of it while entering the joint config, gives `cs`.
+///
+/// For example `voters=(1 2 3) learners=(5) outgoing=(1 2 4 6)
+/// learners_next=(4)` becomes `add 1, 2, 4, 6` and then `remove 1, 2, 4, 6;
+/// add 1, 2, 3; add-learner 5; add-learner 4`: removing the outgoing voters
+/// first makes the incoming half exactly `cs.voters`, and adding 4 as a
+/// learner while it is an outgoing voter stages it in `learners_next`.
+fn to_conf_change_single(cs: &ConfState) -> (Vec<ConfChangeSingle>, Vec<ConfChangeSingle>) {
+    use ConfChangeType::*;
+    let outgoing = cs
+        .voters_outgoing
+        .iter()
+        .map(|&id| single(ConfChangeAddNode, id))
+        .collect();
+    let incoming = cs
+        .voters_outgoing
+        .iter()
+        .map(|&id| single(ConfChangeRemoveNode, id))
+        .chain(cs.voters.iter().map(|&id| single(ConfChangeAddNode, id)))
+        .chain(
+            cs.learners
+                .iter()
+                .map(|&id| single(ConfChangeAddLearnerNode, id)),
+        )
+        .chain(
+            cs.learners_next
+                .iter()
+                .map(|&id| single(ConfChangeAddLearnerNode, id)),
+        )
+        .collect();
+    (outgoing, incoming)
+}
+
+/// Rebuilds the configuration described by `cs`, starting from `chg`'s
+/// tracker (which must have an empty configuration), by replaying it as a
+/// sequence of validated changes (etcd `Restore`).
+///
+/// A non-joint state is added one change at a time; a joint one first
+/// builds its outgoing half that way, then enters the joint config with
+/// the changes that make up the incoming half.
+pub fn restore(chg: Changer<'_>, cs: &ConfState) -> Result<(Config, ProgressMap)> {
+    let (outgoing, incoming) = to_conf_change_single(cs);
+    let mut trk = chg.tracker.clone();
+    let step = |trk: &crate::tracker::ProgressTracker, cc: &ConfChangeSingle| {
+        Changer::new(trk, chg.last_index).simple(std::slice::from_ref(cc))
+    };
+    if outgoing.is_empty() {
+        for cc in &incoming {
+            (trk.config, trk.progress) = step(&trk, cc)?;
+        }
+    } else {
+        for cc in &outgoing {
+            (trk.config, trk.progress) = step(&trk, cc)?;
+        }
+        (trk.config, trk.progress) =
+            Changer::new(&trk, chg.last_index).enter_joint(cs.auto_leave, &incoming)?;
+    }
+    Ok((trk.config, trk.progress))
+}
