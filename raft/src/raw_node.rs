@@ -14,12 +14,13 @@ use bytes::Bytes;
 use prost::Message as _;
 
 use crate::config::Config;
+use crate::config::{LOCAL_APPEND_THREAD, LOCAL_APPLY_THREAD, NONE};
 use crate::eraftpb::{
-    ConfChange, ConfChangeI, ConfChangeType, ConfState, Entry, EntryType,
+    marshal_conf_change, ConfChange, ConfChangeI, ConfChangeType, ConfState, Entry, EntryType,
     HardState, Message, MessageType, Snapshot,
 };
 use crate::errors::{Error, Result};
-use crate::raft::{Raft, SoftState, LOCAL_APPEND_THREAD, LOCAL_APPLY_THREAD, NONE};
+use crate::raft::{Raft, SoftState};
 use crate::read_only::ReadState;
 use crate::status::{BasicStatus, Status};
 use crate::storage::Storage;
@@ -205,9 +206,9 @@ impl<S: Storage> RawNode<S> {
 
     /// Applies a committed configuration change to the node and returns the
     /// resulting configuration. Skip the call if the application rejects the
-    /// change.
-    pub fn apply_conf_change(&mut self, cc: &impl ConfChangeI) -> ConfState {
-        self.raft.apply_conf_change(cc.as_v2())
+    /// change. An invalid change is an error (etcd panics).
+    pub fn apply_conf_change(&mut self, cc: &impl ConfChangeI) -> Result<ConfState> {
+        self.raft.apply_conf_change(&cc.as_v2())
     }
 
     /// Steps a message received from a peer (or from a local storage thread)
@@ -253,9 +254,7 @@ impl<S: Storage> RawNode<S> {
         let r = &mut self.raft;
         let mut rd = Ready {
             entries: r.raft_log.next_unstable_ents().to_vec(),
-            committed_entries: r
-                .raft_log
-                .next_committed_ents(!self.async_storage_writes),
+            committed_entries: r.raft_log.next_committed_ents(!self.async_storage_writes),
             ..Default::default()
         };
         rd.messages = if take {
@@ -312,12 +311,8 @@ impl<S: Storage> RawNode<S> {
                 }
                 r.msgs_after_append = own;
             } else {
-                rd.messages.extend(
-                    r.msgs_after_append
-                        .iter()
-                        .filter(|m| m.to != id)
-                        .cloned(),
-                );
+                rd.messages
+                    .extend(r.msgs_after_append.iter().filter(|m| m.to != id).cloned());
             }
         }
         rd
@@ -390,8 +385,7 @@ impl<S: Storage> RawNode<S> {
             return true;
         }
         if r.raft_log.has_next_unstable_ents()
-            || r
-                .raft_log
+            || r.raft_log
                 .has_next_committed_ents(!self.async_storage_writes)
         {
             return true;
@@ -525,7 +519,7 @@ impl<S: Storage> RawNode<S> {
             })
             .collect();
         let n = ents.len() as u64;
-        self.raft.raft_log.append(&ents);
+        self.raft.raft_log.append(ents);
 
         // Apply the entries at once so that the application can campaign
         // right away; they are applied a second time when the application
@@ -539,7 +533,7 @@ impl<S: Storage> RawNode<S> {
                 node_id: peer.id,
                 ..Default::default()
             };
-            self.raft.apply_conf_change(cc.as_v2());
+            self.raft.apply_conf_change(&cc.as_v2())?;
         }
         Ok(())
     }
@@ -547,8 +541,8 @@ impl<S: Storage> RawNode<S> {
 
 // etcd confChangeToMsg: a proposal with a single conf change entry. The
 // sender is left unset, as etcd does; raft fills it in when forwarding.
-fn conf_change_to_msg(cc: &impl ConfChangeI) -> Message {
-    let (typ, data) = cc.marshal();
+fn conf_change_to_msg(cc: &dyn ConfChangeI) -> Message {
+    let (typ, data) = marshal_conf_change(Some(cc));
     let mut m = Message::new(MessageType::MsgProp);
     m.entries.push(Entry {
         entry_type: typ as i32,

@@ -31,17 +31,27 @@ pub fn script_err(d: &TestData, msg: impl std::fmt::Display) -> Fail {
 /// Go's `strconv.ParseUint(s, 10, 64)`, with Go's error text.
 pub fn parse_u64(s: &str) -> Result<u64, String> {
     if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(format!("strconv.ParseUint: parsing {}: invalid syntax", go_quote(s)));
+        return Err(format!(
+            "strconv.ParseUint: parsing {}: invalid syntax",
+            go_quote(s)
+        ));
     }
-    s.parse::<u64>()
-        .map_err(|_| format!("strconv.ParseUint: parsing {}: value out of range", go_quote(s)))
+    s.parse::<u64>().map_err(|_| {
+        format!(
+            "strconv.ParseUint: parsing {}: value out of range",
+            go_quote(s)
+        )
+    })
 }
 
 /// Go's `strconv.Atoi` (a signed machine integer), with Go's error text.
 pub fn parse_int(s: &str) -> Result<i64, String> {
     let digits = s.strip_prefix(['+', '-']).unwrap_or(s);
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(format!("strconv.Atoi: parsing {}: invalid syntax", go_quote(s)));
+        return Err(format!(
+            "strconv.Atoi: parsing {}: invalid syntax",
+            go_quote(s)
+        ));
     }
     s.parse::<i64>()
         .map_err(|_| format!("strconv.Atoi: parsing {}: value out of range", go_quote(s)))
@@ -52,7 +62,10 @@ pub fn parse_bool(s: &str) -> Result<bool, String> {
     match s {
         "1" | "t" | "T" | "TRUE" | "true" | "True" => Ok(true),
         "0" | "f" | "F" | "FALSE" | "false" | "False" => Ok(false),
-        _ => Err(format!("strconv.ParseBool: parsing {}: invalid syntax", go_quote(s))),
+        _ => Err(format!(
+            "strconv.ParseBool: parsing {}: invalid syntax",
+            go_quote(s)
+        )),
     }
 }
 

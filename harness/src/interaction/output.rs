@@ -108,12 +108,7 @@ impl Output {
     /// A logger that writes `LEVEL message` lines into this output,
     /// honouring the level.
     pub fn logger(&self) -> slog::Logger {
-        slog::Logger::root(
-            OutputDrain {
-                out: self.clone(),
-            },
-            slog::o!(),
-        )
+        slog::Logger::root(OutputDrain { out: self.clone() }, slog::o!())
     }
 }
 
@@ -166,7 +161,10 @@ mod tests {
         slog::debug!(log, "hidden {}", 1);
         slog::info!(log, "{:x} became follower at term {}", 10, 0);
         slog::warn!(log, "careful\n");
-        assert_eq!(out.take(), "INFO a became follower at term 0\nWARN careful\n");
+        assert_eq!(
+            out.take(),
+            "INFO a became follower at term 0\nWARN careful\n"
+        );
         out.set_level(5);
         slog::error!(log, "quiet");
         out.write_str("x");
