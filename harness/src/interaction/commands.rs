@@ -738,6 +738,19 @@ impl InteractionEnv {
         Ok(())
     }
 
+    /// `read-index <id> <ctx>`: the node asks for a read index; the answer
+    /// comes back in a `Ready`'s `ReadStates` with `<ctx>` attached. This
+    /// command is ours (etcd's harness has none for reads).
+    pub(super) fn handle_read_index(&mut self, d: &TestData) -> CmdResult {
+        let idx = self.node_index(first_as_int(d)?)?;
+        if d.cmd_args.len() != 2 || !d.cmd_args[1].vals.is_empty() {
+            return Err(script_err(d, "expected exactly one key with no vals"));
+        }
+        let ctx = Bytes::from(d.cmd_args[1].key.clone().into_bytes());
+        self.nodes[idx].raw.read_index(ctx);
+        Ok(())
+    }
+
     /// `report-unreachable <id> <peer>`: `<id>` learns that `<peer>` could
     /// not be reached.
     pub(super) fn handle_report_unreachable(&mut self, d: &TestData) -> CmdResult {
