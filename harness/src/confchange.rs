@@ -9,7 +9,7 @@
 //! every stanza, so a progress's `next` shows in which stanza it was created.
 
 use raft::confchange::Changer;
-use raft::eraftpb::{ConfChangeSingle, ConfChangeType};
+use raft::eraftpb::conf_changes_from_string;
 use raft::tracker::ProgressTracker;
 
 use crate::datadriven::{Handler, ScriptError, TestData};
@@ -41,7 +41,7 @@ impl Handler for ConfChangeHandler {
 impl ConfChangeHandler {
     fn run(&mut self, d: &TestData) -> Result<String, ScriptError> {
         // etcd prints a malformed change list as the stanza's output.
-        let ccs = match parse_conf_changes(&d.input) {
+        let ccs = match conf_changes_from_string(&d.input) {
             Ok(ccs) => ccs,
             Err(e) => return Ok(format!("{e}\n")),
         };
@@ -97,41 +97,4 @@ fn auto_leave(d: &TestData) -> Result<bool, ScriptError> {
             d.pos
         ))),
     }
-}
-
-/// Parses `v1 l2 r3 u4` into changes, with the error texts of etcd's
-/// parser (which its harness prints as output).
-fn parse_conf_changes(s: &str) -> Result<Vec<ConfChangeSingle>, String> {
-    let s = s.trim();
-    if s.is_empty() {
-        return Ok(Vec::new());
-    }
-    s.split(' ')
-        .map(|tok| {
-            if tok.len() < 2 {
-                return Err(format!("unknown token {tok}"));
-            }
-            let change_type = match tok.as_bytes()[0] {
-                b'v' => ConfChangeType::ConfChangeAddNode,
-                b'l' => ConfChangeType::ConfChangeAddLearnerNode,
-                b'r' => ConfChangeType::ConfChangeRemoveNode,
-                b'u' => ConfChangeType::ConfChangeUpdateNode,
-                _ => return Err(format!("unknown input: {tok}")),
-            };
-            let num = &tok[1..];
-            // Go's ParseUint: decimal digits only (no sign), and its texts.
-            if !num.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(format!(
-                    "strconv.ParseUint: parsing {num:?}: invalid syntax"
-                ));
-            }
-            let node_id = num
-                .parse()
-                .map_err(|_| format!("strconv.ParseUint: parsing {num:?}: value out of range"))?;
-            Ok(ConfChangeSingle {
-                change_type: change_type as i32,
-                node_id,
-            })
-        })
-        .collect()
 }

@@ -4,8 +4,12 @@
 
 #![deny(missing_docs)]
 
+mod confchange;
+mod confstate;
 mod types;
 
+pub use confchange::*;
+pub use confstate::*;
 pub use types::*;
 
 /// Re-exported so that users encode and decode with the same prost version.

@@ -312,3 +312,71 @@ impl HardState {
         *self == HardState::default()
     }
 }
+
+/// Gives an enum the name etcd's Go code prints for each value (`%v` of a
+/// protobuf enum is its name in `raft.proto`), as `as_str` and `Display`.
+macro_rules! go_names {
+    ($ty:ident { $($variant:ident),+ $(,)? }) => {
+        impl $ty {
+            /// The value's name as in `raft.proto`, which is how etcd prints it.
+            #[inline]
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $($ty::$variant => stringify!($variant),)+
+                }
+            }
+        }
+
+        impl std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+go_names!(EntryType {
+    EntryNormal,
+    EntryConfChange,
+    EntryConfChangeV2,
+});
+
+go_names!(MessageType {
+    MsgHup,
+    MsgBeat,
+    MsgProp,
+    MsgApp,
+    MsgAppResp,
+    MsgVote,
+    MsgVoteResp,
+    MsgSnap,
+    MsgHeartbeat,
+    MsgHeartbeatResp,
+    MsgUnreachable,
+    MsgSnapStatus,
+    MsgCheckQuorum,
+    MsgTransferLeader,
+    MsgTimeoutNow,
+    MsgReadIndex,
+    MsgReadIndexResp,
+    MsgPreVote,
+    MsgPreVoteResp,
+    MsgStorageAppend,
+    MsgStorageAppendResp,
+    MsgStorageApply,
+    MsgStorageApplyResp,
+    MsgForgetLeader,
+});
+
+go_names!(ConfChangeTransition {
+    ConfChangeTransitionAuto,
+    ConfChangeTransitionJointImplicit,
+    ConfChangeTransitionJointExplicit,
+});
+
+go_names!(ConfChangeType {
+    ConfChangeAddNode,
+    ConfChangeRemoveNode,
+    ConfChangeUpdateNode,
+    ConfChangeAddLearnerNode,
+});

@@ -10,6 +10,7 @@ use crate::eraftpb::{Entry, Snapshot};
 use crate::errors::{Error, Result};
 use crate::log_unstable::{fatal, Unstable};
 use crate::storage::Storage;
+use crate::util::{ent_size, ents_size, limit_size_len};
 
 /// "No size limit" for the size-limited reads of the log (etcd's `noLimit`).
 pub const NO_LIMIT: u64 = u64::MAX;
@@ -100,34 +101,6 @@ impl LogSlice {
         }
         Ok(())
     }
-}
-
-/// The encoded size of `e`, the unit of all size limits on entries.
-#[inline]
-fn entry_size(e: &Entry) -> u64 {
-    use prost::Message as _;
-    e.encoded_len() as u64
-}
-
-/// The total encoded size of `ents`.
-fn ents_size(ents: &[Entry]) -> u64 {
-    ents.iter().map(entry_size).sum()
-}
-
-/// The length of the longest prefix of `ents` whose total encoded size does
-/// not exceed `max_size`, but at least 1 if `ents` is not empty.
-pub(crate) fn limit_len(ents: &[Entry], max_size: u64) -> usize {
-    if ents.is_empty() || max_size == NO_LIMIT {
-        return ents.len();
-    }
-    let mut size = entry_size(&ents[0]);
-    for (i, e) in ents.iter().enumerate().skip(1) {
-        size += entry_size(e);
-        if size > max_size {
-            return i;
-        }
-    }
-    ents.len()
 }
 
 /// The raft log: what is in [`Storage`], followed by the [`Unstable`]
@@ -234,19 +207,21 @@ impl<S: Storage> RaftLog<S> {
                     self.committed
                 );
             }
-            let offset = a.prev.index + 1;
-            if ci - offset > a.entries.len() as u64 {
+            // Wrapping like Go's uint64: entries whose indices do not follow
+            // prev make this huge, and the check below catches it.
+            let skip = ci.wrapping_sub(a.prev.index.wrapping_add(1));
+            if skip > a.entries.len() as u64 {
                 fatal!(
                     self.logger,
                     "index, {}, is out of range [{}]",
-                    ci - offset,
+                    skip,
                     a.entries.len()
                 );
             }
             let mut ents = a.entries;
             // Only the entries from the conflict on are new; move them
             // rather than copy.
-            ents.drain(..(ci - offset) as usize);
+            ents.drain(..skip as usize);
             self.append(ents);
         }
         self.commit_to(committed.min(last_new_i));
@@ -669,7 +644,7 @@ impl<S: Storage> RaftLog<S> {
         let offset = self.unstable.offset;
         if lo >= offset {
             let ents = self.unstable.slice(lo, hi);
-            return Ok(ents[..limit_len(ents, max_size)].to_vec());
+            return Ok(ents[..limit_size_len(ents, max_size)].to_vec());
         }
 
         let cut = hi.min(offset);
@@ -704,10 +679,10 @@ impl<S: Storage> RaftLog<S> {
             return Ok(ents);
         }
         let unstable = self.unstable.slice(offset, hi);
-        let n = limit_len(unstable, max_size - size);
+        let n = limit_size_len(unstable, max_size - size);
         // The unstable part exceeds the rest of the budget only if it is a
         // single entry; then leave it out.
-        if n == 1 && size + entry_size(&unstable[0]) > max_size {
+        if n == 1 && size + ent_size(&unstable[0]) > max_size {
             return Ok(ents);
         }
         ents.reserve_exact(n);

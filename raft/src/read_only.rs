@@ -1,1 +1,131 @@
-//! (to be written)
+//! Linearizable reads without a log write (etcd `read_only.go`).
+//!
+//! A leader answers a read-index request with its commit index once it has
+//! confirmed that it is still the leader. With [`ReadOnlyOption::Safe`] the
+//! confirmation is a round of heartbeats acknowledged by a quorum; the
+//! heartbeats carry a counter in their context, so one round confirms every
+//! request queued before it. With [`ReadOnlyOption::LeaseBased`] the leader
+//! trusts its lease (check quorum) and answers at once.
+
+use std::collections::VecDeque;
+
+use bytes::Bytes;
+
+use crate::eraftpb::Message;
+use crate::quorum::{AckedIndexer, Index, JointConfig};
+
+/// How read-only requests are served (etcd `ReadOnlyOption`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum ReadOnlyOption {
+    /// Confirm leadership with a quorum of heartbeat acknowledgements before
+    /// answering. Linearizable regardless of clocks; the default.
+    #[default]
+    Safe,
+    /// Answer from the leader lease alone. Cheaper, but a clock that drifts
+    /// without bound can make a deposed leader answer; requires check quorum.
+    LeaseBased,
+}
+
+/// The answer to a read-index request (etcd `ReadState`): once the
+/// application has applied up to `index`, it may serve the read identified
+/// by `request_ctx`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReadState {
+    /// The commit index at the time the request was received.
+    pub index: u64,
+    /// The request's context, as passed to `read_index`, so the application
+    /// can tell its requests apart.
+    pub request_ctx: Bytes,
+}
+
+/// A read-index request waiting for its leadership confirmation.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReadIndexRequest {
+    /// The original `MsgReadIndex`, from this node or a follower.
+    pub req: Message,
+    /// The leader's commit index when the request arrived.
+    pub index: u64,
+}
+
+/// The leader's queue of read-index requests and the heartbeat
+/// acknowledgements that confirm them (etcd `readOnly`).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ReadOnly {
+    /// How requests are served.
+    pub option: ReadOnlyOption,
+    /// The highest request counter each peer acknowledged, sorted by id.
+    pub acks: Vec<(u64, u64)>,
+    /// Requests not yet confirmed, oldest first.
+    pub unconfirmed_reads: VecDeque<ReadIndexRequest>,
+    /// How many requests were confirmed (and removed from the front of
+    /// `unconfirmed_reads`) so far; the counter heartbeats carry.
+    pub confirmed_reads: u64,
+}
+
+impl AckedIndexer for ReadOnly {
+    fn acked_index(&self, voter_id: u64) -> Option<Index> {
+        self.acks
+            .binary_search_by_key(&voter_id, |&(id, _)| id)
+            .ok()
+            .map(|i| self.acks[i].1)
+    }
+}
+
+impl ReadOnly {
+    /// An empty queue serving requests as `option` says.
+    pub fn new(option: ReadOnlyOption) -> ReadOnly {
+        ReadOnly {
+            option,
+            ..Default::default()
+        }
+    }
+
+    /// Queues `req`, received when the commit index was `commit_index`
+    /// (etcd `addRequest`).
+    pub fn add_request(&mut self, commit_index: u64, req: Message) {
+        self.unconfirmed_reads.push_back(ReadIndexRequest {
+            req,
+            index: commit_index,
+        });
+    }
+
+    /// Records that `from` acknowledged a heartbeat with context `ctx`
+    /// (etcd `recvAck`). An empty or malformed context acknowledges nothing.
+    pub fn recv_ack(&mut self, from: u64, ctx: &[u8]) {
+        // A peer's context is input from the network: anything that is not
+        // the 8 bytes we sent is ignored rather than trusted.
+        let Ok(buf) = <[u8; 8]>::try_from(ctx) else {
+            return;
+        };
+        let n = u64::from_le_bytes(buf);
+        match self.acks.binary_search_by_key(&from, |&(id, _)| id) {
+            Ok(i) => self.acks[i].1 = self.acks[i].1.max(n),
+            Err(i) => self.acks.insert(i, (from, n)),
+        }
+    }
+
+    /// Confirms as many queued requests as a quorum of `voters` has
+    /// acknowledged, removing and returning them oldest first
+    /// (etcd `maybeAdvance`).
+    pub fn maybe_advance(&mut self, voters: &JointConfig) -> Vec<ReadIndexRequest> {
+        let new_confirmed = voters.committed_index(&*self);
+        if new_confirmed <= self.confirmed_reads {
+            return Vec::new();
+        }
+        // A peer could acknowledge a counter we never sent; never confirm
+        // more than is queued.
+        let n = ((new_confirmed - self.confirmed_reads) as usize).min(self.unconfirmed_reads.len());
+        self.confirmed_reads += n as u64;
+        self.unconfirmed_reads.drain(..n).collect()
+    }
+
+    /// The heartbeat context that confirms every queued request, or empty
+    /// when nothing is queued (etcd `heartbeatCtx`).
+    pub fn heartbeat_ctx(&self) -> Bytes {
+        if self.unconfirmed_reads.is_empty() {
+            return Bytes::new();
+        }
+        let pos = self.confirmed_reads + self.unconfirmed_reads.len() as u64;
+        Bytes::copy_from_slice(&pos.to_le_bytes())
+    }
+}

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use crate::eraftpb::{ConfState, Entry, HardState, Snapshot};
 use crate::errors::{Error, Result};
-use crate::raft_log::limit_len;
+use crate::util::limit_size_slice;
 
 /// What raft needs from the application's stable storage: the persisted
 /// state, the stable log entries and the latest snapshot.
@@ -318,8 +318,7 @@ impl Storage for MemStorage {
             return Err(Error::Unavailable);
         }
         let ents = &self.ents[(lo - offset) as usize..(hi - offset) as usize];
-        let n = limit_len(ents, max_size);
-        Ok(ents[..n].to_vec())
+        Ok(limit_size_slice(ents, max_size).to_vec())
     }
 
     fn term(&self, i: u64) -> Result<u64> {

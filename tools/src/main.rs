@@ -1,1 +1,223 @@
-fn main() {}
+//! `raft-testdata`: runs etcd-style raft scripts (datadriven files) through
+//! our harness, shows a diff for each failing file and can rewrite the
+//! expectations. See `raft-testdata --help`.
+
+use std::io::{self, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use raft_harness::datadriven::suite::{self, Kind};
+use raft_harness::datadriven::FileOutcome;
+
+const HELP: &str = "\
+raft-testdata: run etcd-style raft scripts against this Rust port
+
+USAGE:
+    raft-testdata [--kind interaction|confchange|quorum] [--rewrite] PATH...
+    raft-testdata --ratchet LIST DIR
+
+Each PATH is a script file or a directory searched recursively for *.txt
+files (run in sorted order). Every file runs with a fresh handler of its
+kind: --kind sets it for all files; otherwise the nearest enclosing directory
+named interaction, confchange or quorum decides (so both testdata/quorum/x.txt
+and etcd's quorum/testdata/x.txt are quorum scripts), and interaction is the
+default (etcd's top-level testdata/).
+
+For each file it prints `PASS path` or `FAIL path`; a failing file is followed
+by the position (path:line) of its first differing stanza and a unified diff
+from the file as written to the file with the actual outputs (coloured when
+standard output is a terminal), or by `path:line: message` for a script
+error (malformed directive or argument, unknown command). The last line is
+`N passed, M failed`.
+
+OPTIONS:
+    --kind KIND      run every file with the handler of KIND
+    --rewrite        write the actual outputs into the files (comments and
+                     layout are kept; a file with a script error is left
+                     alone) and report which files changed
+    --ratchet LIST   check exactly the files listed in LIST (paths relative to
+                     DIR, one per line, # comments): each must pass. Files
+                     under DIR that pass but are not listed are printed as
+                     `UNLISTED path` so the list can grow.
+    -h, --help       show this help
+
+EXIT STATUS:
+    0 all files passed, 1 some file failed, 2 usage or I/O error
+
+EXAMPLES:
+    raft-testdata testdata
+    raft-testdata path/to/raft/testdata path/to/raft/quorum/testdata \\
+        path/to/raft/confchange/testdata
+    raft-testdata --rewrite testdata/quorum/joint_commit.txt
+    raft-testdata --ratchet conformance/ratchet.txt ../shared/conformance/etcd-raft
+";
+
+struct Opts {
+    kind: Option<Kind>,
+    rewrite: bool,
+    ratchet: Option<PathBuf>,
+    paths: Vec<PathBuf>,
+}
+
+fn parse_args(args: impl Iterator<Item = String>) -> Result<Option<Opts>, String> {
+    let mut opts = Opts {
+        kind: None,
+        rewrite: false,
+        ratchet: None,
+        paths: Vec::new(),
+    };
+    let mut args = args.peekable();
+    let mut only_paths = false;
+    while let Some(a) = args.next() {
+        if only_paths || !a.starts_with('-') || a == "-" {
+            opts.paths.push(PathBuf::from(a));
+            continue;
+        }
+        let (flag, inline) = match a.split_once('=') {
+            Some((f, v)) => (f.to_string(), Some(v.to_string())),
+            None => (a.clone(), None),
+        };
+        let mut value = |name: &str| -> Result<String, String> {
+            inline
+                .clone()
+                .or_else(|| args.next())
+                .ok_or_else(|| format!("{name} needs a value"))
+        };
+        match flag.as_str() {
+            "-h" | "--help" => return Ok(None),
+            "--" => only_paths = true,
+            "--rewrite" if inline.is_none() => opts.rewrite = true,
+            "--kind" => opts.kind = Some(value("--kind")?.parse()?),
+            "--ratchet" => opts.ratchet = Some(PathBuf::from(value("--ratchet")?)),
+            _ => return Err(format!("unknown option {a:?}")),
+        }
+    }
+    if opts.paths.is_empty() {
+        return Err("no PATH given".to_string());
+    }
+    if opts.ratchet.is_some() && (opts.paths.len() != 1 || opts.rewrite) {
+        return Err("--ratchet takes exactly one DIR and no --rewrite".to_string());
+    }
+    Ok(Some(opts))
+}
+
+fn main() -> ExitCode {
+    let opts = match parse_args(std::env::args().skip(1)) {
+        Ok(Some(o)) => o,
+        Ok(None) => {
+            print!("{HELP}");
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("raft-testdata: {e}\nTry `raft-testdata --help`.");
+            return ExitCode::from(2);
+        }
+    };
+    match run(&opts) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("raft-testdata: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Runs and reports; `Ok(all passed)`, `Err` for an I/O problem.
+fn run(opts: &Opts) -> io::Result<bool> {
+    let stdout = io::stdout();
+    let color = stdout.is_terminal();
+    let mut out = stdout.lock();
+    let (files, listed) = match &opts.ratchet {
+        None => {
+            let mut files = Vec::new();
+            for p in &opts.paths {
+                files.extend(suite::collect_scripts(p)?);
+            }
+            (files, None)
+        }
+        Some(list) => {
+            let dir = &opts.paths[0];
+            let listed = suite::read_ratchet(list)?;
+            let files: Vec<PathBuf> = listed.iter().map(|rel| dir.join(rel)).collect();
+            (files, Some(listed))
+        }
+    };
+    let (mut passed, mut failed, mut rewritten) = (0usize, 0usize, 0usize);
+    for f in &files {
+        let outcome = match suite::run_file(f, opts.kind) {
+            Ok(o) => o,
+            Err(e) if listed.is_some() && e.kind() == io::ErrorKind::NotFound => {
+                // A listed file that vanished is a ratchet failure, not a crash.
+                writeln!(out, "FAIL {}\n{e}", f.display())?;
+                failed += 1;
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        if opts.rewrite && outcome.error.is_none() && outcome.changed() {
+            suite::rewrite_file(f, &outcome)?;
+            writeln!(out, "REWROTE {}", f.display())?;
+            report_changes(&mut out, &outcome, color)?;
+            rewritten += 1;
+            passed += 1;
+            continue;
+        }
+        if outcome.passed() {
+            writeln!(out, "PASS {}", f.display())?;
+            passed += 1;
+        } else {
+            writeln!(out, "FAIL {}", f.display())?;
+            report_failure(&mut out, &outcome, color)?;
+            failed += 1;
+        }
+    }
+    if let Some(listed) = &listed {
+        // Which other files already pass and could be added to the list?
+        let dir = &opts.paths[0];
+        let mut unlisted = Vec::new();
+        for f in suite::collect_scripts(dir)? {
+            let rel = f.strip_prefix(dir).unwrap_or(&f);
+            let rel = rel_string(rel);
+            if listed.contains(&rel) {
+                continue;
+            }
+            if suite::run_file(&f, opts.kind)?.passed() {
+                unlisted.push(rel);
+            }
+        }
+        for rel in &unlisted {
+            writeln!(out, "UNLISTED {rel} passes; add it to the ratchet list")?;
+        }
+    }
+    if rewritten > 0 {
+        writeln!(out, "{rewritten} rewritten")?;
+    }
+    writeln!(out, "{passed} passed, {failed} failed")?;
+    out.flush()?;
+    Ok(failed == 0)
+}
+
+/// A relative path with `/` separators, as written in a ratchet list.
+fn rel_string(p: &Path) -> String {
+    p.components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+fn report_failure(out: &mut impl Write, o: &FileOutcome, color: bool) -> io::Result<()> {
+    // Mismatches before an error are shown too: they came first.
+    out.write_all(o.diff(color).as_bytes())?;
+    if let Some(e) = &o.error {
+        writeln!(out, "{e}")?;
+    }
+    Ok(())
+}
+
+fn report_changes(out: &mut impl Write, o: &FileOutcome, color: bool) -> io::Result<()> {
+    for m in &o.mismatches {
+        writeln!(out, "{}: output changed", m.pos)?;
+    }
+    out.write_all(o.diff(color).as_bytes())
+}

@@ -1,7 +1,35 @@
 //! The datadriven script format (etcd's / cockroachdb's): parsing, running a
 //! handler per stanza, comparing and rewriting.
+//!
+//! A script is a sequence of stanzas:
+//!
+//! ```text
+//! # a comment
+//! directive pos1 key=val key=(a, b) "quoted"
+//! optional input lines
+//! ----
+//! expected output
+//! ```
+//!
+//! An output that contains blank (whitespace-only) lines is written between a
+//! doubled separator, `----`/`----` before and after. The rules (including the
+//! odd corners) are those of Go's `github.com/cockroachdb/datadriven` v1.0.2,
+//! which etcd's golden files are written for. We parse them ourselves because
+//! the `datadriven` crate loses the order of arguments, rejects repeated keys
+//! and rejects `propose 1 "foo"`.
 
 use std::fmt;
+use std::str::FromStr;
+
+mod parse;
+mod run;
+pub mod suite;
+
+#[cfg(test)]
+mod tests;
+
+pub use parse::{parse_line, Script};
+pub use run::{run_script, FileOutcome, Mismatch};
 
 /// One argument of a directive: `key`, `key=val` or `key=(a,b)`. A positional
 /// argument has its text in `key` and no `vals`.
@@ -11,6 +39,18 @@ pub struct CmdArg {
     pub key: String,
     /// The values after `=`, if any.
     pub vals: Vec<String>,
+}
+
+impl fmt::Display for CmdArg {
+    /// Formats the argument the way Go's `CmdArg.String` does: `key`,
+    /// `key=val` or `key=(a, b)`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.vals.len() {
+            0 => f.write_str(&self.key),
+            1 => write!(f, "{}={}", self.key, self.vals[0]),
+            _ => write!(f, "{}=({})", self.key, self.vals.join(", ")),
+        }
+    }
 }
 
 /// One stanza of a script: the directive line, its input and its expected
@@ -27,6 +67,118 @@ pub struct TestData {
     pub input: String,
     /// The expected output as written in the file.
     pub expected: String,
+}
+
+impl TestData {
+    /// A script error located at this stanza: `path:line: msg`.
+    pub fn error(&self, msg: impl fmt::Display) -> ScriptError {
+        ScriptError(format!("{}: {}", self.pos, msg))
+    }
+
+    /// The first argument named `key`, if any (Go's `TestData.Arg`).
+    pub fn arg(&self, key: &str) -> Option<&CmdArg> {
+        self.cmd_args.iter().find(|a| a.key == key)
+    }
+
+    /// Whether an argument named `key` is present (Go's `HasArg`).
+    pub fn has_arg(&self, key: &str) -> bool {
+        self.arg(key).is_some()
+    }
+
+    /// Parses the first value of the first argument named `key`; a missing
+    /// argument, a missing value or an unparsable value is a script error
+    /// (Go's `ScanArgs` with one destination).
+    pub fn scan_arg<T>(&self, key: &str) -> Result<T, ScriptError>
+    where
+        T: FromStr,
+        T::Err: fmt::Display,
+    {
+        match self.maybe_scan_arg(key)? {
+            Some(v) => Ok(v),
+            None => Err(self.error(format_args!("missing argument: {key}"))),
+        }
+    }
+
+    /// Like [`TestData::scan_arg`], but `Ok(None)` when the argument is absent
+    /// (Go's `MaybeScanArgs`).
+    pub fn maybe_scan_arg<T>(&self, key: &str) -> Result<Option<T>, ScriptError>
+    where
+        T: FromStr,
+        T::Err: fmt::Display,
+    {
+        let Some(arg) = self.arg(key) else {
+            return Ok(None);
+        };
+        let Some(val) = arg.vals.first() else {
+            return Err(self.error(format_args!("argument {key:?} requires a value")));
+        };
+        self.parse_val(key, 0, val).map(Some)
+    }
+
+    /// The first value of the argument `key` as a boolean with Go's
+    /// `strconv.ParseBool` spellings (`1 t T TRUE true True`, `0 f F FALSE
+    /// false False`), which etcd's handlers use; `Ok(None)` when absent.
+    pub fn maybe_scan_bool(&self, key: &str) -> Result<Option<bool>, ScriptError> {
+        let Some(arg) = self.arg(key) else {
+            return Ok(None);
+        };
+        match arg.vals.first().map(String::as_str) {
+            Some("1" | "t" | "T" | "TRUE" | "true" | "True") => Ok(Some(true)),
+            Some("0" | "f" | "F" | "FALSE" | "false" | "False") => Ok(Some(false)),
+            Some(v) => Err(self.error(format_args!("{key}: invalid boolean {v:?}"))),
+            None => Err(self.error(format_args!("argument {key:?} requires a value"))),
+        }
+    }
+
+    /// Parses every value of the first argument named `key`; an absent
+    /// argument gives an empty list.
+    pub fn scan_vals<T>(&self, key: &str) -> Result<Vec<T>, ScriptError>
+    where
+        T: FromStr,
+        T::Err: fmt::Display,
+    {
+        let Some(arg) = self.arg(key) else {
+            return Ok(Vec::new());
+        };
+        arg.vals
+            .iter()
+            .enumerate()
+            .map(|(i, v)| self.parse_val(key, i, v))
+            .collect()
+    }
+
+    /// Parses the key of the positional argument at `idx` (Go's
+    /// `strconv.Atoi(d.CmdArgs[idx].Key)` idiom).
+    pub fn scan_pos<T>(&self, idx: usize) -> Result<T, ScriptError>
+    where
+        T: FromStr,
+        T::Err: fmt::Display,
+    {
+        let Some(arg) = self.cmd_args.get(idx) else {
+            return Err(self.error(format_args!(
+                "{}: expected a positional argument at position {}",
+                self.cmd,
+                idx + 1
+            )));
+        };
+        arg.key.parse().map_err(|e| {
+            self.error(format_args!(
+                "{}: cannot parse argument {} {:?}: {e}",
+                self.cmd,
+                idx + 1,
+                arg.key
+            ))
+        })
+    }
+
+    fn parse_val<T>(&self, key: &str, i: usize, val: &str) -> Result<T, ScriptError>
+    where
+        T: FromStr,
+        T::Err: fmt::Display,
+    {
+        val.parse()
+            .map_err(|e| self.error(format_args!("{key}: failed to scan value {i} {val:?}: {e}")))
+    }
 }
 
 /// A mistake in a script (unknown directive, bad argument): reported as
@@ -46,5 +198,9 @@ impl std::error::Error for ScriptError {}
 /// (an interaction environment) carries from stanza to stanza.
 pub trait Handler {
     /// Runs one stanza and returns its actual output.
+    ///
+    /// An `Err` stops the file (the rest of the script cannot be trusted to
+    /// make sense); its message should start with `d.pos` (use
+    /// [`TestData::error`]), and the runner adds it when it does not.
     fn handle(&mut self, d: &TestData) -> Result<String, ScriptError>;
 }

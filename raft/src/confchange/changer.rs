@@ -260,16 +260,12 @@ fn check_invariants(cfg: &Config, trk: &ProgressMap) -> Result<()> {
             return err(format!("{id} is in Learners, but is not marked as learner"));
         }
     }
-    // etcd also demands that an empty outgoing half be nil rather than an
-    // empty map; a `MajorityConfig` has no such distinction, so only the
-    // checks that can fail remain.
-    if !joint(cfg) {
-        if !cfg.learners_next.is_empty() {
-            return err("cfg.LearnersNext must be nil when not joint");
-        }
-        if cfg.auto_leave {
-            return err("AutoLeave must be false when not joint");
-        }
+    // etcd also demands that an empty outgoing half and empty staged
+    // learners be nil rather than empty maps. A `MajorityConfig` has no such
+    // distinction, and staged learners outside a joint config already failed
+    // the `Voters[1]` check above, so only the flag is left to check.
+    if !joint(cfg) && cfg.auto_leave {
+        return err("AutoLeave must be false when not joint");
     }
     Ok(())
 }
@@ -293,4 +289,191 @@ pub fn describe(ccs: &[ConfChangeSingle]) -> String {
         }
     }
     buf
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tracker(voters: &[u64], outgoing: &[u64], learners: &[u64]) -> ProgressTracker {
+        let mut t = ProgressTracker::new(10, 0);
+        t.config.voters[0] = voters.into();
+        t.config.voters[1] = outgoing.into();
+        t.config.learners = learners.into();
+        for id in t.config.voters.ids().iter() {
+            t.progress
+                .insert(id, Progress::new(1, Inflights::new(10, 0)));
+        }
+        for &id in learners {
+            let mut pr = Progress::new(1, Inflights::new(10, 0));
+            pr.is_learner = true;
+            t.progress.insert(id, pr);
+        }
+        t
+    }
+
+    fn cc(t: ConfChangeType, id: u64) -> ConfChangeSingle {
+        ConfChangeSingle {
+            change_type: t as i32,
+            node_id: id,
+        }
+    }
+
+    /// The error every method reports for a tracker that breaks an
+    /// invariant: the changer refuses to work from a broken state.
+    fn refused(t: &ProgressTracker) -> String {
+        let chg = Changer::new(t, 5);
+        let msgs: Vec<String> = [
+            chg.simple(&[]),
+            chg.enter_joint(false, &[]),
+            chg.leave_joint(),
+        ]
+        .into_iter()
+        .map(|r| r.unwrap_err().to_string())
+        .collect();
+        assert!(msgs.iter().all(|m| *m == msgs[0]), "{msgs:?}");
+        msgs[0].clone()
+    }
+
+    #[test]
+    fn broken_inputs_are_refused_with_etcds_texts() {
+        let mut t = tracker(&[1, 2], &[], &[]);
+        t.progress.remove(2);
+        assert_eq!(refused(&t), "no progress for 2");
+
+        let mut t = tracker(&[1], &[], &[3]);
+        t.progress.remove(3);
+        assert_eq!(refused(&t), "no progress for 3");
+
+        let mut t = tracker(&[1], &[], &[]);
+        t.config.learners_next.insert(1);
+        assert_eq!(refused(&t), "1 is in LearnersNext, but not Voters[1]");
+
+        let mut t = tracker(&[1], &[2], &[]);
+        t.config.learners_next.insert(2);
+        t.progress.get_mut(2).unwrap().is_learner = true;
+        assert_eq!(
+            refused(&t),
+            "2 is in LearnersNext, but is already marked as learner"
+        );
+
+        let mut t = tracker(&[1], &[2], &[]);
+        t.config.learners.insert(2);
+        assert_eq!(refused(&t), "2 is in Learners and Voters[1]");
+
+        let mut t = tracker(&[1, 2], &[], &[]);
+        t.config.learners.insert(2);
+        assert_eq!(refused(&t), "2 is in Learners and Voters[0]");
+
+        let mut t = tracker(&[1], &[], &[2]);
+        t.progress.get_mut(2).unwrap().is_learner = false;
+        assert_eq!(
+            refused(&t),
+            "2 is in Learners, but is not marked as learner"
+        );
+
+        let mut t = tracker(&[1], &[], &[]);
+        t.config.auto_leave = true;
+        assert_eq!(refused(&t), "AutoLeave must be false when not joint");
+    }
+
+    #[test]
+    fn lowest_offending_id_is_reported() {
+        let mut t = tracker(&[1, 2, 3, 4], &[], &[]);
+        t.progress.remove(4);
+        t.progress.remove(2);
+        assert_eq!(refused(&t), "no progress for 2");
+    }
+
+    #[test]
+    fn unknown_change_type_is_refused() {
+        let t = tracker(&[1], &[], &[]);
+        let bad = ConfChangeSingle {
+            change_type: 7,
+            node_id: 2,
+        };
+        let chg = Changer::new(&t, 1);
+        assert_eq!(
+            chg.simple(&[bad]).unwrap_err().to_string(),
+            "unexpected conf type 7"
+        );
+        assert_eq!(
+            chg.enter_joint(true, &[bad]).unwrap_err().to_string(),
+            "unexpected conf type 7"
+        );
+        // A zeroed node id is skipped before its type is looked at.
+        let zeroed = ConfChangeSingle {
+            change_type: 7,
+            node_id: 0,
+        };
+        let (cfg, _) = chg.simple(&[zeroed]).unwrap();
+        assert_eq!(cfg, t.config);
+    }
+
+    #[test]
+    fn errors_are_conf_change_errors_and_leave_the_tracker_alone() {
+        let t = tracker(&[1], &[], &[]);
+        let before = t.clone();
+        let chg = Changer::new(&t, 1);
+        let e = chg
+            .simple(&[cc(ConfChangeType::ConfChangeRemoveNode, 1)])
+            .unwrap_err();
+        assert_eq!(e, Error::ConfChange("removed all voters".into()));
+        assert_eq!(t, before);
+    }
+
+    #[test]
+    fn new_progress_starts_at_last_index_and_active() {
+        let t = tracker(&[1], &[], &[]);
+        for (last, next) in [(0, 1), (1, 1), (7, 7)] {
+            let (_, prs) = Changer::new(&t, last)
+                .simple(&[cc(ConfChangeType::ConfChangeAddLearnerNode, 2)])
+                .unwrap();
+            let pr = prs.get(2).unwrap();
+            assert_eq!((pr.matched, pr.next), (0, next));
+            assert!(pr.recent_active && pr.is_learner);
+            assert_eq!(pr.inflights.cap(), 10);
+        }
+    }
+
+    #[test]
+    fn demoting_an_outgoing_voter_is_staged_and_keeps_progress() {
+        let mut t = tracker(&[1, 2, 3], &[], &[]);
+        t.progress.get_mut(3).unwrap().matched = 9;
+        t.progress.get_mut(3).unwrap().next = 10;
+        let (cfg, prs) = Changer::new(&t, 20)
+            .enter_joint(true, &[cc(ConfChangeType::ConfChangeAddLearnerNode, 3)])
+            .unwrap();
+        assert_eq!(
+            cfg.to_string(),
+            "voters=(1 2)&&(1 2 3) learners_next=(3) autoleave"
+        );
+        assert!(!prs.get(3).unwrap().is_learner);
+        t.config = cfg;
+        t.progress = prs;
+        let (cfg, prs) = Changer::new(&t, 30).leave_joint().unwrap();
+        assert_eq!(cfg.to_string(), "voters=(1 2) learners=(3)");
+        let pr = prs.get(3).unwrap();
+        assert!(pr.is_learner);
+        assert_eq!((pr.matched, pr.next), (9, 10));
+    }
+
+    #[test]
+    fn describe_names_each_change() {
+        assert_eq!(describe(&[]), "");
+        assert_eq!(
+            describe(&[
+                cc(ConfChangeType::ConfChangeAddNode, 1),
+                cc(ConfChangeType::ConfChangeRemoveNode, 2),
+                cc(ConfChangeType::ConfChangeUpdateNode, 3),
+                cc(ConfChangeType::ConfChangeAddLearnerNode, 4),
+                ConfChangeSingle {
+                    change_type: 9,
+                    node_id: 5
+                },
+            ]),
+            "ConfChangeAddNode(1) ConfChangeRemoveNode(2) ConfChangeUpdateNode(3) \
+             ConfChangeAddLearnerNode(4) 9(5)"
+        );
+    }
 }

@@ -73,3 +73,75 @@ pub fn restore(chg: Changer<'_>, cs: &ConfState) -> Result<(Config, ProgressMap)
     }
     Ok((trk.config, trk.progress))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::errors::Error;
+    use crate::tracker::ProgressTracker;
+
+    fn restored(cs: ConfState) -> Result<String> {
+        let t = ProgressTracker::new(10, 0);
+        let (cfg, prs) = restore(Changer::new(&t, 4), &cs)?;
+        Ok(format!("{cfg}\n{prs}"))
+    }
+
+    #[test]
+    fn joint_state_is_rebuilt_through_enter_joint() {
+        let cs = ConfState {
+            voters: vec![3, 1, 2],
+            learners: vec![5],
+            voters_outgoing: vec![1, 2, 4, 6],
+            learners_next: vec![4],
+            auto_leave: true,
+        };
+        assert_eq!(
+            restored(cs).unwrap(),
+            "voters=(1 2 3)&&(1 2 4 6) learners=(5) learners_next=(4) autoleave\n\
+             1: StateProbe match=0 next=4\n\
+             2: StateProbe match=0 next=4\n\
+             3: StateProbe match=0 next=4\n\
+             4: StateProbe match=0 next=4\n\
+             5: StateProbe match=0 next=4 learner\n\
+             6: StateProbe match=0 next=4\n"
+        );
+    }
+
+    #[test]
+    fn impossible_states_report_the_changers_error() {
+        // A joint state without incoming voters.
+        let cs = ConfState {
+            voters_outgoing: vec![1],
+            ..ConfState::default()
+        };
+        assert_eq!(
+            restored(cs).unwrap_err(),
+            Error::ConfChange("removed all voters".into())
+        );
+        // The only voter is also listed as a learner.
+        let cs = ConfState {
+            voters: vec![1],
+            learners: vec![1],
+            ..ConfState::default()
+        };
+        assert_eq!(restored(cs).unwrap_err().to_string(), "removed all voters");
+        // A staged learner that is not an outgoing voter is simply a learner
+        // in a non-joint state, as in etcd.
+        let cs = ConfState {
+            voters: vec![1],
+            learners_next: vec![2],
+            ..ConfState::default()
+        };
+        assert_eq!(
+            restored(cs).unwrap(),
+            "voters=(1) learners=(2)\n\
+             1: StateProbe match=0 next=4\n\
+             2: StateProbe match=0 next=4 learner\n"
+        );
+    }
+
+    #[test]
+    fn empty_conf_state_gives_empty_config() {
+        assert_eq!(restored(ConfState::default()).unwrap(), "voters=()\n");
+    }
+}

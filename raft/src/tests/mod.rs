@@ -18,8 +18,17 @@ mod support;
 
 mod inflights_test;
 mod progress_test;
+mod raft_flow_control_test;
+mod raft_paper_test;
+mod raft_snap_test;
+mod raft_test;
 
 mod confchange_quick_test;
 mod confchange_restore_test;
+mod log_test;
+mod log_unstable_test;
 mod quorum_majority_test;
 mod quorum_quick_test;
+mod storage_test;
+mod types_test;
+mod util_test;

@@ -1,0 +1,153 @@
+//! Running many script files: which handler a file needs, finding the files,
+//! reading and rewriting them, and the conformance ratchet list. Shared by
+//! the `raft-testdata` tool and the cargo tests so both take one code path.
+
+use std::fmt;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use super::{run_script, FileOutcome, Handler};
+
+/// Which handler a script is written for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Kind {
+    /// etcd's `rafttest` interaction scripts (`testdata/*.txt`).
+    Interaction,
+    /// Configuration-change scripts (`confchange/testdata/*.txt`).
+    Confchange,
+    /// Quorum scripts (`quorum/testdata/*.txt`).
+    Quorum,
+}
+
+impl Kind {
+    /// All kinds, in the order they are named.
+    pub const ALL: [Kind; 3] = [Kind::Interaction, Kind::Confchange, Kind::Quorum];
+
+    /// The directory name that selects this kind.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Interaction => "interaction",
+            Kind::Confchange => "confchange",
+            Kind::Quorum => "quorum",
+        }
+    }
+
+    /// A fresh handler for one file of this kind.
+    pub fn new_handler(self) -> Box<dyn Handler> {
+        match self {
+            Kind::Interaction => crate::interaction::new_handler(),
+            Kind::Confchange => crate::confchange::new_handler(),
+            Kind::Quorum => crate::quorum::new_handler(),
+        }
+    }
+
+    /// The kind of the script at `path`: the nearest ancestor directory named
+    /// `interaction`, `confchange` or `quorum` decides, so both our layout
+    /// (`testdata/quorum/x.txt`) and etcd's (`quorum/testdata/x.txt`) work;
+    /// with no such ancestor, `interaction` (etcd's top-level `testdata/`).
+    /// A relative path is looked at from the current directory.
+    pub fn infer(path: &Path) -> Kind {
+        let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+        abs.parent()
+            .into_iter()
+            .flat_map(Path::ancestors)
+            .filter_map(|dir| dir.file_name()?.to_str())
+            .find_map(|name| name.parse().ok())
+            .unwrap_or(Kind::Interaction)
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Kind {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Kind, String> {
+        Kind::ALL
+            .into_iter()
+            .find(|k| k.name() == s)
+            .ok_or_else(|| format!("unknown kind {s:?} (want interaction, confchange or quorum)"))
+    }
+}
+
+/// The script files named by `path`: the file itself, or every `*.txt`
+/// below the directory (recursively), sorted by path.
+pub fn collect_scripts(path: &Path) -> io::Result<Vec<PathBuf>> {
+    let meta = std::fs::metadata(path)
+        .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+    if !meta.is_dir() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let mut files = Vec::new();
+    for entry in walkdir::WalkDir::new(path).sort_by_file_name() {
+        let entry = entry.map_err(|e| {
+            let p = e.path().unwrap_or(path).display().to_string();
+            io::Error::other(format!("{p}: {e}"))
+        })?;
+        if entry.file_type().is_file() && entry.path().extension().is_some_and(|x| x == "txt") {
+            files.push(entry.into_path());
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// Reads the script at `path` and runs it with a fresh handler of `kind`
+/// (inferred from the path when `None`). Only reading can fail; script
+/// problems are in the outcome.
+pub fn run_file(path: &Path, kind: Option<Kind>) -> io::Result<FileOutcome> {
+    let source = std::fs::read_to_string(path)
+        .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+    let kind = kind.unwrap_or_else(|| Kind::infer(path));
+    let mut handler = kind.new_handler();
+    Ok(run_script(
+        &path.display().to_string(),
+        &source,
+        handler.as_mut(),
+    ))
+}
+
+/// Writes the actual outputs of `outcome` back into its file, if any output
+/// differs; returns whether the file changed. A file whose run stopped on a
+/// script error is left alone (its later outputs are unknown).
+pub fn rewrite_file(path: &Path, outcome: &FileOutcome) -> io::Result<bool> {
+    if outcome.error.is_some() || !outcome.changed() {
+        return Ok(false);
+    }
+    std::fs::write(path, &outcome.rewritten)
+        .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+    Ok(true)
+}
+
+/// Reads a ratchet list: one path per line (relative to the conformance
+/// directory), `#` comments and blank lines ignored.
+pub fn read_ratchet(path: &Path) -> io::Result<Vec<String>> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+    Ok(parse_ratchet(&text))
+}
+
+/// Parses the text of a ratchet list (see [`read_ratchet`]).
+pub fn parse_ratchet(text: &str) -> Vec<String> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(str::to_string)
+        .collect()
+}
+
+/// Where etcd's golden files are, if present: `$RAFT_CONFORMANCE_DIR` when
+/// set, else `../shared/conformance/etcd-raft` relative to the workspace root
+/// (where CI puts the shared directory).
+pub fn conformance_dir() -> Option<PathBuf> {
+    let dir = match std::env::var_os("RAFT_CONFORMANCE_DIR") {
+        Some(d) => PathBuf::from(d),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/conformance/etcd-raft"),
+    };
+    dir.is_dir().then_some(dir)
+}

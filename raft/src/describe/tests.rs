@@ -1,0 +1,467 @@
+use bytes::Bytes;
+use raft_proto::{
+    ConfChange, ConfChangeSingle, ConfChangeTransition, ConfChangeType, ConfChangeV2, ConfState,
+    Entry, EntryType, HardState, Message, MessageType, Snapshot, SnapshotMetadata,
+};
+
+use super::*;
+use crate::raft::StateRole;
+
+fn ent(term: u64, index: u64, data: &'static [u8]) -> Entry {
+    Entry {
+        entry_type: EntryType::EntryNormal as i32,
+        term,
+        index,
+        data: Bytes::from_static(data),
+    }
+}
+
+fn cc_entry(term: u64, index: u64, t: EntryType, data: Vec<u8>) -> Entry {
+    Entry {
+        entry_type: t as i32,
+        term,
+        index,
+        data: data.into(),
+    }
+}
+
+fn msg(t: MessageType, from: u64, to: u64, term: u64) -> Message {
+    Message {
+        from,
+        to,
+        term,
+        ..Message::new(t)
+    }
+}
+
+#[test]
+fn test_describe_entry_formatters() {
+    let e = ent(1, 2, b"hello\x00world");
+    assert_eq!(
+        describe_entry(&e, None),
+        r#"1/2 EntryNormal "hello\x00world""#
+    );
+    let upper = |d: &[u8]| String::from_utf8_lossy(d).to_uppercase();
+    assert_eq!(
+        describe_entry(&e, Some(&upper)),
+        "1/2 EntryNormal HELLO\x00WORLD"
+    );
+    // A formatter that prints nothing leaves no trailing space.
+    let nothing = |_: &[u8]| String::new();
+    assert_eq!(describe_entry(&e, Some(&nothing)), "1/2 EntryNormal");
+    assert_eq!(
+        describe_entry(&ent(0, 0, b""), None),
+        r#"0/0 EntryNormal """#
+    );
+}
+
+#[test]
+fn test_describe_conf_change_entries() {
+    let v1 = ConfChange {
+        change_type: ConfChangeType::ConfChangeRemoveNode as i32,
+        node_id: 1,
+        ..Default::default()
+    };
+    let e = cc_entry(1, 4, EntryType::EntryConfChange, v1.encode_to_vec());
+    assert_eq!(describe_entry(&e, None), "1/4 EntryConfChange r1");
+
+    let v2 = ConfChangeV2 {
+        changes: vec![
+            ConfChangeSingle::new(ConfChangeType::ConfChangeRemoveNode, 1),
+            ConfChangeSingle::new(ConfChangeType::ConfChangeAddNode, 4),
+        ],
+        ..Default::default()
+    };
+    let e = cc_entry(1, 4, EntryType::EntryConfChangeV2, v2.encode_to_vec());
+    assert_eq!(describe_entry(&e, None), "1/4 EntryConfChangeV2 r1 v4");
+    // Leaving a joint config is the empty change: nothing after the type.
+    let e = cc_entry(1, 5, EntryType::EntryConfChangeV2, vec![]);
+    assert_eq!(describe_entry(&e, None), "1/5 EntryConfChangeV2");
+    // The formatter only applies to normal entries.
+    let nothing = |_: &[u8]| String::from("X");
+    let e = cc_entry(1, 4, EntryType::EntryConfChange, v1.encode_to_vec());
+    assert_eq!(describe_entry(&e, Some(&nothing)), "1/4 EntryConfChange r1");
+}
+
+#[test]
+fn test_describe_undecodable_conf_change() {
+    // A length-delimited field whose length runs past the end.
+    let e = cc_entry(2, 7, EntryType::EntryConfChangeV2, vec![0x1a, 0x05, 0x01]);
+    assert_eq!(
+        describe_entry(&e, None),
+        "2/7 EntryConfChangeV2 proto: cannot parse invalid wire-format data"
+    );
+    let e = cc_entry(2, 7, EntryType::EntryConfChange, vec![0xff]);
+    assert_eq!(
+        describe_entry(&e, None),
+        "2/7 EntryConfChange proto: cannot parse invalid wire-format data"
+    );
+}
+
+#[test]
+fn test_describe_entries() {
+    let ents = [ent(1, 11, b""), ent(1, 12, b"prop_1")];
+    assert_eq!(
+        describe_entries(&ents, None),
+        "1/11 EntryNormal \"\"\n1/12 EntryNormal \"prop_1\"\n"
+    );
+    assert_eq!(describe_entries(&[], None), "");
+}
+
+#[test]
+fn test_describe_hard_soft_state() {
+    let hs = HardState {
+        term: 1,
+        vote: 1,
+        commit: 5,
+    };
+    assert_eq!(describe_hard_state(&hs), "Term:1 Vote:1 Commit:5");
+    let hs = HardState {
+        term: 3,
+        vote: 0,
+        commit: 2,
+    };
+    assert_eq!(describe_hard_state(&hs), "Term:3 Commit:2");
+    let ss = SoftState {
+        lead: 1,
+        raft_state: StateRole::Leader,
+    };
+    assert_eq!(describe_soft_state(&ss), "Lead:1 State:StateLeader");
+    let ss = SoftState {
+        lead: 0,
+        raft_state: StateRole::PreCandidate,
+    };
+    assert_eq!(describe_soft_state(&ss), "Lead:0 State:StatePreCandidate");
+}
+
+fn snap(index: u64, term: u64, cs: ConfState) -> Snapshot {
+    Snapshot {
+        data: Bytes::new(),
+        metadata: SnapshotMetadata {
+            conf_state: cs,
+            index,
+            term,
+        },
+    }
+}
+
+#[test]
+fn test_describe_conf_state_and_snapshot() {
+    let cs = ConfState {
+        voters: vec![1, 2, 3],
+        voters_outgoing: vec![1],
+        auto_leave: true,
+        ..Default::default()
+    };
+    assert_eq!(
+        describe_conf_state(&cs),
+        "Voters:[1 2 3] VotersOutgoing:[1] Learners:[] LearnersNext:[] AutoLeave:true"
+    );
+    let cs = ConfState {
+        voters: vec![3, 1],
+        learners: vec![4],
+        learners_next: vec![5, 6],
+        ..Default::default()
+    };
+    assert_eq!(
+        describe_conf_state(&cs),
+        "Voters:[3 1] VotersOutgoing:[] Learners:[4] LearnersNext:[5 6] AutoLeave:false"
+    );
+    assert_eq!(
+        describe_snapshot(&snap(11, 1, cs)),
+        "Index:11 Term:1 ConfState:Voters:[3 1] VotersOutgoing:[] Learners:[4] LearnersNext:[5 6] AutoLeave:false"
+    );
+}
+
+#[test]
+fn test_describe_message() {
+    let mut m = msg(MessageType::MsgApp, 1, 2, 1);
+    m.log_term = 1;
+    m.index = 10;
+    m.commit = 10;
+    m.entries = vec![ent(1, 11, b"")];
+    assert_eq!(
+        describe_message(&m, None),
+        r#"1->2 MsgApp Term:1 Log:1/10 Commit:10 Entries:[1/11 EntryNormal ""]"#
+    );
+
+    m.entries.push(ent(8, 12, b"prop_6_20"));
+    assert_eq!(
+        describe_message(&m, None),
+        "1->2 MsgApp Term:1 Log:1/10 Commit:10 Entries:[\n  1/11 EntryNormal \"\"\n  8/12 EntryNormal \"prop_6_20\"\n]"
+    );
+
+    let mut r = msg(MessageType::MsgAppResp, 2, 1, 1);
+    r.log_term = 0;
+    r.index = 3;
+    r.reject = true;
+    r.reject_hint = 0;
+    assert_eq!(
+        describe_message(&r, None),
+        "2->1 MsgAppResp Term:1 Log:0/3 Rejected (Hint: 0)"
+    );
+
+    let mut s = msg(MessageType::MsgSnap, 1, 2, 1);
+    s.snapshot = Some(snap(
+        4,
+        1,
+        ConfState {
+            voters: vec![1, 2],
+            ..Default::default()
+        },
+    ));
+    assert_eq!(
+        describe_message(&s, None),
+        "1->2 MsgSnap Term:1 Log:0/0\n  Snapshot: Index:4 Term:1 ConfState:Voters:[1 2] VotersOutgoing:[] Learners:[] LearnersNext:[] AutoLeave:false"
+    );
+    // An empty snapshot (index 0), as old peers send, prints nothing.
+    s.snapshot = Some(Snapshot::default());
+    assert_eq!(describe_message(&s, None), "1->2 MsgSnap Term:1 Log:0/0");
+
+    let v = Message {
+        vote: 3,
+        ..msg(MessageType::MsgHeartbeat, 0x1a, 0xff, 2)
+    };
+    assert_eq!(
+        describe_message(&v, None),
+        "1a->ff MsgHeartbeat Term:2 Log:0/0 Vote:3"
+    );
+}
+
+#[test]
+fn test_describe_message_responses() {
+    let mut m = msg(MessageType::MsgStorageAppend, 1, LOCAL_APPEND_THREAD, 0);
+    m.entries = vec![ent(1, 11, b"")];
+    let mut r1 = msg(MessageType::MsgAppResp, 1, 1, 1);
+    r1.index = 11;
+    let mut r2 = msg(MessageType::MsgStorageAppendResp, LOCAL_APPEND_THREAD, 1, 1);
+    r2.log_term = 1;
+    r2.index = 11;
+    m.responses = vec![r1, r2];
+    assert_eq!(
+        describe_message(&m, None),
+        "1->AppendThread MsgStorageAppend Term:0 Log:0/0 Entries:[1/11 EntryNormal \"\"] Responses:[\n  1->1 MsgAppResp Term:1 Log:0/11\n  AppendThread->1 MsgStorageAppendResp Term:1 Log:1/11\n]"
+    );
+
+    // Nested responses and multiple entries indent by two more per level.
+    let mut inner = msg(MessageType::MsgStorageApplyResp, LOCAL_APPLY_THREAD, 1, 0);
+    inner.entries = vec![ent(1, 1, b"a"), ent(1, 2, b"b")];
+    let mut mid = msg(MessageType::MsgStorageApply, 1, LOCAL_APPLY_THREAD, 0);
+    mid.responses = vec![inner];
+    let mut outer = msg(MessageType::MsgStorageAppend, 0, LOCAL_APPEND_THREAD, 0);
+    outer.responses = vec![mid];
+    assert_eq!(
+        describe_message(&outer, None),
+        "None->AppendThread MsgStorageAppend Term:0 Log:0/0 Responses:[\n\
+         \x20 1->ApplyThread MsgStorageApply Term:0 Log:0/0 Responses:[\n\
+         \x20   ApplyThread->1 MsgStorageApplyResp Term:0 Log:0/0 Entries:[\n\
+         \x20     1/1 EntryNormal \"a\"\n\
+         \x20     1/2 EntryNormal \"b\"\n\
+         \x20   ]\n\
+         \x20 ]\n\
+         ]"
+    );
+}
+
+fn empty_parts<'a>() -> ReadyParts<'a> {
+    ReadyParts {
+        soft_state: None,
+        hard_state: None,
+        read_states: &[],
+        entries: &[],
+        snapshot: None,
+        committed_entries: &[],
+        messages: &[],
+        must_sync: false,
+    }
+}
+
+#[test]
+fn test_describe_ready() {
+    assert_eq!(describe_ready_parts(&empty_parts(), None), "<empty Ready>");
+    // Empty hard state and empty snapshot count as absent.
+    let hs = HardState::default();
+    let sn = Snapshot::default();
+    let rd = ReadyParts {
+        hard_state: Some(&hs),
+        snapshot: Some(&sn),
+        must_sync: true,
+        ..empty_parts()
+    };
+    assert_eq!(describe_ready_parts(&rd, None), "<empty Ready>");
+
+    let hs = HardState {
+        term: 1,
+        vote: 1,
+        commit: 10,
+    };
+    let ents = [ent(1, 11, b"")];
+    let committed = [ent(1, 10, b"x")];
+    let mut m = msg(MessageType::MsgApp, 1, 2, 1);
+    m.log_term = 1;
+    m.index = 10;
+    m.commit = 10;
+    m.entries = ents.to_vec();
+    let msgs = [m];
+    let sn = snap(
+        4,
+        1,
+        ConfState {
+            voters: vec![1],
+            ..Default::default()
+        },
+    );
+    let rs = [ReadState {
+        index: 12,
+        request_ctx: Bytes::from_static(b"ctx"),
+    }];
+    let ss = SoftState {
+        lead: 1,
+        raft_state: StateRole::Leader,
+    };
+    let rd = ReadyParts {
+        soft_state: Some(&ss),
+        hard_state: Some(&hs),
+        read_states: &rs,
+        entries: &ents,
+        snapshot: Some(&sn),
+        committed_entries: &committed,
+        messages: &msgs,
+        must_sync: true,
+    };
+    assert_eq!(
+        describe_ready_parts(&rd, None),
+        "Ready MustSync=true:\n\
+         Lead:1 State:StateLeader\n\
+         HardState Term:1 Vote:1 Commit:10\n\
+         ReadStates [{12 [99 116 120]}]\n\
+         Entries:\n\
+         1/11 EntryNormal \"\"\n\
+         Snapshot Index:4 Term:1 ConfState:Voters:[1] VotersOutgoing:[] Learners:[] LearnersNext:[] AutoLeave:false\n\
+         CommittedEntries:\n\
+         1/10 EntryNormal \"x\"\n\
+         Messages:\n\
+         1->2 MsgApp Term:1 Log:1/10 Commit:10 Entries:[1/11 EntryNormal \"\"]\n"
+    );
+}
+
+#[test]
+fn test_describe_read_states() {
+    let rs = |index, ctx: &'static [u8]| ReadState {
+        index,
+        request_ctx: Bytes::from_static(ctx),
+    };
+    assert_eq!(describe_read_states(&[]), "[]");
+    assert_eq!(
+        describe_read_states(&[rs(1, b""), rs(2, b"\x01\xff")]),
+        "[{1 []} {2 [1 255]}]"
+    );
+}
+
+#[test]
+fn test_describe_conf_change() {
+    let v2 = ConfChangeV2 {
+        transition: ConfChangeTransition::ConfChangeTransitionAuto as i32,
+        changes: vec![ConfChangeSingle::new(ConfChangeType::ConfChangeAddNode, 3)],
+        context: Bytes::new(),
+    };
+    assert_eq!(
+        describe_conf_change(&v2),
+        "transition:ConfChangeTransitionAuto changes:{type:ConfChangeAddNode node_id:3}"
+    );
+    let v2 = ConfChangeV2 {
+        transition: ConfChangeTransition::ConfChangeTransitionJointExplicit as i32,
+        changes: vec![
+            ConfChangeSingle::new(ConfChangeType::ConfChangeAddLearnerNode, 2),
+            ConfChangeSingle::new(ConfChangeType::ConfChangeRemoveNode, 5),
+        ],
+        context: Bytes::from_static(b"c\"x\n"),
+    };
+    assert_eq!(
+        describe_conf_change(&v2),
+        "transition:ConfChangeTransitionJointExplicit changes:{type:ConfChangeAddLearnerNode node_id:2} changes:{type:ConfChangeRemoveNode node_id:5} context:\"c\\\"x\\n\""
+    );
+    let v1 = ConfChange {
+        change_type: ConfChangeType::ConfChangeUpdateNode as i32,
+        node_id: 7,
+        ..Default::default()
+    };
+    assert_eq!(
+        describe_conf_change(&v1),
+        "transition:ConfChangeTransitionAuto changes:{type:ConfChangeUpdateNode node_id:7}"
+    );
+    assert_eq!(
+        describe_conf_change(&ConfChangeV2::default()),
+        "transition:ConfChangeTransitionAuto"
+    );
+}
+
+#[test]
+fn test_go_quote_ascii() {
+    assert_eq!(go_quote(b""), r#""""#);
+    assert_eq!(go_quote(b"prop_1"), r#""prop_1""#);
+    assert_eq!(go_quote(b"a b~"), r#""a b~""#);
+    assert_eq!(go_quote(b"\"\\"), r#""\"\\""#);
+    assert_eq!(go_quote(b"\x07\x08\x0c\n\r\t\x0b"), r#""\a\b\f\n\r\t\v""#);
+    assert_eq!(go_quote(b"\x00\x01\x1f\x7f"), r#""\x00\x01\x1f\x7f""#);
+}
+
+#[test]
+fn test_go_quote_unicode() {
+    // Printable characters stay literal, in any script or plane.
+    assert_eq!(go_quote("héllo ☺ 日本".as_bytes()), "\"héllo ☺ 日本\"");
+    assert_eq!(go_quote("😀".as_bytes()), "\"😀\"");
+    assert_eq!(go_quote("\u{fffd}".as_bytes()), "\"\u{fffd}\"");
+    // A combining mark (category M) is printable.
+    assert_eq!(go_quote("e\u{301}".as_bytes()), "\"e\u{301}\"");
+    // C1 controls, non-ASCII spaces, format characters, separators,
+    // private use and unassigned code points are escaped.
+    assert_eq!(go_quote("\u{80}".as_bytes()), r#""\u0080""#);
+    assert_eq!(go_quote("\u{a0}".as_bytes()), r#""\u00a0""#);
+    assert_eq!(go_quote("\u{ad}".as_bytes()), r#""\u00ad""#);
+    assert_eq!(go_quote("\u{200b}".as_bytes()), r#""\u200b""#);
+    assert_eq!(go_quote("\u{2028}".as_bytes()), r#""\u2028""#);
+    assert_eq!(go_quote("\u{3000}".as_bytes()), r#""\u3000""#);
+    assert_eq!(go_quote("\u{feff}".as_bytes()), r#""\ufeff""#);
+    assert_eq!(go_quote("\u{e000}".as_bytes()), r#""\ue000""#);
+    assert_eq!(go_quote("\u{378}".as_bytes()), r#""\u0378""#);
+    assert_eq!(go_quote("\u{e0001}".as_bytes()), r#""\U000e0001""#);
+    assert_eq!(go_quote("\u{10ffff}".as_bytes()), r#""\U0010ffff""#);
+}
+
+#[test]
+fn test_go_quote_invalid_utf8() {
+    assert_eq!(go_quote(b"\xff"), r#""\xff""#);
+    assert_eq!(go_quote(b"a\x80b"), r#""a\x80b""#);
+    // A truncated sequence is escaped byte by byte, then decoding resumes.
+    assert_eq!(go_quote(b"\xe2\x82a"), r#""\xe2\x82a""#);
+    assert_eq!(go_quote(b"\xe2\x82\xac"), "\"€\"");
+    // Encoded surrogates and overlong forms are invalid in Go too.
+    assert_eq!(go_quote(b"\xed\xa0\x80"), r#""\xed\xa0\x80""#);
+    assert_eq!(go_quote(b"\xc0\xaf"), r#""\xc0\xaf""#);
+    assert_eq!(go_quote(b"\xf4\x90\x80\x80"), r#""\xf4\x90\x80\x80""#);
+}
+
+#[test]
+fn test_printable_table_is_sorted() {
+    let t = printable::PRINTABLE;
+    assert!(t.iter().all(|&(lo, hi)| lo <= hi));
+    assert!(t.windows(2).all(|w| w[0].1 + 1 < w[1].0));
+    assert_eq!(t[0], (0x20, 0x7e));
+}
+
+#[test]
+fn test_message_type_names() {
+    assert_eq!(MessageType::MsgApp.to_string(), "MsgApp");
+    assert_eq!(MessageType::MsgForgetLeader.to_string(), "MsgForgetLeader");
+    assert_eq!(
+        EntryType::EntryConfChangeV2.to_string(),
+        "EntryConfChangeV2"
+    );
+    // An unknown wire value reads as the zero value, as in etcd.
+    let m = Message {
+        msg_type: 99,
+        ..Default::default()
+    };
+    assert!(describe_message(&m, None).starts_with("None->None MsgHup "));
+}

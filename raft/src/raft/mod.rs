@@ -1,0 +1,503 @@
+//! The raft state machine (etcd `raft.go`).
+//!
+//! [`Raft`] is sans-IO: [`Raft::step`] takes a message, [`Raft::tick`]
+//! advances the logical clock, and the effects accumulate in `msgs`,
+//! `msgs_after_append`, `read_states` and the log, for
+//! [`RawNode`](crate::raw_node) to hand to the application.
+//!
+//! The code is split by concept, each file readable next to etcd's:
+//! - this file: the struct, construction, sending and small helpers;
+//! - [`election`](self): ticks, role transitions, campaigns and votes;
+//! - `replication`: appends, heartbeats, snapshots and the follower side;
+//! - `step`: message dispatch for every role;
+//! - `conf_change`: applying configuration changes;
+//! - `read_index`: read-index requests.
+
+mod conf_change;
+mod election;
+mod read_index;
+mod replication;
+mod step;
+
+use std::fmt;
+
+use slog::Logger;
+
+use crate::confchange::{self, Changer};
+use crate::config::Config;
+use crate::eraftpb::{ConfState, HardState, Message, MessageType};
+use crate::errors::{Error, Result};
+use crate::raft_log::RaftLog;
+use crate::read_only::{ReadOnly, ReadState};
+use crate::storage::Storage;
+use crate::tracker::ProgressTracker;
+
+pub use crate::config::{LOCAL_APPEND_THREAD, LOCAL_APPLY_THREAD, NONE, NO_LIMIT};
+
+/// The role of a node in the group (etcd `StateType`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum StateRole {
+    /// Follows a leader (or waits for one).
+    #[default]
+    Follower,
+    /// Campaigns for leadership in a new term.
+    Candidate,
+    /// Leads the group for its term.
+    Leader,
+    /// Checks with a pre-vote whether a campaign could succeed, without
+    /// changing its term.
+    PreCandidate,
+}
+
+/// etcd's names: `StateFollower`, `StateCandidate`, `StateLeader`,
+/// `StatePreCandidate`.
+impl fmt::Display for StateRole {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            StateRole::Follower => "StateFollower",
+            StateRole::Candidate => "StateCandidate",
+            StateRole::Leader => "StateLeader",
+            StateRole::PreCandidate => "StatePreCandidate",
+        })
+    }
+}
+
+/// Volatile state worth reporting but not persisting (etcd `SoftState`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SoftState {
+    /// The known leader, or [`NONE`].
+    pub lead: u64,
+    /// This node's role.
+    pub raft_state: StateRole,
+}
+
+/// The kind of a campaign (etcd `CampaignType`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CampaignType {
+    /// The pre-vote phase of an election (with `pre_vote`).
+    PreElection,
+    /// A normal, time-based election (or its second phase).
+    Election,
+    /// An election forced by a leadership transfer.
+    Transfer,
+}
+
+impl CampaignType {
+    /// etcd's string value, which a transfer campaign also sends as the vote
+    /// request's context.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CampaignType::PreElection => "CampaignPreElection",
+            CampaignType::Election => "CampaignElection",
+            CampaignType::Transfer => "CampaignTransfer",
+        }
+    }
+}
+
+/// The context of a vote request that comes from a leadership transfer;
+/// such requests override the leader lease.
+pub(crate) const CAMPAIGN_TRANSFER: &[u8] = b"CampaignTransfer";
+
+/// A small deterministic PRNG (splitmix64) for the randomized election
+/// timeout, so that runs are reproducible from the node id.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ElectionRng(u64);
+
+impl ElectionRng {
+    /// A generator seeded with `seed`.
+    pub fn new(seed: u64) -> ElectionRng {
+        ElectionRng(seed)
+    }
+
+    /// A number in `[0, n)`; 0 when `n` is 0.
+    pub fn gen_below(&mut self, n: usize) -> usize {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^= z >> 31;
+        if n == 0 {
+            0
+        } else {
+            (z % n as u64) as usize
+        }
+    }
+}
+
+/// One raft node's state machine (etcd `raft`).
+///
+/// All fields are public so that `RawNode`, status reporting and tests can
+/// reach them; mutate them only as etcd's code would.
+pub struct Raft<S: Storage> {
+    /// This node's id.
+    pub id: u64,
+    /// The current term.
+    pub term: u64,
+    /// The node voted for in the current term, or [`NONE`].
+    pub vote: u64,
+    /// Answers to read-index requests, for the next `Ready`.
+    pub read_states: Vec<ReadState>,
+    /// The log.
+    pub raft_log: RaftLog<S>,
+    /// The largest byte size of the entries of one append message.
+    pub max_msg_size: u64,
+    /// The largest aggregate payload size of uncommitted entries.
+    pub max_uncommitted_size: u64,
+    /// The configuration and, on the leader, every peer's progress.
+    pub trk: ProgressTracker,
+    /// This node's role.
+    pub state: StateRole,
+    /// Whether this node is a learner in the active configuration.
+    pub is_learner: bool,
+    /// Messages to send right away; they target other nodes.
+    pub msgs: Vec<Message>,
+    /// Messages to send only once the unstable state they depend on (term,
+    /// vote, entries, snapshot) is durable: `MsgAppResp`, `MsgVoteResp`,
+    /// `MsgPreVoteResp`, possibly to this node itself.
+    pub msgs_after_append: Vec<Message>,
+    /// The leader's id, or [`NONE`].
+    pub lead: u64,
+    /// The target of a leadership transfer in progress, or [`NONE`]
+    /// (Raft thesis 3.10).
+    pub lead_transferee: u64,
+    /// An index at or above the latest conf change in the log; a new conf
+    /// change is only proposed once the applied index passes it, so that at
+    /// most one is pending.
+    pub pending_conf_index: u64,
+    /// Whether proposed conf changes skip validation against the active
+    /// configuration.
+    pub disable_conf_change_validation: bool,
+    /// An estimate of the payload size of the uncommitted log tail (leader
+    /// only; reset on term change), to bound log growth.
+    pub uncommitted_size: u64,
+    /// The read-index machinery.
+    pub read_only: ReadOnly,
+    /// Ticks since the last election timeout (leader, candidate) or since
+    /// the last valid message from the leader (follower).
+    pub election_elapsed: usize,
+    /// Ticks since the last heartbeat timeout (leader only).
+    pub heartbeat_elapsed: usize,
+    /// Whether the leader steps down without an active quorum.
+    pub check_quorum: bool,
+    /// Whether elections start with a pre-vote.
+    pub pre_vote: bool,
+    /// Ticks between heartbeats.
+    pub heartbeat_timeout: usize,
+    /// The base election timeout, in ticks.
+    pub election_timeout: usize,
+    /// The current election timeout, in `[election_timeout,
+    /// 2*election_timeout - 1]`; re-drawn when becoming follower or
+    /// candidate.
+    pub randomized_election_timeout: usize,
+    /// Whether followers drop proposals instead of forwarding them.
+    pub disable_proposal_forwarding: bool,
+    /// Whether a removed or demoted leader steps down.
+    pub step_down_on_removal: bool,
+    /// The logger; texts and levels are etcd's.
+    pub logger: Logger,
+    /// Read-index requests that arrived before this leader committed an
+    /// entry of its term; answered once it has.
+    pub pending_read_index_messages: Vec<Message>,
+    /// The generator of randomized election timeouts.
+    pub rng: ElectionRng,
+}
+
+/// Logs at critical level and panics: etcd's `logger.Panicf`, for broken
+/// invariants only.
+macro_rules! fatal {
+    ($logger:expr, $($arg:tt)+) => {{
+        let msg = format!($($arg)+);
+        slog::crit!($logger, "{}", msg);
+        panic!("{}", msg)
+    }};
+}
+pub(crate) use fatal;
+
+impl<S: Storage> Raft<S> {
+    /// A node as configured by `c`, reading its initial state from `store`
+    /// (etcd `newRaft`). Fails if the config is invalid or the stored state
+    /// is inconsistent.
+    pub fn new(c: &Config, store: S, logger: &Logger) -> Result<Raft<S>> {
+        let mut c = c.clone();
+        c.validate()?;
+        let logger = logger.clone();
+        let raft_log = RaftLog::new_log_with_size(store, &logger, c.max_committed_size_per_ready);
+        let (hs, cs) = raft_log.storage.initial_state()?;
+
+        let mut r = Raft {
+            id: c.id,
+            term: 0,
+            vote: NONE,
+            read_states: Vec::new(),
+            raft_log,
+            max_msg_size: c.max_size_per_msg,
+            max_uncommitted_size: c.max_uncommitted_entries_size,
+            trk: ProgressTracker::new(c.max_inflight_msgs, c.max_inflight_bytes),
+            state: StateRole::Follower,
+            is_learner: false,
+            msgs: Vec::new(),
+            msgs_after_append: Vec::new(),
+            lead: NONE,
+            lead_transferee: NONE,
+            pending_conf_index: 0,
+            disable_conf_change_validation: c.disable_conf_change_validation,
+            uncommitted_size: 0,
+            read_only: ReadOnly::new(c.read_only_option),
+            election_elapsed: 0,
+            heartbeat_elapsed: 0,
+            check_quorum: c.check_quorum,
+            pre_vote: c.pre_vote,
+            heartbeat_timeout: c.heartbeat_tick,
+            election_timeout: c.election_tick,
+            randomized_election_timeout: 0,
+            disable_proposal_forwarding: c.disable_proposal_forwarding,
+            step_down_on_removal: c.step_down_on_removal,
+            logger,
+            pending_read_index_messages: Vec::new(),
+            rng: ElectionRng::new(c.id),
+        };
+
+        let last_id = r.raft_log.last_entry_id();
+        // The stored configuration comes from the application's storage:
+        // a bad one is reported, not panicked on.
+        let (cfg, progress) = restore_conf_state(&r.trk, last_id.index, &cs)?;
+        let cs2 = r.switch_to_config(cfg, progress);
+        crate::util::assert_conf_states_equivalent(&r.logger, &cs, &cs2);
+
+        if !hs.is_empty() {
+            r.load_state(&hs)?;
+        }
+        if c.applied > 0 {
+            // The applied index comes from the application: refuse one the
+            // log cannot have applied rather than panic (etcd panics).
+            let (prev, committed) = (r.raft_log.applied, r.raft_log.committed);
+            if c.applied < prev || c.applied > committed {
+                return Err(Error::ConfigInvalid(format!(
+                    "applied({}) is out of range [prevApplied({}), committed({})]",
+                    c.applied, prev, committed
+                )));
+            }
+            r.raft_log.applied_to(c.applied, 0);
+        }
+        r.become_follower(r.term, NONE);
+
+        let peers = r
+            .trk
+            .voter_nodes()
+            .iter()
+            .map(|id| format!("{id:x}"))
+            .collect::<Vec<_>>()
+            .join(",");
+        slog::info!(
+            r.logger,
+            "newRaft {:x} [peers: [{}], term: {}, commit: {}, applied: {}, lastindex: {}, lastterm: {}]",
+            r.id,
+            peers,
+            r.term,
+            r.raft_log.committed,
+            r.raft_log.applied,
+            last_id.index,
+            last_id.term
+        );
+        Ok(r)
+    }
+
+    /// Whether a leader is known.
+    pub fn has_leader(&self) -> bool {
+        self.lead != NONE
+    }
+
+    /// The current soft state.
+    pub fn soft_state(&self) -> SoftState {
+        SoftState {
+            lead: self.lead,
+            raft_state: self.state,
+        }
+    }
+
+    /// The current hard state.
+    pub fn hard_state(&self) -> HardState {
+        HardState {
+            term: self.term,
+            vote: self.vote,
+            commit: self.raft_log.committed,
+        }
+    }
+
+    /// Queues `m` for sending (etcd `send`): responses that vote on
+    /// elections or appends wait in `msgs_after_append` until the state they
+    /// depend on is durable; everything else goes to `msgs`. Fills in `from`
+    /// and, except for proposals and read-index requests, the term.
+    pub fn send(&mut self, mut m: Message) {
+        if m.from == NONE {
+            m.from = self.id;
+        }
+        let t = m.get_type();
+        if matches!(
+            t,
+            MessageType::MsgVote
+                | MessageType::MsgVoteResp
+                | MessageType::MsgPreVote
+                | MessageType::MsgPreVoteResp
+        ) {
+            // Campaign messages carry the term they are about, which the
+            // caller knows and which may differ from ours (pre-votes).
+            if m.term == 0 {
+                fatal!(self.logger, "term should be set when sending {:?}", t);
+            }
+        } else {
+            if m.term != 0 {
+                fatal!(
+                    self.logger,
+                    "term should not be set when sending {:?} (was {})",
+                    t,
+                    m.term
+                );
+            }
+            // Proposals and read-index requests are forwarded to the leader
+            // like local messages, so they carry no term.
+            if t != MessageType::MsgProp && t != MessageType::MsgReadIndex {
+                m.term = self.term;
+            }
+        }
+        if matches!(
+            t,
+            MessageType::MsgAppResp | MessageType::MsgVoteResp | MessageType::MsgPreVoteResp
+        ) {
+            // A vote or an append acknowledgement must not leave this node
+            // before the vote or entries are durable (Raft thesis 3.8);
+            // rejections wait too, erring on the side of safety.
+            self.msgs_after_append.push(m);
+        } else {
+            if m.to == self.id {
+                fatal!(
+                    self.logger,
+                    "message should not be self-addressed when sending {:?}",
+                    t
+                );
+            }
+            self.msgs.push(m);
+        }
+    }
+
+    /// Installs `hs` read from storage (etcd `loadState`); fails if its
+    /// commit index is outside the log.
+    pub fn load_state(&mut self, hs: &HardState) -> Result<()> {
+        if hs.commit < self.raft_log.committed || hs.commit > self.raft_log.last_index() {
+            let msg = format!(
+                "{:x} state.commit {} is out of range [{}, {}]",
+                self.id,
+                hs.commit,
+                self.raft_log.committed,
+                self.raft_log.last_index()
+            );
+            slog::crit!(self.logger, "{}", msg);
+            return Err(Error::ConfigInvalid(msg));
+        }
+        self.raft_log.committed = hs.commit;
+        self.term = hs.term;
+        self.vote = hs.vote;
+        Ok(())
+    }
+
+    /// Sets the randomized election timeout directly, for tests and the
+    /// interaction harness; reset again on the next role change.
+    pub fn set_randomized_election_timeout(&mut self, v: usize) {
+        self.randomized_election_timeout = v;
+    }
+
+    /// Whether the election timeout has passed (etcd `pastElectionTimeout`).
+    pub fn past_election_timeout(&self) -> bool {
+        self.election_elapsed >= self.randomized_election_timeout
+    }
+
+    /// Draws a new election timeout in `[election_timeout,
+    /// 2*election_timeout - 1]`.
+    pub fn reset_randomized_election_timeout(&mut self) {
+        self.randomized_election_timeout =
+            self.election_timeout + self.rng.gen_below(self.election_timeout);
+    }
+
+    /// Ends a leadership transfer in progress, if any.
+    pub fn abort_leader_transfer(&mut self) {
+        self.lead_transferee = NONE;
+    }
+
+    /// Whether this node could become leader: it is a voter and is not
+    /// installing a snapshot (etcd `promotable`).
+    pub fn promotable(&self) -> bool {
+        self.trk
+            .progress
+            .get(self.id)
+            .is_some_and(|pr| !pr.is_learner)
+            && !self.raft_log.has_next_or_in_progress_snapshot()
+    }
+
+    /// Counts `ents` against the uncommitted size limit (etcd
+    /// `increaseUncommittedSize`). Returns false, counting nothing, if they
+    /// would exceed it; an empty payload, or an empty uncommitted tail,
+    /// always fits.
+    pub fn increase_uncommitted_size(&mut self, ents: &[crate::eraftpb::Entry]) -> bool {
+        let s = crate::util::payloads_size(ents);
+        if self.uncommitted_size > 0
+            && s > 0
+            && self.uncommitted_size.saturating_add(s) > self.max_uncommitted_size
+        {
+            return false;
+        }
+        self.uncommitted_size += s;
+        true
+    }
+
+    /// Releases `s` bytes of newly committed payload from the uncommitted
+    /// size (etcd `reduceUncommittedSize`), saturating at 0 since the
+    /// estimate may undercount.
+    pub fn reduce_uncommitted_size(&mut self, s: u64) {
+        self.uncommitted_size = self.uncommitted_size.saturating_sub(s);
+    }
+
+    /// The next tracked peer id after `prev` (the first one for `None`), in
+    /// ascending order. Used to visit peers while mutating `self`, without
+    /// allocating a list of ids.
+    fn next_peer(&self, prev: Option<u64>) -> Option<u64> {
+        match prev {
+            None => self.trk.progress.ids().next(),
+            Some(p) => self.trk.progress.ids().find(|&id| id > p),
+        }
+    }
+}
+
+/// The configuration `cs` describes, built on `trk` (which has an empty
+/// configuration) for a log ending at `last_index`: etcd's
+/// `confchange.Restore` followed by its equivalence assertion, as a check.
+///
+/// `cs` comes from storage or a peer's snapshot, so a conf state our conf
+/// change code refuses, or turns into a different configuration (say, a
+/// voter that is also a learner), is an error here rather than a panic.
+pub(crate) fn restore_conf_state(
+    trk: &ProgressTracker,
+    last_index: u64,
+    cs: &ConfState,
+) -> Result<(crate::tracker::Config, crate::tracker::ProgressMap)> {
+    let (cfg, progress) = confchange::restore(Changer::new(trk, last_index), cs)?;
+    let restored = ConfState {
+        voters: cfg.voters[0].slice(),
+        learners: cfg.learners.slice(),
+        voters_outgoing: cfg.voters[1].slice(),
+        learners_next: cfg.learners_next.slice(),
+        auto_leave: cfg.auto_leave,
+    };
+    if let Err(e) = cs.equivalent(&restored) {
+        return Err(Error::ConfChange(e.to_string()));
+    }
+    Ok((cfg, progress))
+}
+
+/// Whether `cs` names `id` as a voter (of either half) or learner.
+pub(crate) fn conf_state_contains(cs: &ConfState, id: u64) -> bool {
+    // `learners_next` need not be checked: its members are outgoing voters.
+    cs.voters.contains(&id) || cs.learners.contains(&id) || cs.voters_outgoing.contains(&id)
+}
+
+#[cfg(test)]
+mod tests;

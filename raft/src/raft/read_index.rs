@@ -1,0 +1,106 @@
+//! Read-index requests on the leader (the read-only parts of etcd's
+//! `raft.go`).
+
+use super::{Raft, NONE};
+use crate::eraftpb::{Message, MessageType};
+use crate::read_only::{ReadOnlyOption, ReadState};
+use crate::storage::Storage;
+
+impl<S: Storage> Raft<S> {
+    /// The leader's handling of `MsgReadIndex`.
+    pub(super) fn leader_read_index(&mut self, m: Message) {
+        // The only voter needs nobody's confirmation.
+        if self.trk.is_singleton() {
+            let committed = self.raft_log.committed;
+            if let Some(resp) = self.response_to_read_index_req(m, committed) {
+                self.send(resp);
+            }
+            return;
+        }
+        // Until this leader commits an entry of its term, its commit index
+        // may be behind the group's: hold the request until then.
+        if !self.committed_entry_in_current_term() {
+            self.pending_read_index_messages.push(m);
+            return;
+        }
+        self.send_read_index_response(m);
+    }
+
+    /// Whether this node has committed an entry of its current term.
+    pub fn committed_entry_in_current_term(&self) -> bool {
+        // A leader's term is never 0, so an out-of-bounds 0 never matches.
+        self.raft_log
+            .zero_term_on_out_of_bounds(self.raft_log.term(self.raft_log.committed))
+            == self.term
+    }
+
+    /// The answer to read request `req` at `read_index` (etcd
+    /// `responseToReadIndexReq`): a request of this node itself becomes a
+    /// [`ReadState`] right away and `None` is returned; a follower's gets a
+    /// `MsgReadIndexResp`.
+    pub fn response_to_read_index_req(
+        &mut self,
+        mut req: Message,
+        read_index: u64,
+    ) -> Option<Message> {
+        if req.from == NONE || req.from == self.id {
+            // Proposals always carry one entry holding the request context;
+            // tolerate a malformed local request rather than panic.
+            let request_ctx = req
+                .entries
+                .first_mut()
+                .map(|e| std::mem::take(&mut e.data))
+                .unwrap_or_default();
+            self.read_states.push(ReadState {
+                index: read_index,
+                request_ctx,
+            });
+            return None;
+        }
+        let mut resp = Message::new(MessageType::MsgReadIndexResp);
+        resp.to = req.from;
+        resp.index = read_index;
+        resp.entries = std::mem::take(&mut req.entries);
+        Some(resp)
+    }
+
+    /// Serves the read requests that waited for the first commit of this
+    /// leader's term (etcd `releasePendingReadIndexMessages`).
+    pub fn release_pending_read_index_messages(&mut self) {
+        if self.pending_read_index_messages.is_empty() {
+            // The common case: skip the term lookup.
+            return;
+        }
+        if !self.committed_entry_in_current_term() {
+            slog::error!(
+                self.logger,
+                "pending MsgReadIndex should be released only after first commit in current term"
+            );
+            return;
+        }
+        let msgs = std::mem::take(&mut self.pending_read_index_messages);
+        for m in msgs {
+            self.send_read_index_response(m);
+        }
+    }
+
+    /// Starts confirming read request `m` (safe reads: a heartbeat round) or
+    /// answers it from the lease (etcd `sendMsgReadIndexResponse`).
+    pub fn send_read_index_response(&mut self, m: Message) {
+        match self.read_only.option {
+            ReadOnlyOption::Safe => {
+                self.read_only.add_request(self.raft_log.committed, m);
+                // This node acknowledges its own heartbeat round at once.
+                let ctx = self.read_only.heartbeat_ctx();
+                self.read_only.recv_ack(self.id, &ctx);
+                self.bcast_heartbeat();
+            }
+            ReadOnlyOption::LeaseBased => {
+                let committed = self.raft_log.committed;
+                if let Some(resp) = self.response_to_read_index_req(m, committed) {
+                    self.send(resp);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,483 @@
+//! Log replication: the leader's appends, heartbeats and snapshots, the
+//! follower's handling of them, and commit and apply bookkeeping.
+
+use bytes::Bytes;
+
+use super::{conf_state_contains, fatal, Raft, StateRole, NONE};
+use crate::eraftpb::{Entry, EntryType, Message, MessageType, Snapshot};
+use crate::errors::Error;
+use crate::raft_log::{EntryId, LogSlice};
+use crate::storage::Storage;
+use crate::tracker::{ProgressTracker, StateType};
+use crate::util::payloads_size;
+
+impl<S: Storage> Raft<S> {
+    /// Appends `es` to the leader's log at the current term (etcd
+    /// `appendEntry`), and queues the self-acknowledgement that counts them
+    /// once durable. Returns false, appending nothing, if they would exceed
+    /// the uncommitted size limit.
+    pub fn append_entry(&mut self, mut es: Vec<Entry>) -> bool {
+        let li = self.raft_log.last_index();
+        for (i, e) in es.iter_mut().enumerate() {
+            e.term = self.term;
+            e.index = li + 1 + i as u64;
+        }
+        if !self.increase_uncommitted_size(&es) {
+            slog::warn!(
+                self.logger,
+                "{:x} appending new entries to log would exceed uncommitted entry size limit; dropping proposal",
+                self.id
+            );
+            return false;
+        }
+        let li = self.raft_log.append(es);
+        // The leader sends itself no MsgApp; this response, delivered after
+        // the entries are persisted, plays the role of the acknowledgement.
+        let mut m = Message::new(MessageType::MsgAppResp);
+        m.to = self.id;
+        m.index = li;
+        self.send(m);
+        true
+    }
+
+    /// Sends an append with new entries (if any) and the commit index to
+    /// `to` (etcd `sendAppend`).
+    pub fn send_append(&mut self, to: u64) {
+        self.maybe_send_append(to, true);
+    }
+
+    /// Sends an append to `to` if its flow allows one (etcd
+    /// `maybeSendAppend`). With `send_if_empty` false, an append without
+    /// entries is not sent (it would only carry the commit index). Falls
+    /// back to a snapshot when the entries are gone from the log. Returns
+    /// whether a message was sent.
+    pub fn maybe_send_append(&mut self, to: u64, send_if_empty: bool) -> bool {
+        let Some(pr) = self.trk.progress.get(to) else {
+            return false;
+        };
+        if pr.is_paused() {
+            return false;
+        }
+        let prev_index = pr.next - 1;
+        let Ok(prev_term) = self.raft_log.term(prev_index) else {
+            // The log was compacted past what the follower needs.
+            return self.maybe_send_snapshot(to);
+        };
+        // A throttled replicating follower gets empty appends only, which
+        // still get acked or rejected and so free the in-flight window even
+        // if the appends that filled it were lost.
+        let mut ents = Vec::new();
+        let mut failed = false;
+        if pr.state != StateType::Replicate || !pr.inflights.full() {
+            match self.raft_log.entries(pr.next, self.max_msg_size) {
+                Ok(e) => ents = e,
+                Err(_) => failed = true,
+            }
+        }
+        if ents.is_empty() && !send_if_empty {
+            return false;
+        }
+        if failed {
+            return self.maybe_send_snapshot(to);
+        }
+
+        let n = ents.len();
+        let bytes = payloads_size(&ents);
+        let commit = self.raft_log.committed;
+        let mut m = Message::new(MessageType::MsgApp);
+        m.to = to;
+        m.index = prev_index;
+        m.log_term = prev_term;
+        m.entries = ents;
+        m.commit = commit;
+        self.send(m);
+        if let Some(pr) = self.trk.progress.get_mut(to) {
+            pr.sent_entries(n, bytes);
+            pr.sent_commit(commit);
+        }
+        true
+    }
+
+    /// Sends the storage's snapshot to `to` and pauses its replication until
+    /// the snapshot is reported (etcd `maybeSendSnapshot`). Returns whether
+    /// it was sent.
+    pub fn maybe_send_snapshot(&mut self, to: u64) -> bool {
+        let Some(pr) = self.trk.progress.get(to) else {
+            return false;
+        };
+        if !pr.recent_active {
+            slog::debug!(
+                self.logger,
+                "ignore sending snapshot to {:x} since it is not recently active",
+                to
+            );
+            return false;
+        }
+        let snapshot = match self.raft_log.snapshot() {
+            Ok(s) => s,
+            Err(Error::SnapshotTemporarilyUnavailable) => {
+                slog::debug!(
+                    self.logger,
+                    "{:x} failed to send snapshot to {:x} because snapshot is temporarily unavailable",
+                    self.id,
+                    to
+                );
+                return false;
+            }
+            Err(e) => fatal!(self.logger, "unexpected error getting snapshot: {}", e),
+        };
+        if snapshot.is_empty() {
+            fatal!(self.logger, "need non-empty snapshot");
+        }
+        let (sindex, sterm) = (snapshot.metadata.index, snapshot.metadata.term);
+        let first_index = self.raft_log.first_index();
+        let committed = self.raft_log.committed;
+        let Some(pr) = self.trk.progress.get_mut(to) else {
+            return false;
+        };
+        slog::debug!(
+            self.logger,
+            "{:x} [firstindex: {}, commit: {}] sent snapshot[index: {}, term: {}] to {:x} [{}]",
+            self.id,
+            first_index,
+            committed,
+            sindex,
+            sterm,
+            to,
+            pr
+        );
+        pr.become_snapshot(sindex);
+        slog::debug!(
+            self.logger,
+            "{:x} paused sending replication messages to {:x} [{}]",
+            self.id,
+            to,
+            pr
+        );
+        let mut m = Message::new(MessageType::MsgSnap);
+        m.to = to;
+        m.snapshot = Some(snapshot);
+        self.send(m);
+        true
+    }
+
+    /// Sends a heartbeat with context `ctx` to `to` (etcd `sendHeartbeat`).
+    /// The commit index sent is capped at what `to` is known to have, so a
+    /// follower never commits entries it may not hold.
+    pub fn send_heartbeat(&mut self, to: u64, ctx: Bytes) {
+        let Some(pr) = self.trk.progress.get(to) else {
+            return;
+        };
+        let commit = pr.matched.min(self.raft_log.committed);
+        let mut m = Message::new(MessageType::MsgHeartbeat);
+        m.to = to;
+        m.commit = commit;
+        m.context = ctx;
+        self.send(m);
+        if let Some(pr) = self.trk.progress.get_mut(to) {
+            pr.sent_commit(commit);
+        }
+    }
+
+    /// Sends appends to every peer that is not up to date (etcd
+    /// `bcastAppend`).
+    pub fn bcast_append(&mut self) {
+        let mut cur = self.next_peer(None);
+        while let Some(id) = cur {
+            if id != self.id {
+                self.send_append(id);
+            }
+            cur = self.next_peer(Some(id));
+        }
+    }
+
+    /// Sends heartbeats to every peer, confirming any queued read requests
+    /// (etcd `bcastHeartbeat`).
+    pub fn bcast_heartbeat(&mut self) {
+        let ctx = self.read_only.heartbeat_ctx();
+        self.bcast_heartbeat_with_ctx(ctx);
+    }
+
+    /// Sends heartbeats with context `ctx` to every peer.
+    pub fn bcast_heartbeat_with_ctx(&mut self, ctx: Bytes) {
+        let mut cur = self.next_peer(None);
+        while let Some(id) = cur {
+            if id != self.id {
+                self.send_heartbeat(id, ctx.clone());
+            }
+            cur = self.next_peer(Some(id));
+        }
+    }
+
+    /// Records that the application applied up to `index` (`size` bytes of
+    /// entries), and, on a leader of a joint configuration that leaves by
+    /// itself, proposes leaving it once possible (etcd `appliedTo`).
+    pub fn applied_to(&mut self, index: u64, size: u64) {
+        let new_applied = index.max(self.raft_log.applied);
+        self.raft_log.applied_to(new_applied, size);
+
+        if self.trk.config.auto_leave
+            && new_applied >= self.pending_conf_index
+            && self.state == StateRole::Leader
+        {
+            // An empty ConfChangeV2 means "leave the joint config"; its
+            // empty data never counts against the uncommitted size limit.
+            let mut m = Message::new(MessageType::MsgProp);
+            m.entries = vec![Entry {
+                entry_type: EntryType::EntryConfChangeV2 as i32,
+                ..Default::default()
+            }];
+            // A transfer in progress can still drop it; it is retried on
+            // every later apply until it sticks or leadership moves.
+            match self.step(m) {
+                Err(e) => slog::debug!(
+                    self.logger,
+                    "not initiating automatic transition out of joint configuration {}: {}",
+                    self.trk.config,
+                    e
+                ),
+                Ok(()) => slog::info!(
+                    self.logger,
+                    "initiating automatic transition out of joint configuration {}",
+                    self.trk.config
+                ),
+            }
+        }
+    }
+
+    /// Records that snapshot `snap` was applied (etcd `appliedSnap`).
+    pub fn applied_snap(&mut self, snap: &Snapshot) {
+        let index = snap.metadata.index;
+        self.raft_log.stable_snap_to(index);
+        self.applied_to(index, 0);
+    }
+
+    /// Advances the commit index to what a quorum has acknowledged, if that
+    /// is an entry of the current term (etcd `maybeCommit`). Returns whether
+    /// it moved; leader only.
+    pub fn maybe_commit(&mut self) -> bool {
+        let index = self.trk.committed();
+        self.raft_log.maybe_commit(EntryId {
+            term: self.term,
+            index,
+        })
+    }
+
+    /// Handles a leader's append (etcd `handleAppendEntries`): accepts it if
+    /// the logs match at its start, otherwise rejects it with a hint of
+    /// where they may match.
+    pub fn handle_append_entries(&mut self, mut m: Message) {
+        if m.index < self.raft_log.committed {
+            let mut resp = Message::new(MessageType::MsgAppResp);
+            resp.to = m.from;
+            resp.index = self.raft_log.committed;
+            self.send(resp);
+            return;
+        }
+        let (from, index, log_term) = (m.from, m.index, m.log_term);
+        let a = LogSlice {
+            term: m.term,
+            prev: EntryId {
+                term: log_term,
+                index,
+            },
+            entries: std::mem::take(&mut m.entries),
+        };
+        if let Some(last) = self.raft_log.maybe_append(a, m.commit) {
+            let mut resp = Message::new(MessageType::MsgAppResp);
+            resp.to = from;
+            resp.index = last;
+            self.send(resp);
+            return;
+        }
+        slog::debug!(
+            self.logger,
+            "{:x} [logterm: {}, index: {}] rejected MsgApp [logterm: {}, index: {}] from {:x}",
+            self.id,
+            self.raft_log
+                .zero_term_on_out_of_bounds(self.raft_log.term(index)),
+            index,
+            log_term,
+            index,
+            from
+        );
+        // Hint the largest (index, term) at or below the append's start
+        // whose term is at most the append's: everything above it in this
+        // log is known not to match, which skips a divergent tail at once.
+        // index >= committed here, and last_index >= committed, so the
+        // search starts within the log.
+        let hint_index = index.min(self.raft_log.last_index());
+        let (hint_index, hint_term) = self.raft_log.find_conflict_by_term(hint_index, log_term);
+        let mut resp = Message::new(MessageType::MsgAppResp);
+        resp.to = from;
+        resp.index = index;
+        resp.reject = true;
+        resp.reject_hint = hint_index;
+        resp.log_term = hint_term;
+        self.send(resp);
+    }
+
+    /// Handles a leader's heartbeat: takes its commit index (capped by the
+    /// leader at what this node holds) and answers with the same context.
+    pub fn handle_heartbeat(&mut self, m: Message) {
+        self.raft_log.commit_to(m.commit);
+        let mut resp = Message::new(MessageType::MsgHeartbeatResp);
+        resp.to = m.from;
+        resp.context = m.context;
+        self.send(resp);
+    }
+
+    /// Handles a leader's snapshot: installs it unless it is stale, and
+    /// answers with the resulting last (or commit) index.
+    pub fn handle_snapshot(&mut self, mut m: Message) {
+        // A MsgSnap should carry a snapshot; a missing one is treated as the
+        // empty snapshot, which is always stale.
+        let s = m.snapshot.take().unwrap_or_default();
+        let (sindex, sterm) = (s.metadata.index, s.metadata.term);
+        let mut resp = Message::new(MessageType::MsgAppResp);
+        resp.to = m.from;
+        if self.restore(s) {
+            slog::info!(
+                self.logger,
+                "{:x} [commit: {}] restored snapshot [index: {}, term: {}]",
+                self.id,
+                self.raft_log.committed,
+                sindex,
+                sterm
+            );
+            resp.index = self.raft_log.last_index();
+        } else {
+            slog::info!(
+                self.logger,
+                "{:x} [commit: {}] ignored snapshot [index: {}, term: {}]",
+                self.id,
+                self.raft_log.committed,
+                sindex,
+                sterm
+            );
+            resp.index = self.raft_log.committed;
+        }
+        self.send(resp);
+    }
+
+    /// Installs snapshot `s`: the log and the configuration (etcd
+    /// `restore`). Returns false if it was ignored: stale, not for this
+    /// node, or merely fast-forwarding the commit index.
+    pub fn restore(&mut self, s: Snapshot) -> bool {
+        if s.metadata.index <= self.raft_log.committed {
+            return false;
+        }
+        if self.state != StateRole::Follower {
+            // Defense in depth: only followers get snapshots. A leader that
+            // somehow did must not stay leader in a term it did not win.
+            slog::warn!(
+                self.logger,
+                "{:x} attempted to restore snapshot as leader; should never happen",
+                self.id
+            );
+            self.become_follower(self.term + 1, NONE);
+            return false;
+        }
+        // More defense in depth: much code assumes this node is tracked.
+        let cs = &s.metadata.conf_state;
+        if !conf_state_contains(cs, self.id) {
+            slog::warn!(
+                self.logger,
+                "{:x} attempted to restore snapshot but it is not in the ConfState {}; should never happen",
+                self.id,
+                GoConfState(cs)
+            );
+            return false;
+        }
+
+        let id = EntryId {
+            term: s.metadata.term,
+            index: s.metadata.index,
+        };
+        if self.raft_log.match_term(id) {
+            // The log already has the snapshot's last entry: no need to
+            // install it, just commit up to it.
+            let last = self.raft_log.last_entry_id();
+            slog::info!(
+                self.logger,
+                "{:x} [commit: {}, lastindex: {}, lastterm: {}] fast-forwarded commit to snapshot [index: {}, term: {}]",
+                self.id,
+                self.raft_log.committed,
+                last.index,
+                last.term,
+                id.index,
+                id.term
+            );
+            self.raft_log.commit_to(s.metadata.index);
+            return false;
+        }
+
+        // Rebuild the configuration from scratch, every peer probed from the
+        // new end of the log (the snapshot's index). It is computed before
+        // the log changes: the conf state comes from a peer, and one our
+        // conf change code refuses makes the snapshot ignored, not a panic
+        // (etcd panics).
+        let cs = s.metadata.conf_state.clone();
+        let fresh = ProgressTracker::new(self.trk.max_inflight, self.trk.max_inflight_bytes);
+        let (cfg, progress) = match super::restore_conf_state(&fresh, id.index, &cs) {
+            Ok(r) => r,
+            Err(e) => {
+                slog::error!(
+                    self.logger,
+                    "unable to restore config {}: {}",
+                    GoConfState(&cs),
+                    e
+                );
+                return false;
+            }
+        };
+        self.raft_log.restore(s);
+        self.trk = fresh;
+        let cs2 = self.switch_to_config(cfg, progress);
+        crate::util::assert_conf_states_equivalent(&self.logger, &cs, &cs2);
+
+        let last = self.raft_log.last_entry_id();
+        slog::info!(
+            self.logger,
+            "{:x} [commit: {}, lastindex: {}, lastterm: {}] restored snapshot [index: {}, term: {}]",
+            self.id,
+            self.raft_log.committed,
+            last.index,
+            last.term,
+            id.index,
+            id.term
+        );
+        true
+    }
+
+    /// Tells `to` to campaign at once, for a leadership transfer.
+    pub fn send_timeout_now(&mut self, to: u64) {
+        let mut m = Message::new(MessageType::MsgTimeoutNow);
+        m.to = to;
+        self.send(m);
+    }
+}
+
+/// Formats a conf state as Go's `%v` of the struct would.
+struct GoConfState<'a>(&'a crate::eraftpb::ConfState);
+
+impl std::fmt::Display for GoConfState<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let list = |v: &[u64]| {
+            v.iter()
+                .map(|x| x.to_string())
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        let cs = self.0;
+        write!(
+            f,
+            "{{[{}] [{}] [{}] [{}] {}}}",
+            list(&cs.voters),
+            list(&cs.learners),
+            list(&cs.voters_outgoing),
+            list(&cs.learners_next),
+            cs.auto_leave
+        )
+    }
+}

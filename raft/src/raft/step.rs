@@ -1,0 +1,838 @@
+//! Message dispatch (etcd `Step`, `stepLeader`, `stepCandidate`,
+//! `stepFollower`).
+
+use prost::Message as _;
+
+use super::{CampaignType, Raft, StateRole, CAMPAIGN_TRANSFER, NONE};
+use crate::eraftpb::{
+    ConfChange, ConfChangeI, ConfChangeV2, Entry, EntryType, Message, MessageType,
+};
+use crate::errors::{Error, Result};
+use crate::quorum::VoteResult;
+use crate::raft_log::EntryId;
+use crate::read_only::{ReadOnlyOption, ReadState};
+use crate::storage::Storage;
+use crate::tracker::StateType;
+
+impl<S: Storage> Raft<S> {
+    /// Advances the state machine with message `m` (etcd `Step`).
+    ///
+    /// Handles the message's term first (stepping down on a higher one,
+    /// mostly ignoring a lower one), then the messages every role treats
+    /// alike, then dispatches on the role.
+    pub fn step(&mut self, m: Message) -> Result<()> {
+        let t = m.get_type();
+        if m.term == 0 {
+            // A local message.
+        } else if m.term > self.term {
+            if t == MessageType::MsgVote || t == MessageType::MsgPreVote {
+                let force = m.context.as_ref() == CAMPAIGN_TRANSFER;
+                let in_lease = self.check_quorum
+                    && self.lead != NONE
+                    && self.election_elapsed < self.election_timeout;
+                if !force && in_lease {
+                    // Within the minimum election timeout of hearing from a
+                    // leader, neither the term nor the vote changes.
+                    let last = self.raft_log.last_entry_id();
+                    slog::info!(
+                        self.logger,
+                        "{:x} [logterm: {}, index: {}, vote: {:x}] ignored {:?} from {:x} [logterm: {}, index: {}] at term {}: lease is not expired (remaining ticks: {})",
+                        self.id,
+                        last.term,
+                        last.index,
+                        self.vote,
+                        t,
+                        m.from,
+                        m.log_term,
+                        m.index,
+                        self.term,
+                        self.election_timeout as i64 - self.election_elapsed as i64
+                    );
+                    return Ok(());
+                }
+            }
+            if t == MessageType::MsgPreVote {
+                // A pre-vote never changes our term.
+            } else if t == MessageType::MsgPreVoteResp && !m.reject {
+                // Granted pre-votes carry the future term we asked about; the
+                // term moves only once a quorum grants them.
+            } else {
+                slog::info!(
+                    self.logger,
+                    "{:x} [term: {}] received a {:?} message with higher term from {:x} [term: {}]",
+                    self.id,
+                    self.term,
+                    t,
+                    m.from,
+                    m.term
+                );
+                if matches!(
+                    t,
+                    MessageType::MsgApp | MessageType::MsgHeartbeat | MessageType::MsgSnap
+                ) {
+                    self.become_follower(m.term, m.from);
+                } else {
+                    self.become_follower(m.term, NONE);
+                }
+            }
+        } else if m.term < self.term {
+            if (self.check_quorum || self.pre_vote)
+                && (t == MessageType::MsgHeartbeat || t == MessageType::MsgApp)
+            {
+                // A leader of an older term: this node may have raised its
+                // term while partitioned and now cannot win or rejoin. With
+                // check quorum or pre-vote, vote requests will not raise the
+                // leader's term, so tell the leader ours; it steps down and
+                // a fresh election frees this node.
+                let mut resp = Message::new(MessageType::MsgAppResp);
+                resp.to = m.from;
+                self.send(resp);
+            } else if t == MessageType::MsgPreVote {
+                // Dropping it could deadlock a cluster that just enabled
+                // pre-vote: reject explicitly.
+                let last = self.raft_log.last_entry_id();
+                slog::info!(
+                    self.logger,
+                    "{:x} [logterm: {}, index: {}, vote: {:x}] rejected {:?} from {:x} [logterm: {}, index: {}] at term {}",
+                    self.id,
+                    last.term,
+                    last.index,
+                    self.vote,
+                    t,
+                    m.from,
+                    m.log_term,
+                    m.index,
+                    self.term
+                );
+                let mut resp = Message::new(MessageType::MsgPreVoteResp);
+                resp.to = m.from;
+                resp.term = self.term;
+                resp.reject = true;
+                self.send(resp);
+            } else if t == MessageType::MsgStorageAppendResp {
+                if m.index != 0 {
+                    // The entries may have been overwritten in a later term
+                    // meanwhile: do not mark them stable.
+                    slog::info!(
+                        self.logger,
+                        "{:x} [term: {}] ignored entry appends from a {:?} message with lower term [term: {}]",
+                        self.id,
+                        self.term,
+                        t,
+                        m.term
+                    );
+                }
+                // A snapshot holds committed state, valid in any term.
+                if let Some(snap) = &m.snapshot {
+                    self.applied_snap(snap);
+                }
+            } else {
+                slog::info!(
+                    self.logger,
+                    "{:x} [term: {}] ignored a {:?} message with lower term from {:x} [term: {}]",
+                    self.id,
+                    self.term,
+                    t,
+                    m.from,
+                    m.term
+                );
+            }
+            return Ok(());
+        }
+
+        match t {
+            MessageType::MsgHup => {
+                if self.pre_vote {
+                    self.hup(CampaignType::PreElection);
+                } else {
+                    self.hup(CampaignType::Election);
+                }
+            }
+            MessageType::MsgStorageAppendResp => {
+                if m.index != 0 {
+                    self.raft_log.stable_to(EntryId {
+                        term: m.log_term,
+                        index: m.index,
+                    });
+                }
+                if let Some(snap) = &m.snapshot {
+                    self.applied_snap(snap);
+                }
+            }
+            MessageType::MsgStorageApplyResp => {
+                if let Some(last) = m.entries.last() {
+                    let index = last.index;
+                    self.applied_to(index, crate::util::ents_size(&m.entries));
+                    self.reduce_uncommitted_size(crate::util::payloads_size(&m.entries));
+                }
+            }
+            MessageType::MsgVote | MessageType::MsgPreVote => self.handle_vote_request(m),
+            _ => match self.state {
+                StateRole::Leader => return self.step_leader(m),
+                StateRole::Candidate | StateRole::PreCandidate => return self.step_candidate(m),
+                StateRole::Follower => return self.step_follower(m),
+            },
+        }
+        Ok(())
+    }
+
+    /// Decides on a (pre-)vote request of the current or, for pre-votes, a
+    /// future term.
+    fn handle_vote_request(&mut self, m: Message) {
+        let t = m.get_type();
+        // A repeat of our vote, or no vote and no known leader this term,
+        // or a pre-vote for a future term...
+        let can_vote = self.vote == m.from
+            || (self.vote == NONE && self.lead == NONE)
+            || (t == MessageType::MsgPreVote && m.term > self.term);
+        // ...and the candidate's log is at least as up to date as ours.
+        let last = self.raft_log.last_entry_id();
+        let cand = EntryId {
+            term: m.log_term,
+            index: m.index,
+        };
+        let resp_type = if t == MessageType::MsgVote {
+            MessageType::MsgVoteResp
+        } else {
+            MessageType::MsgPreVoteResp
+        };
+        // Learners vote too: one may have been promoted without knowing it
+        // yet, and the candidate may need its vote to win.
+        if can_vote && self.raft_log.is_up_to_date(cand) {
+            slog::info!(
+                self.logger,
+                "{:x} [logterm: {}, index: {}, vote: {:x}] cast {:?} for {:x} [logterm: {}, index: {}] at term {}",
+                self.id,
+                last.term,
+                last.index,
+                self.vote,
+                t,
+                m.from,
+                cand.term,
+                cand.index,
+                self.term
+            );
+            // Answer with the request's term, not ours: for a pre-vote ours
+            // may be older, and the candidate would ignore a stale answer.
+            let mut resp = Message::new(resp_type);
+            resp.to = m.from;
+            resp.term = m.term;
+            self.send(resp);
+            if t == MessageType::MsgVote {
+                // Only real votes are recorded.
+                self.election_elapsed = 0;
+                self.vote = m.from;
+            }
+        } else {
+            slog::info!(
+                self.logger,
+                "{:x} [logterm: {}, index: {}, vote: {:x}] rejected {:?} from {:x} [logterm: {}, index: {}] at term {}",
+                self.id,
+                last.term,
+                last.index,
+                self.vote,
+                t,
+                m.from,
+                cand.term,
+                cand.index,
+                self.term
+            );
+            let mut resp = Message::new(resp_type);
+            resp.to = m.from;
+            resp.term = self.term;
+            resp.reject = true;
+            self.send(resp);
+        }
+    }
+
+    /// The leader's handling of messages (etcd `stepLeader`).
+    fn step_leader(&mut self, m: Message) -> Result<()> {
+        // First the messages that need no progress of the sender.
+        match m.get_type() {
+            MessageType::MsgBeat => {
+                self.bcast_heartbeat();
+                return Ok(());
+            }
+            MessageType::MsgCheckQuorum => {
+                if !self.trk.quorum_active() {
+                    slog::warn!(
+                        self.logger,
+                        "{:x} stepped down to follower since quorum is not active",
+                        self.id
+                    );
+                    self.become_follower(self.term, NONE);
+                }
+                // Everyone but this node must prove itself active again
+                // before the next check.
+                let self_id = self.id;
+                self.trk.visit(|id, pr| {
+                    if id != self_id {
+                        pr.recent_active = false;
+                    }
+                });
+                return Ok(());
+            }
+            MessageType::MsgProp => return self.propose(m),
+            MessageType::MsgReadIndex => {
+                self.leader_read_index(m);
+                return Ok(());
+            }
+            MessageType::MsgForgetLeader => return Ok(()), // no-op on the leader
+            _ => {}
+        }
+
+        let from = m.from;
+        let Some(pr) = self.trk.progress.get_mut(from) else {
+            slog::debug!(
+                self.logger,
+                "{:x} no progress available for {:x}",
+                self.id,
+                from
+            );
+            return Ok(());
+        };
+        match m.get_type() {
+            MessageType::MsgAppResp => {
+                // Also reached through the leader's own acknowledgement of
+                // its appended entries.
+                pr.recent_active = true;
+                if m.reject {
+                    self.handle_append_rejection(&m);
+                } else {
+                    self.handle_append_success(&m);
+                }
+            }
+            MessageType::MsgHeartbeatResp => {
+                pr.recent_active = true;
+                pr.msg_app_flow_paused = false;
+                // An append (possibly empty) lets a follower with a full
+                // window, or a caught-up follower stuck probing, recover; in
+                // StateSnapshot the progress is paused so nothing is sent.
+                let (matched, state) = (pr.matched, pr.state);
+                if matched < self.raft_log.last_index() || state == StateType::Probe {
+                    self.send_append(from);
+                }
+
+                if self.read_only.option != ReadOnlyOption::Safe || m.context.is_empty() {
+                    return Ok(());
+                }
+                self.read_only.recv_ack(from, &m.context);
+                let rss = self.read_only.maybe_advance(&self.trk.config.voters);
+                for rs in rss {
+                    if let Some(resp) = self.response_to_read_index_req(rs.req, rs.index) {
+                        self.send(resp);
+                    }
+                }
+            }
+            MessageType::MsgSnapStatus => {
+                if pr.state != StateType::Snapshot {
+                    return Ok(());
+                }
+                if !m.reject {
+                    pr.become_probe();
+                    slog::debug!(
+                        self.logger,
+                        "{:x} snapshot succeeded, resumed sending replication messages to {:x} [{}]",
+                        self.id,
+                        from,
+                        pr
+                    );
+                } else {
+                    // Clear the pending snapshot first, or probing would
+                    // start after a snapshot that never got applied.
+                    pr.pending_snapshot = 0;
+                    pr.become_probe();
+                    slog::debug!(
+                        self.logger,
+                        "{:x} snapshot failed, resumed sending replication messages to {:x} [{}]",
+                        self.id,
+                        from,
+                        pr
+                    );
+                }
+                // After a success, wait for the follower's MsgAppResp; after
+                // a failure, for the next heartbeat.
+                pr.msg_app_flow_paused = true;
+            }
+            MessageType::MsgUnreachable => {
+                // An append to an unreachable peer was likely lost; stop
+                // streaming optimistically.
+                if pr.state == StateType::Replicate {
+                    pr.become_probe();
+                }
+                slog::debug!(
+                    self.logger,
+                    "{:x} failed to send message to {:x} because it is unreachable [{}]",
+                    self.id,
+                    from,
+                    pr
+                );
+            }
+            MessageType::MsgTransferLeader => {
+                if pr.is_learner {
+                    slog::debug!(
+                        self.logger,
+                        "{:x} is learner. Ignored transferring leadership",
+                        self.id
+                    );
+                    return Ok(());
+                }
+                let matched = pr.matched;
+                let lead_transferee = from;
+                let last_lead_transferee = self.lead_transferee;
+                if last_lead_transferee != NONE {
+                    if last_lead_transferee == lead_transferee {
+                        slog::info!(
+                            self.logger,
+                            "{:x} [term {}] transfer leadership to {:x} is in progress, ignores request to same node {:x}",
+                            self.id,
+                            self.term,
+                            lead_transferee,
+                            lead_transferee
+                        );
+                        return Ok(());
+                    }
+                    self.abort_leader_transfer();
+                    slog::info!(
+                        self.logger,
+                        "{:x} [term {}] abort previous transferring leadership to {:x}",
+                        self.id,
+                        self.term,
+                        last_lead_transferee
+                    );
+                }
+                if lead_transferee == self.id {
+                    slog::debug!(
+                        self.logger,
+                        "{:x} is already leader. Ignored transferring leadership to self",
+                        self.id
+                    );
+                    return Ok(());
+                }
+                slog::info!(
+                    self.logger,
+                    "{:x} [term {}] starts to transfer leadership to {:x}",
+                    self.id,
+                    self.term,
+                    lead_transferee
+                );
+                // The transfer must finish within one election timeout.
+                self.election_elapsed = 0;
+                self.lead_transferee = lead_transferee;
+                if matched == self.raft_log.last_index() {
+                    self.send_timeout_now(lead_transferee);
+                    slog::info!(
+                        self.logger,
+                        "{:x} sends MsgTimeoutNow to {:x} immediately as {:x} already has up-to-date log",
+                        self.id,
+                        lead_transferee,
+                        lead_transferee
+                    );
+                } else {
+                    self.send_append(lead_transferee);
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// The leader's handling of a proposal: validates conf changes against
+    /// the active configuration, appends and broadcasts.
+    fn propose(&mut self, mut m: Message) -> Result<()> {
+        if m.entries.is_empty() {
+            // etcd panics; a proposal may come from a peer, so it is
+            // refused instead.
+            slog::error!(self.logger, "{:x} stepped empty MsgProp", self.id);
+            return Err(Error::ProposalDropped);
+        }
+        if !self.trk.progress.contains(self.id) {
+            // This leader was removed from the configuration: it must not
+            // grow the log any more.
+            return Err(Error::ProposalDropped);
+        }
+        if self.lead_transferee != NONE {
+            slog::debug!(
+                self.logger,
+                "{:x} [term {}] transfer leadership to {:x} is in progress; dropping proposal",
+                self.id,
+                self.term,
+                self.lead_transferee
+            );
+            return Err(Error::ProposalDropped);
+        }
+
+        for i in 0..m.entries.len() {
+            let Some(cc) = decode_conf_change(&m.entries[i])? else {
+                continue;
+            };
+            let already_pending = self.pending_conf_index > self.raft_log.applied;
+            let already_joint = !self.trk.config.voters[1].is_empty();
+            let wants_leave_joint = cc.changes.is_empty();
+
+            let failed_check = if already_pending {
+                Some(format!(
+                    "possible unapplied conf change at index {} (applied to {})",
+                    self.pending_conf_index, self.raft_log.applied
+                ))
+            } else if already_joint && !wants_leave_joint {
+                Some("must transition out of joint config first".to_string())
+            } else if !already_joint && wants_leave_joint {
+                Some("not in joint state; refusing empty conf change".to_string())
+            } else {
+                None
+            };
+
+            match failed_check {
+                Some(failed) if !self.disable_conf_change_validation => {
+                    slog::info!(
+                        self.logger,
+                        "{:x} ignoring conf change {} at config {}: {}",
+                        self.id,
+                        crate::describe::describe_conf_change(&cc),
+                        self.trk.config,
+                        failed
+                    );
+                    // Keep the slot so indexes stay as proposed, but make it
+                    // a no-op.
+                    m.entries[i] = Entry {
+                        entry_type: EntryType::EntryNormal as i32,
+                        ..Default::default()
+                    };
+                }
+                _ => {
+                    self.pending_conf_index = self.raft_log.last_index() + i as u64 + 1;
+                }
+            }
+        }
+
+        if !self.append_entry(std::mem::take(&mut m.entries)) {
+            return Err(Error::ProposalDropped);
+        }
+        self.bcast_append();
+        Ok(())
+    }
+
+    /// A rejected append: lower the follower's next index, skipping what
+    /// cannot match, and probe again.
+    fn handle_append_rejection(&mut self, m: &Message) {
+        // reject_hint is where the follower suggests to probe next, and
+        // log_term its term there (zero from old versions or empty logs).
+        slog::debug!(
+            self.logger,
+            "{:x} received MsgAppResp(rejected, hint: (index {}, term {})) from {:x} for index {}",
+            self.id,
+            m.reject_hint,
+            m.log_term,
+            m.from,
+            m.index
+        );
+        let mut next_probe_idx = m.reject_hint;
+        if m.log_term > 0 {
+            // Every index of our log whose term exceeds the follower's term
+            // at the hint cannot match (terms only grow along a log), so
+            // probe at the largest index whose term is at most that. This
+            // probes at most once per term of our log.
+            next_probe_idx = self
+                .raft_log
+                .find_conflict_by_term(m.reject_hint, m.log_term)
+                .0;
+        }
+        let Some(pr) = self.trk.progress.get_mut(m.from) else {
+            return;
+        };
+        if pr.maybe_decr_to(m.index, next_probe_idx) {
+            slog::debug!(
+                self.logger,
+                "{:x} decreased progress of {:x} to [{}]",
+                self.id,
+                m.from,
+                pr
+            );
+            if pr.state == StateType::Replicate {
+                pr.become_probe();
+            }
+            self.send_append(m.from);
+        }
+    }
+
+    /// An accepted append: update the follower's progress, commit what a
+    /// quorum has, and keep the follower's pipeline full.
+    fn handle_append_success(&mut self, m: &Message) {
+        let from = m.from;
+        let first_index = self.raft_log.first_index();
+        let Some(pr) = self.trk.progress.get_mut(from) else {
+            return;
+        };
+        // Also update when the ack merely confirms `matched` of a probing
+        // follower: that moves it back to replicating.
+        let updated = pr.maybe_update(m.index);
+        if !(updated || (pr.matched == m.index && pr.state == StateType::Probe)) {
+            return;
+        }
+        match pr.state {
+            StateType::Probe => pr.become_replicate(),
+            StateType::Snapshot if pr.matched + 1 >= first_index => {
+                // Whatever snapshot the follower applied, it can now be
+                // caught up from the log. Go through probing, which accounts
+                // for the pending snapshot, to replicating at once.
+                slog::debug!(
+                    self.logger,
+                    "{:x} recovered from needing snapshot, resumed sending replication messages to {:x} [{}]",
+                    self.id,
+                    from,
+                    pr
+                );
+                pr.become_probe();
+                pr.become_replicate();
+            }
+            StateType::Replicate => pr.inflights.free_le(m.index),
+            StateType::Snapshot => {}
+        }
+
+        if self.maybe_commit() {
+            // An entry of this term committed: pending reads can be served.
+            self.release_pending_read_index_messages();
+            self.bcast_append();
+        } else if from != self.id
+            && self
+                .trk
+                .progress
+                .get(from)
+                .is_some_and(|pr| pr.can_bump_commit(self.raft_log.committed))
+        {
+            // The follower may lack the latest commit index; a heartbeat
+            // would bring it too, but this arrives sooner.
+            self.send_append(from);
+        }
+        // The window may have opened for several appends (after probing, or
+        // when several in-flight appends were acked): send what we can,
+        // without empty commit-only messages.
+        if from != self.id {
+            while self.maybe_send_append(from, false) {}
+        }
+        // A transfer in progress completes once the target is caught up.
+        if from == self.lead_transferee
+            && self
+                .trk
+                .progress
+                .get(from)
+                .is_some_and(|pr| pr.matched == self.raft_log.last_index())
+        {
+            slog::info!(
+                self.logger,
+                "{:x} sent MsgTimeoutNow to {:x} after received MsgAppResp",
+                self.id,
+                from
+            );
+            self.send_timeout_now(from);
+        }
+    }
+
+    /// The (pre-)candidate's handling of messages (etcd `stepCandidate`).
+    fn step_candidate(&mut self, m: Message) -> Result<()> {
+        // Only answers to this candidacy count; a candidate may still get
+        // pre-vote answers from its pre-candidacy in the same term.
+        let my_vote_resp = if self.state == StateRole::PreCandidate {
+            MessageType::MsgPreVoteResp
+        } else {
+            MessageType::MsgVoteResp
+        };
+        let t = m.get_type();
+        match t {
+            MessageType::MsgProp => {
+                slog::info!(
+                    self.logger,
+                    "{:x} no leader at term {}; dropping proposal",
+                    self.id,
+                    self.term
+                );
+                return Err(Error::ProposalDropped);
+            }
+            MessageType::MsgApp => {
+                // m.term == self.term: a leader won this term.
+                self.become_follower(m.term, m.from);
+                self.handle_append_entries(m);
+            }
+            MessageType::MsgHeartbeat => {
+                self.become_follower(m.term, m.from);
+                self.handle_heartbeat(m);
+            }
+            MessageType::MsgSnap => {
+                self.become_follower(m.term, m.from);
+                self.handle_snapshot(m);
+            }
+            _ if t == my_vote_resp => {
+                let (gr, rj, res) = self.poll(m.from, t, !m.reject);
+                slog::info!(
+                    self.logger,
+                    "{:x} has received {} {:?} votes and {} vote rejections",
+                    self.id,
+                    gr,
+                    t,
+                    rj
+                );
+                match res {
+                    VoteResult::VoteWon => {
+                        if self.state == StateRole::PreCandidate {
+                            self.campaign(CampaignType::Election);
+                        } else {
+                            self.become_leader();
+                            self.bcast_append();
+                        }
+                    }
+                    VoteResult::VoteLost => {
+                        // A pre-vote answer carries our future term; stay
+                        // in ours.
+                        self.become_follower(self.term, NONE);
+                    }
+                    VoteResult::VotePending => {}
+                }
+            }
+            MessageType::MsgTimeoutNow => {
+                slog::debug!(
+                    self.logger,
+                    "{:x} [term {} state {}] ignored MsgTimeoutNow from {:x}",
+                    self.id,
+                    self.term,
+                    self.state,
+                    m.from
+                );
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// The follower's handling of messages (etcd `stepFollower`).
+    fn step_follower(&mut self, mut m: Message) -> Result<()> {
+        match m.get_type() {
+            MessageType::MsgProp => {
+                if self.lead == NONE {
+                    slog::info!(
+                        self.logger,
+                        "{:x} no leader at term {}; dropping proposal",
+                        self.id,
+                        self.term
+                    );
+                    return Err(Error::ProposalDropped);
+                } else if self.disable_proposal_forwarding {
+                    slog::info!(
+                        self.logger,
+                        "{:x} not forwarding to leader {:x} at term {}; dropping proposal",
+                        self.id,
+                        self.lead,
+                        self.term
+                    );
+                    return Err(Error::ProposalDropped);
+                }
+                m.to = self.lead;
+                self.send(m);
+            }
+            MessageType::MsgApp => {
+                self.election_elapsed = 0;
+                self.lead = m.from;
+                self.handle_append_entries(m);
+            }
+            MessageType::MsgHeartbeat => {
+                self.election_elapsed = 0;
+                self.lead = m.from;
+                self.handle_heartbeat(m);
+            }
+            MessageType::MsgSnap => {
+                self.election_elapsed = 0;
+                self.lead = m.from;
+                self.handle_snapshot(m);
+            }
+            MessageType::MsgTransferLeader => {
+                if self.lead == NONE {
+                    slog::info!(
+                        self.logger,
+                        "{:x} no leader at term {}; dropping leader transfer msg",
+                        self.id,
+                        self.term
+                    );
+                    return Ok(());
+                }
+                m.to = self.lead;
+                self.send(m);
+            }
+            MessageType::MsgForgetLeader => {
+                if self.read_only.option == ReadOnlyOption::LeaseBased {
+                    slog::error!(
+                        self.logger,
+                        "ignoring MsgForgetLeader due to ReadOnlyLeaseBased"
+                    );
+                    return Ok(());
+                }
+                if self.lead != NONE {
+                    slog::info!(
+                        self.logger,
+                        "{:x} forgetting leader {:x} at term {}",
+                        self.id,
+                        self.lead,
+                        self.term
+                    );
+                    self.lead = NONE;
+                }
+            }
+            MessageType::MsgTimeoutNow => {
+                slog::info!(
+                    self.logger,
+                    "{:x} [term {}] received MsgTimeoutNow from {:x} and starts an election to get leadership.",
+                    self.id,
+                    self.term,
+                    m.from
+                );
+                // A transfer skips pre-vote even if enabled: there is no
+                // partition to recover from.
+                self.hup(CampaignType::Transfer);
+            }
+            MessageType::MsgReadIndex => {
+                if self.lead == NONE {
+                    slog::info!(
+                        self.logger,
+                        "{:x} no leader at term {}; dropping index reading msg",
+                        self.id,
+                        self.term
+                    );
+                    return Ok(());
+                }
+                m.to = self.lead;
+                self.send(m);
+            }
+            MessageType::MsgReadIndexResp => {
+                if m.entries.len() != 1 {
+                    slog::error!(
+                        self.logger,
+                        "{:x} invalid format of MsgReadIndexResp from {:x}, entries count: {}",
+                        self.id,
+                        m.from,
+                        m.entries.len()
+                    );
+                    return Ok(());
+                }
+                let request_ctx = std::mem::take(&mut m.entries[0].data);
+                self.read_states.push(ReadState {
+                    index: m.index,
+                    request_ctx,
+                });
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+/// The conf change an entry carries, as a [`ConfChangeV2`], or `None` for a
+/// normal entry. An undecodable one is an error: it comes from the user.
+fn decode_conf_change(e: &Entry) -> Result<Option<ConfChangeV2>> {
+    match e.get_type() {
+        EntryType::EntryConfChange => {
+            let cc = ConfChange::decode(e.data.clone())?;
+            Ok(Some(cc.as_v2()))
+        }
+        EntryType::EntryConfChangeV2 => Ok(Some(ConfChangeV2::decode(e.data.clone())?)),
+        EntryType::EntryNormal => Ok(None),
+    }
+}
