@@ -44,20 +44,11 @@ fn desc_entries(ents: &[Entry]) -> String {
 
 /// A `Ready` as etcd's `DescribeReady` prints it, data quoted.
 fn desc_ready(rd: &Ready) -> String {
-    let soft_state = rd
-        .soft_state
-        .as_ref()
-        .map(|ss| (ss.lead, &ss.raft_state as &dyn std::fmt::Display));
-    let read_states: Vec<(u64, &[u8])> = rd
-        .read_states
-        .iter()
-        .map(|rs| (rs.index, &rs.request_ctx[..]))
-        .collect();
     describe_ready_parts(
         &ReadyParts {
-            soft_state,
+            soft_state: rd.soft_state.as_ref(),
             hard_state: rd.hard_state.as_ref(),
-            read_states: &read_states,
+            read_states: &rd.read_states,
             entries: &rd.entries,
             snapshot: rd.snapshot.as_ref(),
             committed_entries: &rd.committed_entries,
