@@ -726,8 +726,7 @@ impl<S: Storage> Raft<S> {
                     );
                     return Err(Error::ProposalDropped);
                 }
-                m.to = self.lead;
-                self.send(m);
+                self.forward_to_leader(m);
             }
             MessageType::MsgApp => {
                 self.election_elapsed = 0;
@@ -754,8 +753,7 @@ impl<S: Storage> Raft<S> {
                     );
                     return Ok(());
                 }
-                m.to = self.lead;
-                self.send(m);
+                self.forward_to_leader(m);
             }
             MessageType::MsgForgetLeader => {
                 if self.read_only.option == ReadOnlyOption::LeaseBased {
@@ -798,8 +796,7 @@ impl<S: Storage> Raft<S> {
                     );
                     return Ok(());
                 }
-                m.to = self.lead;
-                self.send(m);
+                self.forward_to_leader(m);
             }
             MessageType::MsgReadIndexResp => {
                 if m.entries.len() != 1 {
@@ -821,6 +818,19 @@ impl<S: Storage> Raft<S> {
             _ => {}
         }
         Ok(())
+    }
+}
+
+impl<S: Storage> Raft<S> {
+    /// Forwards a proposal, read-index or transfer request to the leader.
+    fn forward_to_leader(&mut self, mut m: Message) {
+        m.to = self.lead;
+        // It passed the term check, so its term is 0 or ours. Clearing it
+        // keeps a peer that (wrongly) set one from tripping send()'s term
+        // assertion (etcd panics); send() sets the term again where etcd
+        // would have kept it.
+        m.term = 0;
+        self.send(m);
     }
 }
 

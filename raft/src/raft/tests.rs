@@ -288,3 +288,27 @@ fn invalid_conf_change_changes_nothing() {
     assert!(r.apply_conf_change(&cc).is_err());
     assert_eq!(r.trk.voter_nodes(), vec![1, 2]);
 }
+
+#[test]
+fn forwarded_requests_with_a_term_do_not_panic() {
+    let mut r = new_raft(2, &[1, 2, 3], |_| {});
+    r.become_follower(3, 1);
+    for t in [
+        MessageType::MsgProp,
+        MessageType::MsgReadIndex,
+        MessageType::MsgTransferLeader,
+    ] {
+        let mut m = msg(t, 3, 2, 3);
+        m.entries = vec![Entry::default()];
+        r.step(m).unwrap();
+        let fwd = r.msgs.pop().unwrap();
+        assert_eq!((fwd.get_type(), fwd.to, fwd.from), (t, 1, 3));
+        // Only the transfer request carries a term, as in etcd.
+        let want_term = if t == MessageType::MsgTransferLeader {
+            3
+        } else {
+            0
+        };
+        assert_eq!(fwd.term, want_term);
+    }
+}
