@@ -10,7 +10,7 @@ use raft_harness::datadriven::suite;
 
 #[test]
 fn ratchet_files_pass() {
-    let list = Path::new(env!("CARGO_MANIFEST_DIR")).join("../conformance/ratchet.txt");
+    let list = workspace_root().join("conformance/ratchet.txt");
     let listed = suite::read_ratchet(&list).unwrap();
     assert!(!listed.is_empty(), "{} lists no files", list.display());
     let Some(dir) = suite::conformance_dir() else {
@@ -35,4 +35,11 @@ fn ratchet_files_pass() {
         }
     }
     assert!(failures.is_empty(), "ratchet files fail:\n{failures}");
+}
+
+/// The workspace root: the parent of this crate's directory.
+fn workspace_root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the harness crate sits inside the workspace")
 }

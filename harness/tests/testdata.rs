@@ -9,14 +9,9 @@ use raft_harness::datadriven::suite;
 
 #[test]
 fn testdata_scripts_pass() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata");
-    // Until the first script lands there is nothing to check; every script
-    // that exists is run.
-    let files = if root.is_dir() {
-        suite::collect_scripts(&root).unwrap()
-    } else {
-        Vec::new()
-    };
+    let root = workspace_root().join("testdata");
+    let files = suite::collect_scripts(&root).unwrap();
+    assert!(!files.is_empty(), "no scripts under {}", root.display());
     let rewrite = std::env::var_os("REWRITE").is_some_and(|v| !v.is_empty() && v != "0");
     let mut failures = String::new();
     for f in &files {
@@ -36,4 +31,11 @@ fn testdata_scripts_pass() {
         failures.is_empty(),
         "{failures}(REWRITE=1 cargo test -p raft-harness --test testdata rewrites the expectations)"
     );
+}
+
+/// The workspace root: the parent of this crate's directory.
+fn workspace_root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the harness crate sits inside the workspace")
 }

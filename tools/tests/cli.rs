@@ -182,6 +182,29 @@ fn kind_flag_overrides_the_directory() {
     assert_eq!(code, 0, "{out}");
     let (code, out, _) = run(&[&"--kind=quorum", &other]);
     assert_eq!(code, 0, "{out}");
+    // etcd's layout: quorum/testdata/ holds quorum scripts, the top-level
+    // testdata/ interaction scripts (which know no `committed`).
+    let etcd = dir.join("raft");
+    fs::create_dir_all(etcd.join("quorum/testdata")).unwrap();
+    fs::create_dir_all(etcd.join("testdata")).unwrap();
+    fs::copy(&f, etcd.join("quorum/testdata/x.txt")).unwrap();
+    fs::copy(&f, etcd.join("testdata/x.txt")).unwrap();
+    let (code, out, _) = run(&[&etcd.join("quorum/testdata")]);
+    assert_eq!(code, 0, "{out}");
+    let (code, out, _) = run(&[&etcd]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains(&format!(
+            "PASS {}",
+            etcd.join("quorum/testdata/x.txt").display()
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("FAIL {}", etcd.join("testdata/x.txt").display())),
+        "{out}"
+    );
+    assert_eq!(last_line(&out), "1 passed, 1 failed");
 }
 
 #[test]

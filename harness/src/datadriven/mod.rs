@@ -115,6 +115,21 @@ impl TestData {
         self.parse_val(key, 0, val).map(Some)
     }
 
+    /// The first value of the argument `key` as a boolean with Go's
+    /// `strconv.ParseBool` spellings (`1 t T TRUE true True`, `0 f F FALSE
+    /// false False`), which etcd's handlers use; `Ok(None)` when absent.
+    pub fn maybe_scan_bool(&self, key: &str) -> Result<Option<bool>, ScriptError> {
+        let Some(arg) = self.arg(key) else {
+            return Ok(None);
+        };
+        match arg.vals.first().map(String::as_str) {
+            Some("1" | "t" | "T" | "TRUE" | "true" | "True") => Ok(Some(true)),
+            Some("0" | "f" | "F" | "FALSE" | "false" | "False") => Ok(Some(false)),
+            Some(v) => Err(self.error(format_args!("{key}: invalid boolean {v:?}"))),
+            None => Err(self.error(format_args!("argument {key:?} requires a value"))),
+        }
+    }
+
     /// Parses every value of the first argument named `key`; an absent
     /// argument gives an empty list.
     pub fn scan_vals<T>(&self, key: &str) -> Result<Vec<T>, ScriptError>

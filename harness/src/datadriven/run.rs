@@ -51,18 +51,15 @@ impl FileOutcome {
         let Some(first) = self.mismatches.first() else {
             return String::new();
         };
-        let mut out = format!(
-            "{}: output differs from expected ({} of {} stanza{} differ{})\n",
-            first.pos,
-            if self.mismatches.len() == 1 {
-                "this one"
-            } else {
-                "first"
-            },
-            self.mismatches.len(),
-            if self.mismatches.len() == 1 { "" } else { "s" },
-            if self.mismatches.len() == 1 { "s" } else { "" },
-        );
+        let n = self.mismatches.len();
+        let mut out = if n == 1 {
+            format!("{}: output differs from expected\n", first.pos)
+        } else {
+            format!(
+                "{}: output differs from expected (first of {n} differing stanzas)\n",
+                first.pos
+            )
+        };
         let diff = similar::TextDiff::from_lines(&self.original, &self.rewritten);
         let text = diff
             .unified_diff()

@@ -239,6 +239,45 @@ fn test_data_helpers() {
     assert!(d.has_arg("flag"));
 }
 
+#[test]
+fn booleans_take_gos_spellings() {
+    let (cmd, cmd_args) = parse_line("x a=true b=F c=1 d=yes e").unwrap();
+    let d = TestData {
+        pos: "p:1".into(),
+        cmd,
+        cmd_args,
+        input: String::new(),
+        expected: String::new(),
+    };
+    assert_eq!(d.maybe_scan_bool("a").unwrap(), Some(true));
+    assert_eq!(d.maybe_scan_bool("b").unwrap(), Some(false));
+    assert_eq!(d.maybe_scan_bool("c").unwrap(), Some(true));
+    assert_eq!(d.maybe_scan_bool("zz").unwrap(), None);
+    assert!(d
+        .maybe_scan_bool("d")
+        .unwrap_err()
+        .0
+        .starts_with("p:1: d: invalid boolean"));
+    assert!(d.maybe_scan_bool("e").is_err());
+}
+
+#[test]
+fn diff_is_coloured_only_on_request() {
+    let out = run_script("t.txt", "echo a\n----\nb\n", &mut Echo);
+    let plain = out.diff(false);
+    assert!(!plain.contains('\x1b'), "{plain}");
+    assert!(plain.contains("-b\n+a\n"), "{plain}");
+    let coloured = out.diff(true);
+    assert!(
+        coloured.contains("\x1b[31m-b\x1b[0m\n\x1b[32m+a\x1b[0m\n"),
+        "{coloured}"
+    );
+    assert!(
+        coloured.starts_with("t.txt:1: output differs"),
+        "{coloured}"
+    );
+}
+
 /// Every etcd golden file must parse and re-emit byte for byte. These files
 /// are external (never copied into the project), so this test only runs
 /// where the shared conformance directory exists next to the workspace; where

@@ -1,11 +1,9 @@
 //! Applying configuration changes (etcd `applyConfChange` and
 //! `switchToConfig`).
 
-use std::fmt::Write as _;
-
 use super::{Raft, StateRole, NONE};
 use crate::confchange::Changer;
-use crate::eraftpb::{ConfChangeType, ConfChangeV2, ConfState};
+use crate::eraftpb::{ConfChangeV2, ConfState};
 use crate::errors::Result;
 use crate::storage::Storage;
 use crate::tracker::{Config, ProgressMap};
@@ -83,21 +81,4 @@ impl<S: Storage> Raft<S> {
         }
         cs
     }
-}
-
-/// etcd's `DescribeConfChange`: `transition:... changes:{type:... node_id:N}
-/// context:"..."`.
-pub(crate) fn describe_conf_change(cc: &ConfChangeV2) -> String {
-    let mut s = String::new();
-    let _ = write!(s, "transition:{:?}", cc.transition());
-    for c in &cc.changes {
-        let t = ConfChangeType::try_from(c.change_type)
-            .map(|t| format!("{t:?}"))
-            .unwrap_or_else(|_| c.change_type.to_string());
-        let _ = write!(s, " changes:{{type:{} node_id:{}}}", t, c.node_id);
-    }
-    if !cc.context.is_empty() {
-        let _ = write!(s, " context:{:?}", String::from_utf8_lossy(&cc.context));
-    }
-    s
 }

@@ -260,7 +260,7 @@ impl<S: Storage> Raft<S> {
         let last_id = r.raft_log.last_entry_id();
         // The stored configuration comes from the application's storage:
         // a bad one is reported, not panicked on.
-        let (cfg, progress) = confchange::restore(Changer::new(&r.trk, last_id.index), &cs)?;
+        let (cfg, progress) = restore_conf_state(&r.trk, last_id.index, &cs)?;
         let cs2 = r.switch_to_config(cfg, progress);
         crate::util::assert_conf_states_equivalent(&r.logger, &cs, &cs2);
 
@@ -268,6 +268,15 @@ impl<S: Storage> Raft<S> {
             r.load_state(&hs)?;
         }
         if c.applied > 0 {
+            // The applied index comes from the application: refuse one the
+            // log cannot have applied rather than panic (etcd panics).
+            let (prev, committed) = (r.raft_log.applied, r.raft_log.committed);
+            if c.applied < prev || c.applied > committed {
+                return Err(Error::ConfigInvalid(format!(
+                    "applied({}) is out of range [prevApplied({}), committed({})]",
+                    c.applied, prev, committed
+                )));
+            }
             r.raft_log.applied_to(c.applied, 0);
         }
         r.become_follower(r.term, NONE);
@@ -458,8 +467,37 @@ impl<S: Storage> Raft<S> {
     }
 }
 
+/// The configuration `cs` describes, built on `trk` (which has an empty
+/// configuration) for a log ending at `last_index`: etcd's
+/// `confchange.Restore` followed by its equivalence assertion, as a check.
+///
+/// `cs` comes from storage or a peer's snapshot, so a conf state our conf
+/// change code refuses, or turns into a different configuration (say, a
+/// voter that is also a learner), is an error here rather than a panic.
+pub(crate) fn restore_conf_state(
+    trk: &ProgressTracker,
+    last_index: u64,
+    cs: &ConfState,
+) -> Result<(crate::tracker::Config, crate::tracker::ProgressMap)> {
+    let (cfg, progress) = confchange::restore(Changer::new(trk, last_index), cs)?;
+    let restored = ConfState {
+        voters: cfg.voters[0].slice(),
+        learners: cfg.learners.slice(),
+        voters_outgoing: cfg.voters[1].slice(),
+        learners_next: cfg.learners_next.slice(),
+        auto_leave: cfg.auto_leave,
+    };
+    if let Err(e) = cs.equivalent(&restored) {
+        return Err(Error::ConfChange(e.to_string()));
+    }
+    Ok((cfg, progress))
+}
+
 /// Whether `cs` names `id` as a voter (of either half) or learner.
 pub(crate) fn conf_state_contains(cs: &ConfState, id: u64) -> bool {
     // `learners_next` need not be checked: its members are outgoing voters.
     cs.voters.contains(&id) || cs.learners.contains(&id) || cs.voters_outgoing.contains(&id)
 }
+
+#[cfg(test)]
+mod tests;

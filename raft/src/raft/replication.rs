@@ -4,7 +4,6 @@
 use bytes::Bytes;
 
 use super::{conf_state_contains, fatal, Raft, StateRole, NONE};
-use crate::confchange::{self, Changer};
 use crate::eraftpb::{Entry, EntryType, Message, MessageType, Snapshot};
 use crate::errors::Error;
 use crate::raft_log::{EntryId, LogSlice};
@@ -413,20 +412,27 @@ impl<S: Storage> Raft<S> {
             return false;
         }
 
+        // Rebuild the configuration from scratch, every peer probed from the
+        // new end of the log (the snapshot's index). It is computed before
+        // the log changes: the conf state comes from a peer, and one our
+        // conf change code refuses makes the snapshot ignored, not a panic
+        // (etcd panics).
         let cs = s.metadata.conf_state.clone();
-        self.raft_log.restore(s);
-
-        // Rebuild the configuration from scratch, with every peer probed
-        // from the new end of the log.
-        self.trk = ProgressTracker::new(self.trk.max_inflight, self.trk.max_inflight_bytes);
-        let restored =
-            confchange::restore(Changer::new(&self.trk, self.raft_log.last_index()), &cs);
-        let (cfg, progress) = match restored {
+        let fresh = ProgressTracker::new(self.trk.max_inflight, self.trk.max_inflight_bytes);
+        let (cfg, progress) = match super::restore_conf_state(&fresh, id.index, &cs) {
             Ok(r) => r,
-            // The leader sent a configuration our own conf change code
-            // refuses: a bug on one side or a corrupted snapshot.
-            Err(e) => fatal!(self.logger, "unable to restore config {:?}: {}", cs, e),
+            Err(e) => {
+                slog::error!(
+                    self.logger,
+                    "unable to restore config {}: {}",
+                    GoConfState(&cs),
+                    e
+                );
+                return false;
+            }
         };
+        self.raft_log.restore(s);
+        self.trk = fresh;
         let cs2 = self.switch_to_config(cfg, progress);
         crate::util::assert_conf_states_equivalent(&self.logger, &cs, &cs2);
 

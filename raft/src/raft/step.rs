@@ -3,7 +3,7 @@
 
 use prost::Message as _;
 
-use super::{fatal, CampaignType, Raft, StateRole, CAMPAIGN_TRANSFER, NONE};
+use super::{CampaignType, Raft, StateRole, CAMPAIGN_TRANSFER, NONE};
 use crate::eraftpb::{
     ConfChange, ConfChangeI, ConfChangeV2, Entry, EntryType, Message, MessageType,
 };
@@ -441,7 +441,10 @@ impl<S: Storage> Raft<S> {
     /// the active configuration, appends and broadcasts.
     fn propose(&mut self, mut m: Message) -> Result<()> {
         if m.entries.is_empty() {
-            fatal!(self.logger, "{:x} stepped empty MsgProp", self.id);
+            // etcd panics; a proposal may come from a peer, so it is
+            // refused instead.
+            slog::error!(self.logger, "{:x} stepped empty MsgProp", self.id);
+            return Err(Error::ProposalDropped);
         }
         if !self.trk.progress.contains(self.id) {
             // This leader was removed from the configuration: it must not
@@ -486,7 +489,7 @@ impl<S: Storage> Raft<S> {
                         self.logger,
                         "{:x} ignoring conf change {} at config {}: {}",
                         self.id,
-                        super::conf_change::describe_conf_change(&cc),
+                        crate::describe::describe_conf_change(&cc),
                         self.trk.config,
                         failed
                     );
@@ -723,8 +726,7 @@ impl<S: Storage> Raft<S> {
                     );
                     return Err(Error::ProposalDropped);
                 }
-                m.to = self.lead;
-                self.send(m);
+                self.forward_to_leader(m);
             }
             MessageType::MsgApp => {
                 self.election_elapsed = 0;
@@ -751,8 +753,7 @@ impl<S: Storage> Raft<S> {
                     );
                     return Ok(());
                 }
-                m.to = self.lead;
-                self.send(m);
+                self.forward_to_leader(m);
             }
             MessageType::MsgForgetLeader => {
                 if self.read_only.option == ReadOnlyOption::LeaseBased {
@@ -795,8 +796,7 @@ impl<S: Storage> Raft<S> {
                     );
                     return Ok(());
                 }
-                m.to = self.lead;
-                self.send(m);
+                self.forward_to_leader(m);
             }
             MessageType::MsgReadIndexResp => {
                 if m.entries.len() != 1 {
@@ -818,6 +818,19 @@ impl<S: Storage> Raft<S> {
             _ => {}
         }
         Ok(())
+    }
+}
+
+impl<S: Storage> Raft<S> {
+    /// Forwards a proposal, read-index or transfer request to the leader.
+    fn forward_to_leader(&mut self, mut m: Message) {
+        m.to = self.lead;
+        // It passed the term check, so its term is 0 or ours. Clearing it
+        // keeps a peer that (wrongly) set one from tripping send()'s term
+        // assertion (etcd panics); send() sets the term again where etcd
+        // would have kept it.
+        m.term = 0;
+        self.send(m);
     }
 }
 

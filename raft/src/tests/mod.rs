@@ -18,6 +18,10 @@ mod support;
 
 mod inflights_test;
 mod progress_test;
+mod raft_flow_control_test;
+mod raft_paper_test;
+mod raft_snap_test;
+mod raft_test;
 
 mod confchange_quick_test;
 mod confchange_restore_test;

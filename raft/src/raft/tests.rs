@@ -1,0 +1,314 @@
+//! Tests of the state machine's trickier corners that the ported etcd tests
+//! do not reach: refusals that etcd turns into panics, read-index batching,
+//! and the deterministic election timeout.
+
+use bytes::Bytes;
+
+use super::*;
+use crate::eraftpb::{ConfState, Entry, Message, MessageType, Snapshot, SnapshotMetadata};
+use crate::read_only::ReadOnlyOption;
+use crate::storage::MemStorage;
+
+fn logger() -> Logger {
+    Logger::root(slog::Discard, slog::o!())
+}
+
+fn conf_state(voters: &[u64]) -> ConfState {
+    ConfState {
+        voters: voters.to_vec(),
+        ..Default::default()
+    }
+}
+
+fn new_raft(id: u64, voters: &[u64], f: impl FnOnce(&mut Config)) -> Raft<MemStorage> {
+    let mut c = Config::new(id);
+    f(&mut c);
+    Raft::new(
+        &c,
+        MemStorage::new_with_conf_state(conf_state(voters)),
+        &logger(),
+    )
+    .unwrap()
+}
+
+fn msg(t: MessageType, from: u64, to: u64, term: u64) -> Message {
+    let mut m = Message::new(t);
+    m.from = from;
+    m.to = to;
+    m.term = term;
+    m
+}
+
+/// Makes `r` the leader of a fresh term by stepping granted votes.
+fn elect(r: &mut Raft<MemStorage>) {
+    r.become_candidate();
+    let term = r.term;
+    let voters = r.trk.voter_nodes();
+    for id in voters {
+        let _ = r.step(msg(MessageType::MsgVoteResp, id, r.id, term));
+    }
+    assert_eq!(r.state, StateRole::Leader);
+}
+
+/// Persists the leader's unstable entries and acks them, as RawNode would.
+fn persist_and_ack(r: &mut Raft<MemStorage>) {
+    let ents = r.raft_log.next_unstable_ents().to_vec();
+    if let Some(last) = ents.last() {
+        let id = crate::raft_log::EntryId::new(last.term, last.index);
+        r.raft_log.storage.append(&ents).unwrap();
+        r.raft_log.accept_unstable();
+        r.raft_log.stable_to(id);
+    }
+    for m in std::mem::take(&mut r.msgs_after_append) {
+        if m.to == r.id {
+            r.step(m).unwrap();
+        }
+    }
+}
+
+#[test]
+fn election_timeout_is_deterministic_and_in_range() {
+    let mut a = new_raft(1, &[1], |_| {});
+    let mut b = new_raft(1, &[1], |_| {});
+    let mut seen = std::collections::BTreeSet::new();
+    for _ in 0..200 {
+        a.reset_randomized_election_timeout();
+        b.reset_randomized_election_timeout();
+        assert_eq!(a.randomized_election_timeout, b.randomized_election_timeout);
+        let t = a.randomized_election_timeout;
+        assert!((10..20).contains(&t), "{t}");
+        seen.insert(t);
+    }
+    // Every value of the range is drawn, so timeouts do spread out.
+    assert_eq!(seen.len(), 10);
+    a.set_randomized_election_timeout(42);
+    assert_eq!(a.randomized_election_timeout, 42);
+}
+
+#[test]
+fn new_refuses_bad_config_and_applied_index() {
+    let err = Raft::new(&Config::new(0), MemStorage::new(), &logger()).err();
+    assert_eq!(err.unwrap().to_string(), "cannot use none as id");
+    let mut c = Config::new(1);
+    c.applied = 5;
+    let err = Raft::new(
+        &c,
+        MemStorage::new_with_conf_state(conf_state(&[1])),
+        &logger(),
+    )
+    .err();
+    assert_eq!(
+        err.unwrap().to_string(),
+        "applied(5) is out of range [prevApplied(0), committed(0)]"
+    );
+}
+
+#[test]
+fn empty_proposal_is_dropped_not_panicked() {
+    let mut r = new_raft(1, &[1, 2], |_| {});
+    elect(&mut r);
+    let m = msg(MessageType::MsgProp, 2, 1, 0);
+    assert_eq!(r.step(m), Err(Error::ProposalDropped));
+}
+
+#[test]
+fn undecodable_conf_change_proposal_is_an_error() {
+    let mut r = new_raft(1, &[1, 2], |_| {});
+    elect(&mut r);
+    let mut m = msg(MessageType::MsgProp, 1, 1, 0);
+    m.entries = vec![Entry {
+        entry_type: crate::eraftpb::EntryType::EntryConfChangeV2 as i32,
+        data: Bytes::from_static(&[0xff, 0xff, 0xff]),
+        ..Default::default()
+    }];
+    let last = r.raft_log.last_index();
+    assert!(matches!(r.step(m), Err(Error::Decode(_))));
+    assert_eq!(r.raft_log.last_index(), last);
+}
+
+#[test]
+fn snapshot_with_unrestorable_conf_state_is_ignored() {
+    let mut r = new_raft(2, &[1, 2], |_| {});
+    r.become_follower(1, 1);
+    // Learner and voter at once: our conf change code refuses it.
+    let cs = ConfState {
+        voters: vec![1, 2],
+        learners: vec![2],
+        ..Default::default()
+    };
+    let mut m = msg(MessageType::MsgSnap, 1, 2, 1);
+    m.snapshot = Some(Snapshot {
+        data: Bytes::new(),
+        metadata: SnapshotMetadata {
+            conf_state: cs,
+            index: 10,
+            term: 1,
+        },
+    });
+    r.step(m).unwrap();
+    assert_eq!(r.raft_log.committed, 0);
+    assert_eq!(r.raft_log.last_index(), 0);
+    assert_eq!(r.trk.voter_nodes(), vec![1, 2]);
+    // The leader is told where this node's log really is.
+    let resp = r.msgs_after_append.pop().unwrap();
+    assert_eq!(
+        (resp.get_type(), resp.index, resp.reject),
+        (MessageType::MsgAppResp, 0, false)
+    );
+}
+
+#[test]
+fn safe_read_index_batches_under_one_heartbeat_round() {
+    let mut r = new_raft(1, &[1, 2, 3], |_| {});
+    elect(&mut r);
+    persist_and_ack(&mut r);
+    // Commit the empty entry of the term through follower 2's ack.
+    let mut ack = msg(MessageType::MsgAppResp, 2, 1, r.term);
+    ack.index = r.raft_log.last_index();
+    r.step(ack).unwrap();
+    assert!(r.committed_entry_in_current_term());
+    r.msgs.clear();
+
+    for ctx in [&b"a"[..], b"b"] {
+        let mut m = msg(MessageType::MsgReadIndex, 1, 1, 0);
+        m.entries = vec![Entry {
+            data: Bytes::copy_from_slice(ctx),
+            ..Default::default()
+        }];
+        r.step(m).unwrap();
+    }
+    // Each request broadcast heartbeats; the latest carry the counter that
+    // confirms both.
+    let hb: Vec<_> = r.msgs.drain(..).filter(|m| m.to == 2).collect();
+    assert_eq!(hb.len(), 2);
+    assert_eq!(hb[1].context.as_ref(), 2u64.to_le_bytes());
+    assert!(r.read_states.is_empty());
+
+    // An ack of the first round confirms the first request only.
+    let mut resp = msg(MessageType::MsgHeartbeatResp, 2, 1, r.term);
+    resp.context = hb[0].context.clone();
+    r.step(resp).unwrap();
+    assert_eq!(r.read_states.len(), 1);
+    assert_eq!(r.read_states[0].request_ctx.as_ref(), b"a");
+
+    // A malformed context acknowledges nothing; a good one the rest.
+    let mut resp = msg(MessageType::MsgHeartbeatResp, 3, 1, r.term);
+    resp.context = Bytes::from_static(b"junk");
+    r.step(resp).unwrap();
+    assert_eq!(r.read_states.len(), 1);
+    let mut resp = msg(MessageType::MsgHeartbeatResp, 3, 1, r.term);
+    resp.context = hb[1].context.clone();
+    r.step(resp).unwrap();
+    assert_eq!(r.read_states.len(), 2);
+    assert_eq!(r.read_states[1].request_ctx.as_ref(), b"b");
+    assert!(r.read_only.unconfirmed_reads.is_empty());
+    assert!(r.read_only.heartbeat_ctx().is_empty());
+}
+
+#[test]
+fn read_index_waits_for_first_commit_of_the_term() {
+    let mut r = new_raft(1, &[1, 2, 3], |c| {
+        c.check_quorum = true;
+        c.read_only_option = ReadOnlyOption::LeaseBased;
+    });
+    elect(&mut r);
+    persist_and_ack(&mut r);
+    let mut m = msg(MessageType::MsgReadIndex, 2, 1, 0);
+    m.entries = vec![Entry {
+        data: Bytes::from_static(b"ctx"),
+        ..Default::default()
+    }];
+    r.step(m).unwrap();
+    assert_eq!(r.pending_read_index_messages.len(), 1);
+    r.msgs.clear();
+
+    let mut ack = msg(MessageType::MsgAppResp, 2, 1, r.term);
+    ack.index = r.raft_log.last_index();
+    r.step(ack).unwrap();
+    assert!(r.pending_read_index_messages.is_empty());
+    let resp = r
+        .msgs
+        .iter()
+        .find(|m| m.get_type() == MessageType::MsgReadIndexResp)
+        .unwrap();
+    assert_eq!((resp.to, resp.index), (2, r.raft_log.committed));
+    assert_eq!(resp.entries[0].data.as_ref(), b"ctx");
+}
+
+#[test]
+fn uncommitted_size_limit_drops_and_releases() {
+    let mut r = new_raft(1, &[1, 2], |c| c.max_uncommitted_entries_size = 10);
+    elect(&mut r);
+    let prop = |n: usize| {
+        let mut m = msg(MessageType::MsgProp, 1, 1, 0);
+        m.entries = vec![Entry {
+            data: Bytes::from(vec![0u8; n]),
+            ..Default::default()
+        }];
+        m
+    };
+    // An empty tail takes any size; then the limit applies.
+    r.step(prop(8)).unwrap();
+    assert_eq!(r.step(prop(3)), Err(Error::ProposalDropped));
+    r.step(prop(2)).unwrap();
+    assert_eq!(r.uncommitted_size, 10);
+    r.reduce_uncommitted_size(100);
+    assert_eq!(r.uncommitted_size, 0);
+}
+
+#[test]
+fn step_down_on_removal_only_when_asked() {
+    for step_down in [false, true] {
+        let mut r = new_raft(1, &[1, 2], |c| c.step_down_on_removal = step_down);
+        elect(&mut r);
+        let cc = crate::eraftpb::ConfChangeV2 {
+            changes: vec![crate::eraftpb::ConfChangeSingle::new(
+                crate::eraftpb::ConfChangeType::ConfChangeRemoveNode,
+                1,
+            )],
+            ..Default::default()
+        };
+        let cs = r.apply_conf_change(&cc).unwrap();
+        assert_eq!(cs.voters, vec![2]);
+        let want = if step_down {
+            StateRole::Follower
+        } else {
+            StateRole::Leader
+        };
+        assert_eq!(r.state, want);
+        assert!(!r.is_learner);
+    }
+}
+
+#[test]
+fn invalid_conf_change_changes_nothing() {
+    let mut r = new_raft(1, &[1, 2], |_| {});
+    // Leaving a joint config that is not joint is refused.
+    let cc = crate::eraftpb::ConfChangeV2::default();
+    assert!(r.apply_conf_change(&cc).is_err());
+    assert_eq!(r.trk.voter_nodes(), vec![1, 2]);
+}
+
+#[test]
+fn forwarded_requests_with_a_term_do_not_panic() {
+    let mut r = new_raft(2, &[1, 2, 3], |_| {});
+    r.become_follower(3, 1);
+    for t in [
+        MessageType::MsgProp,
+        MessageType::MsgReadIndex,
+        MessageType::MsgTransferLeader,
+    ] {
+        let mut m = msg(t, 3, 2, 3);
+        m.entries = vec![Entry::default()];
+        r.step(m).unwrap();
+        let fwd = r.msgs.pop().unwrap();
+        assert_eq!((fwd.get_type(), fwd.to, fwd.from), (t, 1, 3));
+        // Only the transfer request carries a term, as in etcd.
+        let want_term = if t == MessageType::MsgTransferLeader {
+            3
+        } else {
+            0
+        };
+        assert_eq!(fwd.term, want_term);
+    }
+}
