@@ -1,1 +1,654 @@
-//! (to be written)
+//! The thread-unsafe driver of a raft state machine (etcd `RawNode`, with
+//! etcd's `Bootstrap`).
+//!
+//! The application owns the `RawNode`: it ticks it, steps peers' messages
+//! into it, and repeatedly collects a [`Ready`] (entries and state to
+//! persist, entries to apply, messages to send) that it hands back through
+//! [`RawNode::advance`] once handled. With `async_storage_writes`, the
+//! persistence and apply work comes out as messages to the local append and
+//! apply threads instead, and their responses replace `advance`.
+
+use std::mem;
+
+use bytes::Bytes;
+use prost::Message as _;
+
+use crate::config::Config;
+use crate::config::{LOCAL_APPEND_THREAD, LOCAL_APPLY_THREAD, NONE};
+use crate::eraftpb::{
+    marshal_conf_change, ConfChange, ConfChangeI, ConfChangeType, ConfState, Entry, EntryType,
+    HardState, Message, MessageType, Snapshot,
+};
+use crate::errors::{Error, Result};
+use crate::raft::{Raft, SoftState};
+use crate::read_only::ReadState;
+use crate::status::{BasicStatus, Status};
+use crate::storage::Storage;
+use crate::tracker::Progress;
+use crate::util::{ents_size, is_local_msg, is_local_msg_target, is_response_msg};
+
+/// The outstanding work of a [`RawNode`]: what to persist, apply and send.
+///
+/// Every field is read-only for the application. Handle a `Ready` in this
+/// order: persist `hard_state`, `entries` and `snapshot` (durably if
+/// `must_sync`), send `messages`, apply `committed_entries`, then call
+/// [`RawNode::advance`]. With async storage writes, only `messages` need be
+/// acted upon: the other fields are repeated in the `MsgStorageAppend` and
+/// `MsgStorageApply` messages to the local threads.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Ready {
+    /// The volatile state (leader and role), if it changed since the last
+    /// `Ready`. Need not be persisted.
+    pub soft_state: Option<SoftState>,
+    /// The term, vote and commit index, if they changed since the last
+    /// `Ready`; to be persisted before `messages` are sent.
+    pub hard_state: Option<HardState>,
+    /// Answers to read-index requests: a read may be served locally once
+    /// the applied index reaches the state's index.
+    pub read_states: Vec<ReadState>,
+    /// Entries to append to stable storage before `messages` are sent.
+    pub entries: Vec<Entry>,
+    /// A snapshot to install in stable storage, if any.
+    pub snapshot: Option<Snapshot>,
+    /// Committed entries to apply to the state machine; they were persisted
+    /// by a previous `Ready`.
+    pub committed_entries: Vec<Entry>,
+    /// Messages to send once `entries` and `hard_state` are persisted (with
+    /// async storage writes: at once; dependent messages ride inside the
+    /// local storage messages). A `MsgSnap` must be followed by a call to
+    /// [`RawNode::report_snapshot`].
+    pub messages: Vec<Message>,
+    /// Whether `hard_state` and `entries` must be written durably (fsync)
+    /// rather than just buffered.
+    pub must_sync: bool,
+}
+
+impl Ready {
+    /// The hard state carried, or the empty one (etcd reads fields through
+    /// a nil `*HardState` as zeros).
+    #[inline]
+    pub fn hs(&self) -> HardState {
+        self.hard_state.unwrap_or_default()
+    }
+}
+
+/// Whether the change from `prev` to `st`, with `ents_num` new entries,
+/// requires a durable write (etcd `MustSync`): the term, the vote and the
+/// log are persistent state, the commit index is not.
+#[inline]
+pub fn must_sync(st: &HardState, prev: &HardState, ents_num: usize) -> bool {
+    ents_num != 0 || st.vote != prev.vote || st.term != prev.term
+}
+
+/// Whether `hs` holds no information (etcd `IsEmptyHardState`).
+#[inline]
+pub fn is_empty_hard_state(hs: Option<&HardState>) -> bool {
+    hs.is_none_or(HardState::is_empty)
+}
+
+/// Whether `snap` is absent or the empty snapshot (etcd `IsEmptySnap`).
+#[inline]
+pub fn is_empty_snap(snap: Option<&Snapshot>) -> bool {
+    snap.is_none_or(Snapshot::is_empty)
+}
+
+/// The result of sending a snapshot, as reported through
+/// [`RawNode::report_snapshot`] (etcd `SnapshotStatus`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SnapshotStatus {
+    /// The follower received the snapshot.
+    Finish = 1,
+    /// Sending failed; the leader will probe the follower again.
+    Failure = 2,
+}
+
+/// A member of the initial configuration given to [`RawNode::bootstrap`]
+/// (etcd `Peer`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Peer {
+    /// The node's id.
+    pub id: u64,
+    /// Opaque context stored in the bootstrap conf change entry.
+    pub context: Bytes,
+}
+
+/// Whether a [`Progress`] visited by [`RawNode::with_progress`] belongs to a
+/// voter or a learner (etcd `ProgressType`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProgressType {
+    /// A voting peer.
+    Peer,
+    /// A learner.
+    Learner,
+}
+
+/// A raft node driven by the application on one thread (etcd `RawNode`).
+pub struct RawNode<S: Storage> {
+    /// The state machine. Public so that tests and tools can inspect it;
+    /// changing it behind the node's back breaks the `Ready` bookkeeping.
+    pub raft: Raft<S>,
+    async_storage_writes: bool,
+    // What the application was last told, so that `Ready` only carries
+    // changes.
+    prev_soft_st: SoftState,
+    prev_hard_st: HardState,
+    // Self-addressed messages stepped in `advance` (synchronous storage
+    // mode only): acknowledgements of the persisted and applied work.
+    steps_on_advance: Vec<Message>,
+}
+
+impl<S: Storage> RawNode<S> {
+    /// A node from `config`, reading its initial state from `store`
+    /// (etcd `NewRawNode`). To start a brand new group, either set up a
+    /// storage whose initial state holds the configuration, or call
+    /// [`bootstrap`](RawNode::bootstrap).
+    pub fn new(config: &Config, store: S, logger: &slog::Logger) -> Result<RawNode<S>> {
+        let raft = Raft::new(config, store, logger)?;
+        let prev_soft_st = raft.soft_state();
+        let prev_hard_st = raft.hard_state();
+        Ok(RawNode {
+            raft,
+            async_storage_writes: config.async_storage_writes,
+            prev_soft_st,
+            prev_hard_st,
+            steps_on_advance: Vec::new(),
+        })
+    }
+
+    /// The storage the node reads its stable log from.
+    #[inline]
+    pub fn store(&self) -> &S {
+        &self.raft.raft_log.storage
+    }
+
+    /// The storage, for the application to write what a `Ready` asks.
+    #[inline]
+    pub fn mut_store(&mut self) -> &mut S {
+        &mut self.raft.raft_log.storage
+    }
+
+    /// Advances the logical clock by one tick (heartbeats, elections).
+    #[inline]
+    pub fn tick(&mut self) {
+        self.raft.tick();
+    }
+
+    /// Advances the election clock without any other processing, for groups
+    /// the application knows to be idle (etcd `TickQuiesced`). This subverts
+    /// the state machine; prefer [`tick`](RawNode::tick).
+    #[inline]
+    pub fn tick_quiesced(&mut self) {
+        self.raft.election_elapsed += 1;
+    }
+
+    /// Makes the node start an election (pre-vote first if configured).
+    pub fn campaign(&mut self) -> Result<()> {
+        self.raft.step(Message::new(MessageType::MsgHup))
+    }
+
+    /// Proposes `data` for appending to the log. Fails with
+    /// [`Error::ProposalDropped`] when no leader can take it.
+    pub fn propose(&mut self, data: impl Into<Bytes>) -> Result<()> {
+        let mut m = Message::new(MessageType::MsgProp);
+        m.from = self.raft.id;
+        m.entries.push(Entry {
+            data: data.into(),
+            ..Default::default()
+        });
+        self.raft.step(m)
+    }
+
+    /// Proposes a configuration change (v1 or v2). Once committed, the
+    /// application applies it with [`apply_conf_change`](RawNode::apply_conf_change).
+    pub fn propose_conf_change(&mut self, cc: &impl ConfChangeI) -> Result<()> {
+        self.raft.step(conf_change_to_msg(cc))
+    }
+
+    /// Applies a committed configuration change to the node and returns the
+    /// resulting configuration. Skip the call if the application rejects the
+    /// change. An invalid change is an error (etcd panics).
+    pub fn apply_conf_change(&mut self, cc: &impl ConfChangeI) -> Result<ConfState> {
+        self.raft.apply_conf_change(&cc.as_v2())
+    }
+
+    /// Steps a message received from a peer (or from a local storage thread)
+    /// into the state machine. Local messages from elsewhere, and responses
+    /// from peers outside the configuration, are refused.
+    pub fn step(&mut self, m: Message) -> Result<()> {
+        let t = m.get_type();
+        if is_local_msg(t) && !is_local_msg_target(m.from) {
+            return Err(Error::StepLocalMsg);
+        }
+        if is_response_msg(t)
+            && !is_local_msg_target(m.from)
+            && !self.raft.trk.progress.contains(m.from)
+        {
+            return Err(Error::StepPeerNotFound);
+        }
+        self.raft.step(m)
+    }
+
+    /// Collects the outstanding work and marks it as handed out. The
+    /// `Ready` must be handled and, without async storage writes, followed
+    /// by [`advance`](RawNode::advance) before the next call.
+    pub fn ready(&mut self) -> Ready {
+        // Same as `ready_without_accept` followed by `accept_ready`, but the
+        // messages are moved out of the state machine instead of cloned.
+        let rd = self.make_ready(true);
+        self.accept_ready(&rd);
+        rd
+    }
+
+    /// Builds the outstanding work without handing it out: nothing changes,
+    /// and there is no obligation to handle it. Call
+    /// [`accept_ready`](RawNode::accept_ready) to commit to handling it.
+    pub fn ready_without_accept(&mut self) -> Ready {
+        self.make_ready(false)
+    }
+
+    // etcd's readyWithoutAccept. With `take`, the message queues are moved
+    // into the Ready (the caller accepts it right away, which would clear
+    // them anyway); the self-addressed messages of `msgs_after_append` are
+    // left in place for `accept_ready` to schedule.
+    fn make_ready(&mut self, take: bool) -> Ready {
+        let r = &mut self.raft;
+        let mut rd = Ready {
+            entries: r.raft_log.next_unstable_ents().to_vec(),
+            committed_entries: r.raft_log.next_committed_ents(!self.async_storage_writes),
+            ..Default::default()
+        };
+        rd.messages = if take {
+            mem::take(&mut r.msgs)
+        } else {
+            r.msgs.clone()
+        };
+        let ss = r.soft_state();
+        if ss != self.prev_soft_st {
+            rd.soft_state = Some(ss);
+        }
+        let hs = r.hard_state();
+        if hs != self.prev_hard_st {
+            rd.hard_state = Some(hs);
+        }
+        if r.raft_log.has_next_unstable_snapshot() {
+            rd.snapshot = r.raft_log.next_unstable_snapshot().cloned();
+        }
+        if !r.read_states.is_empty() {
+            rd.read_states = if take {
+                mem::take(&mut r.read_states)
+            } else {
+                r.read_states.clone()
+            };
+        }
+        rd.must_sync = must_sync(&hs, &self.prev_hard_st, rd.entries.len());
+
+        if self.async_storage_writes {
+            // The persistence and apply work goes to the local threads as
+            // messages; whatever must wait for the append rides along as
+            // its responses.
+            if need_storage_append_msg(r, &rd) {
+                let m = new_storage_append_msg(r, &rd, take);
+                rd.messages.push(m);
+            }
+            if need_storage_apply_msg(&rd) {
+                let m = new_storage_apply_msg(r, &rd);
+                rd.messages.push(m);
+            }
+        } else {
+            // The Ready contract already says messages go out only after the
+            // entries are persisted, so the messages waiting for the append
+            // can join them; those to ourselves are stepped in `advance`.
+            let id = r.id;
+            if take {
+                let after = mem::take(&mut r.msgs_after_append);
+                let mut own = Vec::new();
+                for m in after {
+                    if m.to != id {
+                        rd.messages.push(m);
+                    } else {
+                        own.push(m);
+                    }
+                }
+                r.msgs_after_append = own;
+            } else {
+                rd.messages
+                    .extend(r.msgs_after_append.iter().filter(|m| m.to != id).cloned());
+            }
+        }
+        rd
+    }
+
+    /// Commits to handling `rd`, which must come from
+    /// [`ready_without_accept`](RawNode::ready_without_accept) with nothing
+    /// done to the node in between (etcd `acceptReady`).
+    pub fn accept_ready(&mut self, rd: &Ready) {
+        if let Some(ss) = rd.soft_state {
+            self.prev_soft_st = ss;
+        }
+        if let Some(hs) = rd.hard_state {
+            if !hs.is_empty() {
+                self.prev_hard_st = hs;
+            }
+        }
+        if !rd.read_states.is_empty() {
+            self.raft.read_states.clear();
+        }
+        if !self.async_storage_writes {
+            if !self.steps_on_advance.is_empty() {
+                // Misuse by the application that would lose acknowledgements.
+                slog::crit!(
+                    self.raft.logger,
+                    "two accepted Ready structs without call to Advance"
+                );
+                panic!("two accepted Ready structs without call to Advance");
+            }
+            let id = self.raft.id;
+            for m in self.raft.msgs_after_append.drain(..) {
+                if m.to == id {
+                    self.steps_on_advance.push(m);
+                }
+            }
+            if need_storage_append_resp_msg(&self.raft, rd) {
+                let m = new_storage_append_resp_msg(&self.raft, rd);
+                self.steps_on_advance.push(m);
+            }
+            if need_storage_apply_resp_msg(rd) {
+                let m = new_storage_apply_resp_msg(&self.raft, rd.committed_entries.clone());
+                self.steps_on_advance.push(m);
+            }
+        }
+        self.raft.msgs.clear();
+        self.raft.msgs_after_append.clear();
+        self.raft.raft_log.accept_unstable();
+        if let Some(last) = rd.committed_entries.last() {
+            let size = ents_size(&rd.committed_entries);
+            self.raft
+                .raft_log
+                .accept_applying(last.index, size, !self.async_storage_writes);
+        }
+    }
+
+    /// Whether a call to [`ready`](RawNode::ready) would return any work.
+    pub fn has_ready(&self) -> bool {
+        let r = &self.raft;
+        if r.soft_state() != self.prev_soft_st {
+            return true;
+        }
+        let hs = r.hard_state();
+        if !hs.is_empty() && hs != self.prev_hard_st {
+            return true;
+        }
+        if r.raft_log.has_next_unstable_snapshot() {
+            return true;
+        }
+        if !r.msgs.is_empty() || !r.msgs_after_append.is_empty() {
+            return true;
+        }
+        if r.raft_log.has_next_unstable_ents()
+            || r.raft_log
+                .has_next_committed_ents(!self.async_storage_writes)
+        {
+            return true;
+        }
+        !r.read_states.is_empty()
+    }
+
+    /// Tells the node that the last `Ready` was persisted and applied. Must
+    /// not be called with async storage writes, where the responses of the
+    /// local threads take its place.
+    pub fn advance(&mut self) {
+        if self.async_storage_writes {
+            slog::crit!(
+                self.raft.logger,
+                "Advance must not be called when using AsyncStorageWrites"
+            );
+            panic!("Advance must not be called when using AsyncStorageWrites");
+        }
+        // Errors are impossible for these self-addressed acknowledgements,
+        // and etcd ignores them too.
+        let steps = mem::take(&mut self.steps_on_advance);
+        for m in steps {
+            let _ = self.raft.step(m);
+        }
+    }
+
+    /// A full copy of the node's status, with the progress of every peer if
+    /// the node leads.
+    pub fn status(&self) -> Status {
+        Status::new(&self.raft)
+    }
+
+    /// The node's status without the per-peer progress (no allocation).
+    pub fn basic_status(&self) -> BasicStatus {
+        BasicStatus::new(&self.raft)
+    }
+
+    /// Visits the progress of every peer (meaningful on the leader), in
+    /// ascending id order, without copying it.
+    pub fn with_progress(&self, mut visitor: impl FnMut(u64, ProgressType, &Progress)) {
+        for (id, pr) in self.raft.trk.progress.iter() {
+            let typ = if pr.is_learner {
+                ProgressType::Learner
+            } else {
+                ProgressType::Peer
+            };
+            visitor(id, typ, pr);
+        }
+    }
+
+    /// Reports that the last message to `id` could not be delivered; the
+    /// leader falls back to probing that peer.
+    pub fn report_unreachable(&mut self, id: u64) {
+        let mut m = Message::new(MessageType::MsgUnreachable);
+        m.from = id;
+        let _ = self.raft.step(m);
+    }
+
+    /// Reports the outcome of sending a snapshot to `id`.
+    pub fn report_snapshot(&mut self, id: u64, status: SnapshotStatus) {
+        let mut m = Message::new(MessageType::MsgSnapStatus);
+        m.from = id;
+        m.reject = status == SnapshotStatus::Failure;
+        let _ = self.raft.step(m);
+    }
+
+    /// Asks the leader to hand leadership to `transferee`.
+    pub fn transfer_leader(&mut self, transferee: u64) {
+        let mut m = Message::new(MessageType::MsgTransferLeader);
+        m.from = transferee;
+        let _ = self.raft.step(m);
+    }
+
+    /// Makes a follower forget its leader, so that it grants (pre-)votes at
+    /// once rather than waiting for an election timeout; see etcd's
+    /// `Node.ForgetLeader`.
+    pub fn forget_leader(&mut self) -> Result<()> {
+        self.raft.step(Message::new(MessageType::MsgForgetLeader))
+    }
+
+    /// Requests a read index; the answer, carrying `rctx`, comes back in a
+    /// `Ready`'s `read_states`.
+    pub fn read_index(&mut self, rctx: impl Into<Bytes>) {
+        let mut m = Message::new(MessageType::MsgReadIndex);
+        m.entries.push(Entry {
+            data: rctx.into(),
+            ..Default::default()
+        });
+        let _ = self.raft.step(m);
+    }
+
+    /// Initializes a brand new node with the given peers by appending (and
+    /// committing) one `ConfChangeAddNode` entry per peer (etcd
+    /// `Bootstrap`). Fails if `peers` is empty or the storage is not.
+    ///
+    /// Prefer setting up a storage whose initial state holds the
+    /// configuration and whose first index is above 1.
+    pub fn bootstrap(&mut self, peers: &[Peer]) -> Result<()> {
+        if peers.is_empty() {
+            return Err(Error::Bootstrap(
+                "must provide at least one peer to Bootstrap".to_owned(),
+            ));
+        }
+        let last_index = self.raft.raft_log.storage.last_index()?;
+        if last_index != 0 {
+            return Err(Error::Bootstrap(
+                "can't bootstrap a nonempty Storage".to_owned(),
+            ));
+        }
+        // Nothing is persisted yet: start from the empty hard state so that
+        // the first Ready carries one for the application to persist.
+        self.prev_hard_st = HardState::default();
+
+        self.raft.become_follower(1, NONE);
+        let ents: Vec<Entry> = peers
+            .iter()
+            .enumerate()
+            .map(|(i, peer)| {
+                let cc = ConfChange {
+                    change_type: ConfChangeType::ConfChangeAddNode as i32,
+                    node_id: peer.id,
+                    context: peer.context.clone(),
+                    ..Default::default()
+                };
+                Entry {
+                    entry_type: EntryType::EntryConfChange as i32,
+                    term: 1,
+                    index: i as u64 + 1,
+                    data: cc.encode_to_vec().into(),
+                }
+            })
+            .collect();
+        let n = ents.len() as u64;
+        self.raft.raft_log.append(ents);
+
+        // Apply the entries at once so that the application can campaign
+        // right away; they are applied a second time when the application
+        // sees them in committed_entries (applied is left alone for that).
+        // Applying after the append places each progress's next after the
+        // bootstrap entries, which are committed already.
+        self.raft.raft_log.committed = n;
+        for peer in peers {
+            let cc = ConfChange {
+                change_type: ConfChangeType::ConfChangeAddNode as i32,
+                node_id: peer.id,
+                ..Default::default()
+            };
+            self.raft.apply_conf_change(&cc.as_v2())?;
+        }
+        Ok(())
+    }
+}
+
+// etcd confChangeToMsg: a proposal with a single conf change entry. The
+// sender is left unset, as etcd does; raft fills it in when forwarding.
+fn conf_change_to_msg(cc: &dyn ConfChangeI) -> Message {
+    let (typ, data) = marshal_conf_change(Some(cc));
+    let mut m = Message::new(MessageType::MsgProp);
+    m.entries.push(Entry {
+        entry_type: typ as i32,
+        data,
+        ..Default::default()
+    });
+    m
+}
+
+// Whether the local append thread has anything to do: entries, hard state
+// or a snapshot to persist, or messages that must wait for all prior
+// appends.
+fn need_storage_append_msg<S: Storage>(r: &Raft<S>, rd: &Ready) -> bool {
+    !rd.entries.is_empty()
+        || !is_empty_hard_state(rd.hard_state.as_ref())
+        || !is_empty_snap(rd.snapshot.as_ref())
+        || !r.msgs_after_append.is_empty()
+}
+
+// Whether raft must hear back about stabilized entries or an installed
+// snapshot. In-progress entries count too (see etcd's comment on
+// newStorageAppendRespMsg): the ack may be needed to truncate the unstable
+// log after an earlier ack was dropped because of a term change.
+fn need_storage_append_resp_msg<S: Storage>(r: &Raft<S>, rd: &Ready) -> bool {
+    r.raft_log.has_next_or_in_progress_unstable_ents() || !is_empty_snap(rd.snapshot.as_ref())
+}
+
+// The MsgStorageAppend for the local append thread: what to persist, and
+// the messages to deliver once it is persisted.
+fn new_storage_append_msg<S: Storage>(r: &mut Raft<S>, rd: &Ready, take: bool) -> Message {
+    let mut m = Message::new(MessageType::MsgStorageAppend);
+    m.to = LOCAL_APPEND_THREAD;
+    m.from = r.id;
+    m.entries = rd.entries.clone();
+    if let Some(hs) = rd.hard_state.filter(|hs| !hs.is_empty()) {
+        // The hard state travels in the message's fields; left zero when
+        // unchanged so that the reconstructed hard state is empty.
+        m.term = hs.term;
+        m.vote = hs.vote;
+        m.commit = hs.commit;
+    }
+    if !is_empty_snap(rd.snapshot.as_ref()) {
+        m.snapshot = rd.snapshot.clone();
+    }
+    // The self-directed MsgAppResp of a leader (in msgs_after_append) must
+    // come before the MsgStorageAppendResp, so that it is handled while the
+    // new entries are still in the unstable log.
+    let resp = need_storage_append_resp_msg(r, rd).then(|| new_storage_append_resp_msg(r, rd));
+    m.responses = if take {
+        mem::take(&mut r.msgs_after_append)
+    } else {
+        r.msgs_after_append.clone()
+    };
+    m.responses.extend(resp);
+    m
+}
+
+// The acknowledgement that everything up to this Ready is persisted. It
+// carries the current term: raft ignores it if the term changed meanwhile,
+// because a newer append may then still overwrite the entries it names. It
+// names the last index and term of the whole log (not of this Ready's
+// entries), so that an ack is still useful after an earlier one was
+// dropped; see etcd's long comment on newStorageAppendRespMsg.
+fn new_storage_append_resp_msg<S: Storage>(r: &Raft<S>, rd: &Ready) -> Message {
+    let mut m = Message::new(MessageType::MsgStorageAppendResp);
+    m.to = r.id;
+    m.from = LOCAL_APPEND_THREAD;
+    m.term = r.term;
+    if r.raft_log.has_next_or_in_progress_unstable_ents() {
+        let last = r.raft_log.last_entry_id();
+        m.index = last.index;
+        m.log_term = last.term;
+    }
+    if !is_empty_snap(rd.snapshot.as_ref()) {
+        m.snapshot = rd.snapshot.clone();
+    }
+    m
+}
+
+fn need_storage_apply_msg(rd: &Ready) -> bool {
+    !rd.committed_entries.is_empty()
+}
+
+fn need_storage_apply_resp_msg(rd: &Ready) -> bool {
+    need_storage_apply_msg(rd)
+}
+
+// The MsgStorageApply for the local apply thread, with the acknowledgement
+// to deliver once the entries are applied. Committed entries do not apply
+// under a particular term, hence term 0.
+fn new_storage_apply_msg<S: Storage>(r: &Raft<S>, rd: &Ready) -> Message {
+    let ents = rd.committed_entries.clone();
+    let mut m = Message::new(MessageType::MsgStorageApply);
+    m.to = LOCAL_APPLY_THREAD;
+    m.from = r.id;
+    m.term = 0;
+    m.responses = vec![new_storage_apply_resp_msg(r, ents.clone())];
+    m.entries = ents;
+    m
+}
+
+fn new_storage_apply_resp_msg<S: Storage>(r: &Raft<S>, ents: Vec<Entry>) -> Message {
+    let mut m = Message::new(MessageType::MsgStorageApplyResp);
+    m.to = r.id;
+    m.from = LOCAL_APPLY_THREAD;
+    m.term = 0;
+    m.entries = ents;
+    m
+}

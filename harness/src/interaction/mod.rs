@@ -1,20 +1,169 @@
-//! The interaction environment (etcd's `rafttest`): real `RawNode`s driven by
-//! script commands. (To be written.)
+//! The interaction environment (etcd's `rafttest`): real [`RawNode`]s over
+//! in-memory storage, driven by script commands, with every `Ready`, message
+//! and log line printed so that scripts can pin down raft's behaviour.
+//!
+//! Nodes have ids 1, 2, ... in the order they are added. Messages the nodes
+//! send wait in one queue until a script delivers (or drops) them.
+//! Commands and their arguments are etcd's; see [`InteractionEnv::handle`].
+
+mod args;
+mod commands;
+mod output;
+mod storage;
+
+use std::collections::VecDeque;
+
+use raft::config::Config;
+use raft::eraftpb::Message;
+use raft::raw_node::RawNode;
 
 use crate::datadriven::{Handler, ScriptError, TestData};
 
+pub use output::{Output, LEVEL_NAMES};
+pub use storage::NodeStorage;
+
+use args::Fail;
+
 /// A fresh interaction environment for one script file.
 pub fn new_handler() -> Box<dyn Handler> {
-    Box::new(Unimplemented)
+    Box::new(InteractionEnv::new())
 }
 
-struct Unimplemented;
+/// A member of the group under test (etcd `rafttest.Node`).
+pub struct Node {
+    /// The node; its storage is `raw.raft.raft_log.storage`.
+    pub raw: RawNode<NodeStorage>,
+    /// The configuration the node was created with.
+    pub config: Config,
+    /// `MsgStorageAppend`s waiting for the append thread (async storage
+    /// writes only), oldest first.
+    pub append_work: VecDeque<Message>,
+    /// `MsgStorageApply`s waiting for the apply thread, oldest first.
+    pub apply_work: VecDeque<Message>,
+}
 
-impl Handler for Unimplemented {
+impl Node {
+    /// The node's storage.
+    pub fn storage(&self) -> &NodeStorage {
+        self.raw.store()
+    }
+
+    /// The node's storage, for writing.
+    pub fn storage_mut(&mut self) -> &mut NodeStorage {
+        self.raw.mut_store()
+    }
+}
+
+/// The environment: the nodes, the messages in flight and the output
+/// (etcd `InteractionEnv`).
+pub struct InteractionEnv {
+    /// The nodes; node `id` is at index `id - 1`.
+    pub nodes: Vec<Node>,
+    /// Messages sent and not yet delivered or dropped, in sending order.
+    pub messages: Vec<Message>,
+    /// Where the commands and the nodes' loggers write.
+    pub output: Output,
+    logger: slog::Logger,
+}
+
+impl Default for InteractionEnv {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl InteractionEnv {
+    /// An environment without nodes, logging at `DEBUG`.
+    pub fn new() -> InteractionEnv {
+        let output = Output::default();
+        let logger = output.logger();
+        InteractionEnv {
+            nodes: Vec::new(),
+            messages: Vec::new(),
+            output,
+            logger,
+        }
+    }
+
+    /// Runs one stanza and returns its output: what the command printed,
+    /// then the error if it failed, or `ok` if nothing was printed (etcd
+    /// `Handle`). Under log level `NONE` only an error is shown. Mistakes
+    /// in the script itself are returned as [`ScriptError`]s.
+    pub fn handle(&mut self, d: &TestData) -> Result<String, ScriptError> {
+        // Anything a previous, failed stanza left behind is not ours.
+        self.output.take();
+        let res = self.dispatch(d);
+        let err = match res {
+            Ok(()) => None,
+            Err(Fail::Script(e)) => return Err(e),
+            Err(Fail::Print(e)) => Some(e),
+        };
+        if let Some(e) = err {
+            if self.output.quiet() {
+                return Ok(e);
+            }
+            self.output.write_str(&e);
+        }
+        let out = self.output.take();
+        if out.is_empty() {
+            return Ok("ok".to_owned());
+        }
+        Ok(out)
+    }
+
+    fn dispatch(&mut self, d: &TestData) -> args::CmdResult {
+        match d.cmd.as_str() {
+            // A place to set a debugger breakpoint in a long script.
+            "_breakpoint" => Ok(()),
+            "add-nodes" => self.handle_add_nodes(d),
+            "campaign" => self.handle_campaign(d),
+            "compact" => self.handle_compact(d),
+            "deliver-msgs" => self.handle_deliver_msgs(d),
+            "process-ready" => self.handle_process_ready(d),
+            "process-append-thread" => self.handle_process_append_thread(d),
+            "process-apply-thread" => self.handle_process_apply_thread(d),
+            "log-level" => self.handle_log_level(d),
+            "raft-log" => self.handle_raft_log(d),
+            "raft-state" => self.handle_raft_state(),
+            "set-randomized-election-timeout" => self.handle_set_randomized_election_timeout(d),
+            "stabilize" => self.handle_stabilize(d),
+            "status" => self.handle_status(d),
+            "tick-election" => self.handle_tick_election(d),
+            "tick-heartbeat" => self.handle_tick_heartbeat(d),
+            "transfer-leadership" => self.handle_transfer_leadership(d),
+            "forget-leader" => self.handle_forget_leader(d),
+            "send-snapshot" => self.handle_send_snapshot(d),
+            "propose" => self.handle_propose(d),
+            "propose-conf-change" => self.handle_propose_conf_change(d),
+            "report-unreachable" => self.handle_report_unreachable(d),
+            // Not in etcd's harness: read-index scripts need it.
+            "read-index" => self.handle_read_index(d),
+            // etcd prints this into the output rather than failing.
+            _ => Err(Fail::Print("unknown command".to_owned())),
+        }
+    }
+
+    /// Runs `f` with its output indented by two spaces (etcd `withIndent`).
+    fn with_indent<R>(&mut self, f: impl FnOnce(&mut Self) -> R) -> R {
+        let start = self.output.len();
+        let r = f(self);
+        self.output.indent_from(start);
+        r
+    }
+
+    /// The index of node `id`, or the error line naming a node that does
+    /// not exist.
+    fn node_index(&self, id: i64) -> Result<usize, Fail> {
+        if id >= 1 && (id as u64) <= self.nodes.len() as u64 {
+            Ok((id - 1) as usize)
+        } else {
+            Err(Fail::Print(format!("node {id} does not exist")))
+        }
+    }
+}
+
+impl Handler for InteractionEnv {
     fn handle(&mut self, d: &TestData) -> Result<String, ScriptError> {
-        Err(ScriptError(format!(
-            "{}: unknown command {:?}",
-            d.pos, d.cmd
-        )))
+        InteractionEnv::handle(self, d)
     }
 }

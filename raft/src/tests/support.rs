@@ -338,6 +338,33 @@ pub fn ltoa<S: Storage>(l: &RaftLog<S>) -> String {
     s
 }
 
+/// A storage that ignores the size limit of `entries` (etcd's
+/// `ignoreSizeHintMemStorage`), like a user storage whose limit is a little
+/// looser than raft's.
+#[derive(Clone, Debug, Default)]
+pub struct IgnoreSizeHintMemStorage(pub MemStorage);
+
+impl Storage for IgnoreSizeHintMemStorage {
+    fn initial_state(&self) -> crate::Result<(HardState, ConfState)> {
+        self.0.initial_state()
+    }
+    fn entries(&self, lo: u64, hi: u64, _max_size: u64) -> crate::Result<Vec<Entry>> {
+        self.0.entries(lo, hi, NO_LIMIT)
+    }
+    fn term(&self, i: u64) -> crate::Result<u64> {
+        self.0.term(i)
+    }
+    fn last_index(&self) -> crate::Result<u64> {
+        self.0.last_index()
+    }
+    fn first_index(&self) -> crate::Result<u64> {
+        self.0.first_index()
+    }
+    fn snapshot(&self) -> crate::Result<Snapshot> {
+        self.0.snapshot()
+    }
+}
+
 // ---------------------------------------------------------------------------
 // Driving a single raft
 // ---------------------------------------------------------------------------

@@ -1,0 +1,142 @@
+//! Reading a stanza's arguments the way etcd's handlers do (Go's
+//! `strconv` rules), reporting mistakes as script errors.
+
+use crate::datadriven::{CmdArg, ScriptError, TestData};
+
+/// What a command handler can fail with.
+#[derive(Debug)]
+pub enum Fail {
+    /// A mistake in the script (etcd's `t.Fatal`): the run stops with
+    /// `path:line: message`.
+    Script(ScriptError),
+    /// An error of the environment or of raft, printed into the output like
+    /// etcd prints the handler's returned error.
+    Print(String),
+}
+
+impl From<raft::Error> for Fail {
+    fn from(e: raft::Error) -> Fail {
+        Fail::Print(e.to_string())
+    }
+}
+
+/// The result of a command handler.
+pub type CmdResult = Result<(), Fail>;
+
+/// A script error at `d`'s position.
+pub fn script_err(d: &TestData, msg: impl std::fmt::Display) -> Fail {
+    Fail::Script(ScriptError(format!("{}: {}", d.pos, msg)))
+}
+
+/// Go's `strconv.ParseUint(s, 10, 64)`, with Go's error text.
+pub fn parse_u64(s: &str) -> Result<u64, String> {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!(
+            "strconv.ParseUint: parsing {}: invalid syntax",
+            go_quote(s)
+        ));
+    }
+    s.parse::<u64>().map_err(|_| {
+        format!(
+            "strconv.ParseUint: parsing {}: value out of range",
+            go_quote(s)
+        )
+    })
+}
+
+/// Go's `strconv.Atoi` (a signed machine integer), with Go's error text.
+pub fn parse_int(s: &str) -> Result<i64, String> {
+    let digits = s.strip_prefix(['+', '-']).unwrap_or(s);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!(
+            "strconv.Atoi: parsing {}: invalid syntax",
+            go_quote(s)
+        ));
+    }
+    s.parse::<i64>()
+        .map_err(|_| format!("strconv.Atoi: parsing {}: value out of range", go_quote(s)))
+}
+
+/// Go's `strconv.ParseBool`, with Go's error text.
+pub fn parse_bool(s: &str) -> Result<bool, String> {
+    match s {
+        "1" | "t" | "T" | "TRUE" | "true" | "True" => Ok(true),
+        "0" | "f" | "F" | "FALSE" | "false" | "False" => Ok(false),
+        _ => Err(format!(
+            "strconv.ParseBool: parsing {}: invalid syntax",
+            go_quote(s)
+        )),
+    }
+}
+
+/// Go's `%q` for a plain string argument (enough for error texts).
+pub fn go_quote(s: &str) -> String {
+    format!("{s:?}")
+}
+
+/// The first argument as an integer (etcd `firstAsInt`).
+pub fn first_as_int(d: &TestData) -> Result<i64, Fail> {
+    let arg = d
+        .cmd_args
+        .first()
+        .ok_or_else(|| script_err(d, "expected at least one argument"))?;
+    parse_int(&arg.key).map_err(|e| script_err(d, e))
+}
+
+/// The positional arguments as node ids (etcd `nodeIdxs`, without the
+/// conversion to indexes); `key=value` arguments are skipped.
+pub fn node_ids(d: &TestData) -> Result<Vec<i64>, Fail> {
+    d.cmd_args
+        .iter()
+        .filter(|a| a.vals.is_empty())
+        .map(|a| parse_int(&a.key).map_err(|e| script_err(d, e)))
+        .collect()
+}
+
+/// Value `i` of `arg` read as a `u64` (etcd `CmdArg.Scan` into a uint64).
+pub fn scan_u64(d: &TestData, arg: &CmdArg, i: usize) -> Result<u64, Fail> {
+    parse_u64(&arg.vals[i]).map_err(|e| script_err(d, format!("{}: {e}", arg.key)))
+}
+
+/// Value `i` of `arg` read as an `int`.
+pub fn scan_int(d: &TestData, arg: &CmdArg, i: usize) -> Result<i64, Fail> {
+    parse_int(&arg.vals[i]).map_err(|e| script_err(d, format!("{}: {e}", arg.key)))
+}
+
+/// Value `i` of `arg` read as a `bool`.
+pub fn scan_bool(d: &TestData, arg: &CmdArg, i: usize) -> Result<bool, Fail> {
+    parse_bool(&arg.vals[i]).map_err(|e| script_err(d, format!("{}: {e}", arg.key)))
+}
+
+/// The single value of the argument named `key` (etcd `ScanArgs`), which
+/// must be present.
+pub fn scan_arg<'a>(d: &'a TestData, key: &str) -> Result<&'a str, Fail> {
+    let arg = d
+        .cmd_args
+        .iter()
+        .find(|a| a.key == key)
+        .ok_or_else(|| script_err(d, format!("missing argument: {key}")))?;
+    match arg.vals.as_slice() {
+        [v] => Ok(v),
+        _ => Err(script_err(d, format!("{key}: expected exactly one value"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn go_parsers() {
+        assert_eq!(parse_u64("12"), Ok(12));
+        assert_eq!(
+            parse_u64("x"),
+            Err("strconv.ParseUint: parsing \"x\": invalid syntax".to_owned())
+        );
+        assert!(parse_u64("-1").is_err());
+        assert_eq!(parse_int("-3"), Ok(-3));
+        assert_eq!(parse_bool("T"), Ok(true));
+        assert_eq!(parse_bool("False"), Ok(false));
+        assert!(parse_bool("yes").is_err());
+    }
+}

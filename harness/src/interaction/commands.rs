@@ -1,0 +1,827 @@
+//! The script commands of the interaction environment, one handler each,
+//! with etcd's arguments, output and errors (etcd's
+//! `interaction_env_handler_*.go`).
+
+use std::collections::VecDeque;
+use std::mem;
+
+use bytes::Bytes;
+use raft::eraftpb::prost::Message as _;
+
+use raft::config::{Config, ReadOnlyOption};
+use raft::describe::{describe_entries, describe_message, describe_ready_parts, ReadyParts};
+use raft::eraftpb::{
+    conf_changes_from_string, ConfChange, ConfChangeTransition, ConfChangeV2, ConfState, Entry,
+    EntryType, HardState, Message, MessageType, Snapshot, SnapshotMetadata,
+};
+use raft::raw_node::{is_empty_hard_state, is_empty_snap, RawNode, Ready};
+use raft::storage::Storage;
+use raft::util::is_local_msg_target;
+
+use super::args::{
+    first_as_int, node_ids, parse_int, parse_u64, scan_arg, scan_bool, scan_int, scan_u64,
+    script_err, CmdResult, Fail,
+};
+use super::storage::NodeStorage;
+use super::{InteractionEnv, Node, LEVEL_NAMES};
+use crate::datadriven::TestData;
+
+/// Guards `stabilize` against raft livelocks: far more rounds than any
+/// script needs, after which it gives up with an error line instead of
+/// hanging.
+const MAX_STABILIZE_ROUNDS: usize = 100_000;
+
+/// A message as etcd's `DescribeMessage` prints it, entry data quoted like
+/// Go's `%q` (etcd's `defaultEntryFormatter`).
+fn desc_msg(m: &Message) -> String {
+    describe_message(m, None)
+}
+
+/// Entries as etcd's `DescribeEntries` prints them, data quoted.
+fn desc_entries(ents: &[Entry]) -> String {
+    describe_entries(ents, None)
+}
+
+/// A `Ready` as etcd's `DescribeReady` prints it, data quoted.
+fn desc_ready(rd: &Ready) -> String {
+    describe_ready_parts(
+        &ReadyParts {
+            soft_state: rd.soft_state.as_ref(),
+            hard_state: rd.hard_state.as_ref(),
+            read_states: &rd.read_states,
+            entries: &rd.entries,
+            snapshot: rd.snapshot.as_ref(),
+            committed_entries: &rd.committed_entries,
+            messages: &rd.messages,
+            must_sync: rd.must_sync,
+        },
+        None,
+    )
+}
+
+/// etcd's `raftConfigStub`: small tick counts and no size or in-flight
+/// limits. Id and storage are set per node.
+fn config_stub() -> Config {
+    Config {
+        election_tick: 3,
+        heartbeat_tick: 1,
+        max_size_per_msg: u64::MAX,
+        max_inflight_msgs: i32::MAX as usize,
+        ..Default::default()
+    }
+}
+
+/// A recipient of `deliver-msgs`: its messages are delivered, or dropped.
+#[derive(Clone, Copy, Debug)]
+struct Recipient {
+    id: u64,
+    drop: bool,
+}
+
+/// Whether `m` never leaves its node (etcd's `isLocalMsg` of the harness):
+/// such messages are not dropped by `deliver-msgs drop=`.
+fn is_local(m: &Message) -> bool {
+    m.from == m.to || is_local_msg_target(m.from) || is_local_msg_target(m.to)
+}
+
+/// Splits `msgs` into those for `to` (of type `typ`, if given) and the rest,
+/// keeping the order of both (etcd `splitMsgs`).
+fn split_msgs(
+    msgs: Vec<Message>,
+    to: u64,
+    typ: Option<MessageType>,
+    drop: bool,
+) -> (Vec<Message>, Vec<Message>) {
+    msgs.into_iter().partition(|m| {
+        m.to == to && !(drop && is_local(m)) && typ.is_none_or(|t| m.get_type() == t)
+    })
+}
+
+/// The message type named `s` (etcd's `MessageType_value`).
+fn message_type_by_name(s: &str) -> Option<MessageType> {
+    (0..=i32::from(u8::MAX))
+        .map_while(|i| MessageType::try_from(i).ok())
+        .find(|t| format!("{t:?}") == s)
+}
+
+impl InteractionEnv {
+    /// `add-nodes <n> [voters=(..)] [learners=(..)] [index=..] [content=..]
+    /// [inflight=..] [async-storage-writes=..] [prevote=..] [checkquorum=..]
+    /// [max-committed-size-per-ready=..] [disable-conf-change-validation=..]
+    /// [read-only=safe|lease-based] [step-down-on-removal=..]`
+    pub(super) fn handle_add_nodes(&mut self, d: &TestData) -> CmdResult {
+        let n = first_as_int(d)?;
+        let mut snap = Snapshot::default();
+        let mut cfg = config_stub();
+        for arg in &d.cmd_args[1..] {
+            for i in 0..arg.vals.len() {
+                match arg.key.as_str() {
+                    "voters" => snap.metadata.conf_state.voters.push(scan_u64(d, arg, i)?),
+                    "learners" => snap.metadata.conf_state.learners.push(scan_u64(d, arg, i)?),
+                    "inflight" => {
+                        // A negative count becomes 0, which the config
+                        // validation refuses as etcd's does.
+                        cfg.max_inflight_msgs = usize::try_from(scan_int(d, arg, i)?).unwrap_or(0)
+                    }
+                    "index" => {
+                        let idx = scan_u64(d, arg, i)?;
+                        snap.metadata.index = idx;
+                        cfg.applied = idx;
+                    }
+                    "content" => snap.data = Bytes::from(arg.vals[i].clone().into_bytes()),
+                    "async-storage-writes" => cfg.async_storage_writes = scan_bool(d, arg, i)?,
+                    "prevote" => cfg.pre_vote = scan_bool(d, arg, i)?,
+                    "checkquorum" => cfg.check_quorum = scan_bool(d, arg, i)?,
+                    "max-committed-size-per-ready" => {
+                        cfg.max_committed_size_per_ready = scan_u64(d, arg, i)?
+                    }
+                    "disable-conf-change-validation" => {
+                        cfg.disable_conf_change_validation = scan_bool(d, arg, i)?
+                    }
+                    "read-only" => {
+                        cfg.read_only_option = match arg.vals[i].as_str() {
+                            "safe" => ReadOnlyOption::Safe,
+                            "lease-based" => ReadOnlyOption::LeaseBased,
+                            v => {
+                                return Err(Fail::Print(format!("invalid read-only option {v:?}")))
+                            }
+                        }
+                    }
+                    "step-down-on-removal" => cfg.step_down_on_removal = scan_bool(d, arg, i)?,
+                    // etcd ignores arguments it does not know.
+                    _ => {}
+                }
+            }
+        }
+        self.add_nodes(n, &cfg, snap)
+    }
+
+    /// Adds `n` nodes with the next free ids, each starting from `snap`
+    /// (empty: no state at all) with `cfg` as template (etcd `AddNodes`).
+    pub fn add_nodes(&mut self, n: i64, cfg: &Config, mut snap: Snapshot) -> CmdResult {
+        let bootstrap = snap != Snapshot::default();
+        for _ in 0..n.max(0) {
+            let id = self.nodes.len() as u64 + 1;
+            let mut store = NodeStorage::default();
+            if bootstrap {
+                // MemStorage does not play well with a snapshot at index 1,
+                // and nothing is lost by refusing it.
+                if snap.metadata.index <= 1 {
+                    return Err(Fail::Print(
+                        "index must be specified as > 1 due to bootstrap".to_owned(),
+                    ));
+                }
+                snap.metadata.term = 1;
+                store.mem.apply_snapshot(snap.clone())?;
+                let fi = store.mem.first_index()?;
+                let exp = snap.metadata.index + 1;
+                if fi != exp {
+                    return Err(Fail::Print(format!(
+                        "failed to establish first index {exp}; got {fi}"
+                    )));
+                }
+            }
+            store.history.push(snap.clone());
+            let mut cfg = cfg.clone();
+            cfg.id = id;
+            let raw = RawNode::new(&cfg, store, &self.logger)?;
+            self.nodes.push(Node {
+                raw,
+                config: cfg,
+                append_work: VecDeque::new(),
+                apply_work: VecDeque::new(),
+            });
+        }
+        Ok(())
+    }
+
+    /// `campaign <id>`
+    pub(super) fn handle_campaign(&mut self, d: &TestData) -> CmdResult {
+        let idx = self.node_index(first_as_int(d)?)?;
+        self.nodes[idx].raw.campaign()?;
+        Ok(())
+    }
+
+    /// `compact <id> <new-first-index>`: compacts the node's storage and
+    /// prints its log.
+    pub(super) fn handle_compact(&mut self, d: &TestData) -> CmdResult {
+        let idx = self.node_index(first_as_int(d)?)?;
+        let arg = d
+            .cmd_args
+            .get(1)
+            .ok_or_else(|| script_err(d, "expected the new first index"))?;
+        let new_first = parse_u64(&arg.key).map_err(Fail::Print)?;
+        let mem = &mut self.nodes[idx].storage_mut().mem;
+        // MemStorage panics on this, as etcd's does; a script must not be
+        // able to crash the run.
+        let last = mem.last_index()?;
+        if new_first > last {
+            return Err(Fail::Print(format!(
+                "compact {new_first} is out of bound lastindex({last})"
+            )));
+        }
+        mem.compact(new_first)?;
+        self.raft_log(idx)
+    }
+
+    /// `deliver-msgs [<id>...] [drop=(<id>...)] [type=<MsgType>]`
+    pub(super) fn handle_deliver_msgs(&mut self, d: &TestData) -> CmdResult {
+        let mut typ = None;
+        let mut rs: Vec<Recipient> = Vec::new();
+        for arg in &d.cmd_args {
+            if arg.vals.is_empty() {
+                let id = parse_u64(&arg.key).map_err(|e| script_err(d, e))?;
+                rs.push(Recipient { id, drop: false });
+            }
+            for i in 0..arg.vals.len() {
+                match arg.key.as_str() {
+                    "drop" => {
+                        let id = scan_u64(d, arg, i)?;
+                        if rs.iter().any(|r| r.id == id) {
+                            return Err(script_err(
+                                d,
+                                format!("can't both deliver and drop msgs to {id}"),
+                            ));
+                        }
+                        rs.push(Recipient { id, drop: true });
+                    }
+                    "type" => {
+                        let s = &arg.vals[i];
+                        typ =
+                            Some(message_type_by_name(s).ok_or_else(|| {
+                                script_err(d, format!("unknown message type {s}"))
+                            })?);
+                    }
+                    _ => {}
+                }
+            }
+        }
+        if self.deliver_msgs(typ, &rs) == 0 {
+            self.output.write_str("no messages\n");
+        }
+        Ok(())
+    }
+
+    /// Delivers or drops the queued messages for each recipient, of type
+    /// `typ` if given, printing each (etcd `DeliverMsgs`). Returns how many
+    /// were handled.
+    fn deliver_msgs(&mut self, typ: Option<MessageType>, rs: &[Recipient]) -> usize {
+        let mut n = 0;
+        for r in rs {
+            let (msgs, rest) = split_msgs(mem::take(&mut self.messages), r.id, typ, r.drop);
+            self.messages = rest;
+            n += msgs.len();
+            for msg in msgs {
+                if r.drop {
+                    self.output.write_str("dropped: ");
+                }
+                self.output.write_fmt(format_args!("{}\n", desc_msg(&msg)));
+                if r.drop {
+                    // Dropping for a node not created yet is fine: the
+                    // recipient is not looked at.
+                    continue;
+                }
+                let to = msg.to;
+                let res = match self.node_index(to as i64) {
+                    Ok(idx) => self.nodes[idx].raw.step(msg).map_err(|e| e.to_string()),
+                    Err(_) => Err(format!("node {to} does not exist")),
+                };
+                if let Err(e) = res {
+                    self.output.write_fmt(format_args!("{e}\n"));
+                }
+            }
+        }
+        n
+    }
+
+    /// Resolves the positional node ids of `d` to indexes.
+    fn node_idxs(&self, d: &TestData) -> Result<Vec<usize>, Fail> {
+        node_ids(d)?
+            .into_iter()
+            .map(|id| self.node_index(id))
+            .collect()
+    }
+
+    /// `process-ready <id>...`
+    pub(super) fn handle_process_ready(&mut self, d: &TestData) -> CmdResult {
+        let idxs = self.node_idxs(d)?;
+        for &idx in &idxs {
+            if idxs.len() > 1 {
+                self.output
+                    .write_fmt(format_args!("> {} handling Ready\n", idx + 1));
+                self.with_indent(|env| env.process_ready(idx))?;
+            } else {
+                self.process_ready(idx)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Handles one `Ready` of the node: prints it, persists and applies it
+    /// (unless storage writes are async, in which case the local messages
+    /// queue up as append and apply work), queues its messages and advances
+    /// (etcd `ProcessReady`).
+    pub fn process_ready(&mut self, idx: usize) -> CmdResult {
+        let n = &mut self.nodes[idx];
+        let rd = n.raw.ready();
+        self.output.write_str(&desc_ready(&rd));
+        let sync = !n.config.async_storage_writes;
+        if sync {
+            process_append(n, rd.hard_state, &rd.entries, rd.snapshot.as_ref())?;
+            process_apply(n, &rd.committed_entries)?;
+        }
+        for m in rd.messages {
+            if is_local_msg_target(m.to) {
+                // Only the async mode addresses the local threads; anything
+                // else is a bug in RawNode.
+                assert!(!sync, "unexpected local msg target");
+                match m.get_type() {
+                    MessageType::MsgStorageAppend => n.append_work.push_back(m),
+                    MessageType::MsgStorageApply => n.apply_work.push_back(m),
+                    t => panic!("unexpected message type {t:?}"),
+                }
+            } else {
+                self.messages.push(m);
+            }
+        }
+        if sync {
+            n.raw.advance();
+        }
+        Ok(())
+    }
+
+    /// `process-append-thread <id>...`
+    pub(super) fn handle_process_append_thread(&mut self, d: &TestData) -> CmdResult {
+        let idxs = self.node_idxs(d)?;
+        for &idx in &idxs {
+            if idxs.len() > 1 {
+                self.output
+                    .write_fmt(format_args!("> {} processing append thread\n", idx + 1));
+                self.with_indent(|env| env.process_append_thread(idx))?;
+            } else {
+                self.process_append_thread(idx)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Performs the node's oldest `MsgStorageAppend` and queues its
+    /// responses (etcd `ProcessAppendThread`).
+    pub fn process_append_thread(&mut self, idx: usize) -> CmdResult {
+        let n = &mut self.nodes[idx];
+        let Some(mut m) = n.append_work.pop_front() else {
+            self.output.write_str("no append work to perform");
+            return Ok(());
+        };
+        let resps = mem::take(&mut m.responses);
+        self.output.write_str("Processing:\n");
+        self.output.write_fmt(format_args!("{}\n", desc_msg(&m)));
+        let st = HardState {
+            term: m.term,
+            vote: m.vote,
+            commit: m.commit,
+        };
+        process_append(n, Some(st), &m.entries, m.snapshot.as_ref())?;
+        self.output.write_str("Responses:\n");
+        for r in &resps {
+            self.output.write_fmt(format_args!("{}\n", desc_msg(r)));
+        }
+        self.messages.extend(resps);
+        Ok(())
+    }
+
+    /// `process-apply-thread <id>...`
+    pub(super) fn handle_process_apply_thread(&mut self, d: &TestData) -> CmdResult {
+        let idxs = self.node_idxs(d)?;
+        for &idx in &idxs {
+            if idxs.len() > 1 {
+                self.output
+                    .write_fmt(format_args!("> {} processing apply thread\n", idx + 1));
+                self.with_indent(|env| env.process_apply_thread(idx))?;
+            } else {
+                self.process_apply_thread(idx)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Applies the node's oldest `MsgStorageApply` and queues its responses
+    /// (etcd `ProcessApplyThread`).
+    pub fn process_apply_thread(&mut self, idx: usize) -> CmdResult {
+        let n = &mut self.nodes[idx];
+        let Some(mut m) = n.apply_work.pop_front() else {
+            self.output.write_str("no apply work to perform");
+            return Ok(());
+        };
+        let resps = mem::take(&mut m.responses);
+        self.output.write_str("Processing:\n");
+        self.output.write_fmt(format_args!("{}\n", desc_msg(&m)));
+        process_apply(n, &m.entries)?;
+        self.output.write_str("Responses:\n");
+        for r in &resps {
+            self.output.write_fmt(format_args!("{}\n", desc_msg(r)));
+        }
+        self.messages.extend(resps);
+        Ok(())
+    }
+
+    /// `log-level <level>`: one of DEBUG, INFO, WARN, ERROR, FATAL, NONE in
+    /// any case. NONE silences everything but errors.
+    pub(super) fn handle_log_level(&mut self, d: &TestData) -> CmdResult {
+        let arg = d
+            .cmd_args
+            .first()
+            .ok_or_else(|| script_err(d, "expected a log level"))?;
+        self.log_level(&arg.key)
+    }
+
+    fn log_level(&mut self, name: &str) -> CmdResult {
+        match LEVEL_NAMES
+            .iter()
+            .position(|s| s.eq_ignore_ascii_case(name))
+        {
+            Some(i) => {
+                self.output.set_level(i);
+                Ok(())
+            }
+            None => Err(Fail::Print(format!(
+                "log levels must be either of [{}]",
+                LEVEL_NAMES.join(" ")
+            ))),
+        }
+    }
+
+    /// `raft-log <id>`: the entries in the node's storage.
+    pub(super) fn handle_raft_log(&mut self, d: &TestData) -> CmdResult {
+        let idx = self.node_index(first_as_int(d)?)?;
+        self.raft_log(idx)
+    }
+
+    fn raft_log(&mut self, idx: usize) -> CmdResult {
+        let s = self.nodes[idx].storage();
+        let fi = s.first_index()?;
+        let li = s.last_index()?;
+        if li < fi {
+            // What MemStorage reports for a log holding nothing.
+            self.output.write_fmt(format_args!(
+                "log is empty: first index={fi}, last index={li}"
+            ));
+            return Ok(());
+        }
+        let ents = s.entries(fi, li + 1, u64::MAX)?;
+        self.output.write_str(&desc_entries(&ents));
+        Ok(())
+    }
+
+    /// `raft-state`: each node's role, whether it is a voter, term and
+    /// leader, as the node itself sees them.
+    pub(super) fn handle_raft_state(&mut self) -> CmdResult {
+        for n in &self.nodes {
+            let st = n.raw.status();
+            let voter = if st.config.voters.ids().contains(st.id) {
+                "(Voter)"
+            } else {
+                "(Non-Voter)"
+            };
+            self.output.write_fmt(format_args!(
+                "{}: {} {} Term:{} Lead:{}\n",
+                st.id,
+                st.raft_state(),
+                voter,
+                st.term(),
+                st.lead()
+            ));
+        }
+        Ok(())
+    }
+
+    /// `set-randomized-election-timeout <id> timeout=<ticks>`: until the
+    /// node next changes state.
+    pub(super) fn handle_set_randomized_election_timeout(&mut self, d: &TestData) -> CmdResult {
+        let idx = self.node_index(first_as_int(d)?)?;
+        let v = scan_arg(d, "timeout")?;
+        let timeout = parse_int(v).map_err(|e| script_err(d, e))?;
+        if timeout <= 0 {
+            return Err(script_err(d, "timeout must be positive"));
+        }
+        self.nodes[idx].raw.raft.randomized_election_timeout = timeout as usize;
+        Ok(())
+    }
+
+    /// `stabilize [<id>...] [log-level=<level>]`: handles Readys, delivers
+    /// messages and runs the storage threads of the given nodes (default:
+    /// all) until none has anything left to do.
+    pub(super) fn handle_stabilize(&mut self, d: &TestData) -> CmdResult {
+        let idxs = self.node_idxs(d)?;
+        let old = self.output.level();
+        let mut restore = false;
+        let mut res = Ok(());
+        'args: for arg in &d.cmd_args {
+            if arg.key == "log-level" {
+                for v in &arg.vals {
+                    restore = true;
+                    res = self.log_level(v);
+                    if res.is_err() {
+                        break 'args;
+                    }
+                }
+            }
+        }
+        if res.is_ok() {
+            res = self.stabilize(&idxs);
+        }
+        if restore {
+            self.output.set_level(old);
+        }
+        res
+    }
+
+    /// etcd `Stabilize`.
+    pub fn stabilize(&mut self, idxs: &[usize]) -> CmdResult {
+        let all: Vec<usize>;
+        let idxs = if idxs.is_empty() {
+            all = (0..self.nodes.len()).collect();
+            &all
+        } else {
+            idxs
+        };
+        for _ in 0..MAX_STABILIZE_ROUNDS {
+            let mut done = true;
+            for &idx in idxs {
+                if self.nodes[idx].raw.has_ready() {
+                    self.output
+                        .write_fmt(format_args!("> {} handling Ready\n", idx + 1));
+                    self.with_indent(|env| env.process_ready(idx))?;
+                    done = false;
+                }
+            }
+            for &idx in idxs {
+                let id = idx as u64 + 1;
+                if self.messages.iter().any(|m| m.to == id) {
+                    self.output
+                        .write_fmt(format_args!("> {id} receiving messages\n"));
+                    self.with_indent(|env| {
+                        env.deliver_msgs(None, &[Recipient { id, drop: false }])
+                    });
+                    done = false;
+                }
+            }
+            for &idx in idxs {
+                if !self.nodes[idx].append_work.is_empty() {
+                    self.output
+                        .write_fmt(format_args!("> {} processing append thread\n", idx + 1));
+                    while !self.nodes[idx].append_work.is_empty() {
+                        self.with_indent(|env| env.process_append_thread(idx))?;
+                    }
+                    done = false;
+                }
+            }
+            for &idx in idxs {
+                if !self.nodes[idx].apply_work.is_empty() {
+                    self.output
+                        .write_fmt(format_args!("> {} processing apply thread\n", idx + 1));
+                    while !self.nodes[idx].apply_work.is_empty() {
+                        // etcd ignores apply errors here.
+                        let _ = self.with_indent(|env| env.process_apply_thread(idx));
+                    }
+                    done = false;
+                }
+            }
+            if done {
+                return Ok(());
+            }
+        }
+        Err(Fail::Print(format!(
+            "stabilize: still not done after {MAX_STABILIZE_ROUNDS} rounds"
+        )))
+    }
+
+    /// `status <id>`: the progress of every peer, if the node leads.
+    pub(super) fn handle_status(&mut self, d: &TestData) -> CmdResult {
+        let idx = self.node_index(first_as_int(d)?)?;
+        let st = self.nodes[idx].raw.status();
+        self.output.write_fmt(format_args!("{}", st.progress));
+        Ok(())
+    }
+
+    /// `tick-election <id>`: as many ticks as the election timeout (the
+    /// randomized timeout may need more).
+    pub(super) fn handle_tick_election(&mut self, d: &TestData) -> CmdResult {
+        let idx = self.node_index(first_as_int(d)?)?;
+        let n = self.nodes[idx].config.election_tick;
+        self.tick(idx, n);
+        Ok(())
+    }
+
+    /// `tick-heartbeat <id>`: as many ticks as the heartbeat interval.
+    pub(super) fn handle_tick_heartbeat(&mut self, d: &TestData) -> CmdResult {
+        let idx = self.node_index(first_as_int(d)?)?;
+        let n = self.nodes[idx].config.heartbeat_tick;
+        self.tick(idx, n);
+        Ok(())
+    }
+
+    /// Ticks node `idx` `num` times.
+    pub fn tick(&mut self, idx: usize, num: usize) {
+        for _ in 0..num {
+            self.nodes[idx].raw.tick();
+        }
+    }
+
+    /// `transfer-leadership from=<id> to=<id>`
+    pub(super) fn handle_transfer_leadership(&mut self, d: &TestData) -> CmdResult {
+        let from = parse_u64(scan_arg(d, "from")?).map_err(|e| script_err(d, e))?;
+        let to = parse_u64(scan_arg(d, "to")?).map_err(|e| script_err(d, e))?;
+        let n = self.nodes.len() as u64;
+        if from == 0 || from > n {
+            return Err(Fail::Print(r#"expected valid "from" argument"#.to_owned()));
+        }
+        if to == 0 || to > n {
+            return Err(Fail::Print(r#"expected valid "to" argument"#.to_owned()));
+        }
+        self.nodes[(from - 1) as usize].raw.transfer_leader(to);
+        Ok(())
+    }
+
+    /// `forget-leader <id>`
+    pub(super) fn handle_forget_leader(&mut self, d: &TestData) -> CmdResult {
+        let idx = self.node_index(first_as_int(d)?)?;
+        // etcd ignores the error (a leader refuses to forget itself).
+        let _ = self.nodes[idx].raw.forget_leader();
+        Ok(())
+    }
+
+    /// `send-snapshot <from> <to>`: queues a `MsgSnap` with the sender's
+    /// newest state-machine snapshot; it is delivered like any message.
+    pub(super) fn handle_send_snapshot(&mut self, d: &TestData) -> CmdResult {
+        let ids = node_ids(d)?;
+        let [from, to] = ids[..] else {
+            return Err(script_err(d, "expected exactly two node ids: from and to"));
+        };
+        let from_idx = self.node_index(from)?;
+        let n = &self.nodes[from_idx];
+        let snap = n.storage().snapshot()?;
+        let mut msg = Message::new(MessageType::MsgSnap);
+        msg.term = n.raw.basic_status().term();
+        msg.from = from as u64;
+        msg.to = to as u64;
+        msg.snapshot = Some(snap);
+        self.output.write_str(&desc_msg(&msg));
+        self.messages.push(msg);
+        Ok(())
+    }
+
+    /// `propose <id> <data>`
+    pub(super) fn handle_propose(&mut self, d: &TestData) -> CmdResult {
+        let idx = self.node_index(first_as_int(d)?)?;
+        if d.cmd_args.len() != 2 || !d.cmd_args[1].vals.is_empty() {
+            return Err(script_err(d, "expected exactly one key with no vals"));
+        }
+        let data = Bytes::from(d.cmd_args[1].key.clone().into_bytes());
+        self.nodes[idx].raw.propose(data)?;
+        Ok(())
+    }
+
+    /// `propose-conf-change <id> [v1=<bool>] [transition=auto|implicit|explicit]`
+    /// with the changes (`v1 l2 r3 u4`) as input.
+    pub(super) fn handle_propose_conf_change(&mut self, d: &TestData) -> CmdResult {
+        let idx = self.node_index(first_as_int(d)?)?;
+        let mut v1 = false;
+        let mut transition = ConfChangeTransition::ConfChangeTransitionAuto;
+        for arg in &d.cmd_args[1..] {
+            for val in &arg.vals {
+                match arg.key.as_str() {
+                    "v1" => v1 = super::args::parse_bool(val).map_err(Fail::Print)?,
+                    "transition" => {
+                        transition = match val.as_str() {
+                            "auto" => ConfChangeTransition::ConfChangeTransitionAuto,
+                            "implicit" => ConfChangeTransition::ConfChangeTransitionJointImplicit,
+                            "explicit" => ConfChangeTransition::ConfChangeTransitionJointExplicit,
+                            _ => return Err(Fail::Print(format!("unknown transition {val}"))),
+                        }
+                    }
+                    k => return Err(Fail::Print(format!("unknown command {k}"))),
+                }
+            }
+        }
+        let ccs = conf_changes_from_string(&d.input).map_err(|e| Fail::Print(e.to_string()))?;
+        let n = &mut self.nodes[idx];
+        if v1 {
+            if ccs.len() != 1 || transition != ConfChangeTransition::ConfChangeTransitionAuto {
+                return Err(Fail::Print(
+                    "v1 conf change can only have one operation and no transition".to_owned(),
+                ));
+            }
+            let cc = ConfChange {
+                change_type: ccs[0].change_type,
+                node_id: ccs[0].node_id,
+                ..Default::default()
+            };
+            n.raw.propose_conf_change(&cc)?;
+        } else {
+            let cc = ConfChangeV2 {
+                transition: transition as i32,
+                changes: ccs,
+                ..Default::default()
+            };
+            n.raw.propose_conf_change(&cc)?;
+        }
+        Ok(())
+    }
+
+    /// `read-index <id> <ctx>`: the node asks for a read index; the answer
+    /// comes back in a `Ready`'s `ReadStates` with `<ctx>` attached. This
+    /// command is ours (etcd's harness has none for reads).
+    pub(super) fn handle_read_index(&mut self, d: &TestData) -> CmdResult {
+        let idx = self.node_index(first_as_int(d)?)?;
+        if d.cmd_args.len() != 2 || !d.cmd_args[1].vals.is_empty() {
+            return Err(script_err(d, "expected exactly one key with no vals"));
+        }
+        let ctx = Bytes::from(d.cmd_args[1].key.clone().into_bytes());
+        self.nodes[idx].raw.read_index(ctx);
+        Ok(())
+    }
+
+    /// `report-unreachable <id> <peer>`: `<id>` learns that `<peer>` could
+    /// not be reached.
+    pub(super) fn handle_report_unreachable(&mut self, d: &TestData) -> CmdResult {
+        let ids = node_ids(d)?;
+        let [on, peer] = ids[..] else {
+            return Err(Fail::Print(
+                "must specify exactly two node indexes: node on which to report, and reported node"
+                    .to_owned(),
+            ));
+        };
+        let on = self.node_index(on)?;
+        let peer = self.node_index(peer)?;
+        let peer_id = self.nodes[peer].config.id;
+        self.nodes[on].raw.report_unreachable(peer_id);
+        Ok(())
+    }
+}
+
+/// Persists a hard state and either entries or a snapshot (etcd's
+/// `processAppend`).
+fn process_append(
+    n: &mut Node,
+    st: Option<HardState>,
+    ents: &[Entry],
+    snap: Option<&Snapshot>,
+) -> CmdResult {
+    let mem = &mut n.storage_mut().mem;
+    if let Some(st) = st.filter(|st| !is_empty_hard_state(Some(st))) {
+        mem.set_hard_state(st)?;
+    }
+    if !is_empty_snap(snap) {
+        if !ents.is_empty() {
+            return Err(Fail::Print(
+                "can't apply snapshot and entries at the same time".to_owned(),
+            ));
+        }
+        // Non-empty, so present.
+        if let Some(snap) = snap {
+            mem.apply_snapshot(snap.clone())?;
+        }
+        return Ok(());
+    }
+    mem.append(ents)?;
+    Ok(())
+}
+
+/// Applies committed entries to the node's "appender" state machine, whose
+/// state is the concatenation of all payloads, recording one snapshot per
+/// entry; conf changes are applied to raft as well (etcd `processApply`).
+fn process_apply(n: &mut Node, ents: &[Entry]) -> CmdResult {
+    for ent in ents {
+        let (update, cs): (Bytes, Option<ConfState>) = match ent.get_type() {
+            EntryType::EntryConfChange => {
+                let cc =
+                    ConfChange::decode(ent.data.clone()).map_err(|e| Fail::Print(e.to_string()))?;
+                let cs = n.raw.apply_conf_change(&cc)?;
+                (cc.context, Some(cs))
+            }
+            EntryType::EntryConfChangeV2 => {
+                let cc = ConfChangeV2::decode(ent.data.clone())
+                    .map_err(|e| Fail::Print(e.to_string()))?;
+                let cs = n.raw.apply_conf_change(&cc)?;
+                (cc.context, Some(cs))
+            }
+            EntryType::EntryNormal => (ent.data.clone(), None),
+        };
+        let store = n.storage_mut();
+        let last = store.last_snapshot();
+        let mut data = Vec::with_capacity(last.data.len() + update.len());
+        data.extend_from_slice(&last.data);
+        data.extend_from_slice(&update);
+        let conf_state = cs.unwrap_or_else(|| last.metadata.conf_state.clone());
+        store.history.push(Snapshot {
+            data: data.into(),
+            metadata: SnapshotMetadata {
+                conf_state,
+                index: ent.index,
+                term: ent.term,
+            },
+        });
+    }
+    Ok(())
+}
