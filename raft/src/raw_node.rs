@@ -659,3 +659,198 @@ fn new_storage_apply_resp_msg<S: Storage>(r: &Raft<S>, ents: Vec<Entry>) -> Mess
     m.entries = ents;
     m
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::raft::StateRole;
+    use crate::storage::MemStorage;
+
+    fn logger() -> slog::Logger {
+        slog::Logger::root(slog::Discard, slog::o!())
+    }
+
+    fn storage(voters: &[u64]) -> MemStorage {
+        MemStorage::new_with_conf_state(ConfState {
+            voters: voters.to_vec(),
+            ..Default::default()
+        })
+    }
+
+    fn node(id: u64, voters: &[u64], async_writes: bool) -> RawNode<MemStorage> {
+        let mut cfg = Config::new(id);
+        cfg.async_storage_writes = async_writes;
+        RawNode::new(&cfg, storage(voters), &logger()).unwrap()
+    }
+
+    // Persists and applies a Ready the way an application must, then advances.
+    fn handle(rn: &mut RawNode<MemStorage>, rd: &Ready) {
+        let s = rn.mut_store();
+        if let Some(hs) = rd.hard_state {
+            s.set_hard_state(hs).unwrap();
+        }
+        if let Some(snap) = &rd.snapshot {
+            s.apply_snapshot(snap.clone()).unwrap();
+        }
+        s.append(&rd.entries).unwrap();
+        rn.advance();
+    }
+
+    #[test]
+    fn step_refuses_local_messages_and_unknown_responders() {
+        let mut rn = node(1, &[1, 2], false);
+        let mut hup = Message::new(MessageType::MsgHup);
+        hup.from = 2;
+        assert_eq!(rn.step(hup), Err(Error::StepLocalMsg));
+
+        let mut resp = Message::new(MessageType::MsgAppResp);
+        resp.from = 3;
+        assert_eq!(rn.step(resp.clone()), Err(Error::StepPeerNotFound));
+        // A known peer's response is let through.
+        resp.from = 2;
+        assert_eq!(rn.step(resp), Ok(()));
+    }
+
+    #[test]
+    fn bootstrap_refusals_and_first_ready() {
+        let mut rn = RawNode::new(&Config::new(1), MemStorage::new(), &logger()).unwrap();
+        assert_eq!(
+            rn.bootstrap(&[]).unwrap_err().to_string(),
+            "must provide at least one peer to Bootstrap"
+        );
+        let peers = [
+            Peer {
+                id: 1,
+                context: Bytes::new(),
+            },
+            Peer {
+                id: 2,
+                context: Bytes::from_static(b"ctx"),
+            },
+        ];
+        rn.bootstrap(&peers).unwrap();
+        assert!(rn.has_ready());
+        let rd = rn.ready();
+        // Both conf changes are to be persisted and applied, at term 1.
+        assert_eq!(rd.entries.len(), 2);
+        assert_eq!(rd.committed_entries, rd.entries);
+        assert_eq!(
+            rd.hard_state,
+            Some(HardState {
+                term: 1,
+                vote: 0,
+                commit: 2
+            })
+        );
+        assert!(rd.must_sync);
+        let cc = ConfChange::decode(rd.entries[1].data.clone()).unwrap();
+        assert_eq!((cc.node_id, &cc.context[..]), (2, &b"ctx"[..]));
+        handle(&mut rn, &rd);
+        // The peers were applied by bootstrap already: the node can campaign.
+        assert_eq!(rn.raft.trk.voter_nodes(), vec![1, 2]);
+        rn.campaign().unwrap();
+        assert_eq!(rn.basic_status().raft_state(), StateRole::Candidate);
+
+        let mut again = RawNode::new(&Config::new(1), rn.store().clone(), &logger()).unwrap();
+        assert_eq!(
+            again.bootstrap(&peers).unwrap_err().to_string(),
+            "can't bootstrap a nonempty Storage"
+        );
+    }
+
+    #[test]
+    fn ready_equals_ready_without_accept_then_accept() {
+        // The fast path of `ready` moves what the slow path clones; both must
+        // hand out the same work and leave the node in the same state.
+        let mut a = node(1, &[1, 2], false);
+        let mut b = node(1, &[1, 2], false);
+        let drive = |rn: &mut RawNode<MemStorage>, step: usize| match step {
+            0 => rn.campaign().unwrap(),
+            1 => {
+                let mut m = Message::new(MessageType::MsgVoteResp);
+                m.from = 2;
+                m.to = 1;
+                m.term = 1;
+                rn.step(m).unwrap();
+            }
+            2 => rn.propose(Bytes::from_static(b"x")).unwrap(),
+            3 => {
+                let mut m = Message::new(MessageType::MsgAppResp);
+                m.from = 2;
+                m.to = 1;
+                m.term = 1;
+                m.index = rn.raft.raft_log.last_index();
+                rn.step(m).unwrap();
+            }
+            _ => rn.read_index(Bytes::from_static(b"r")),
+        };
+        for step in 0..5 {
+            drive(&mut a, step);
+            drive(&mut b, step);
+            while a.has_ready() {
+                assert!(b.has_ready());
+                let ra = a.ready();
+                let rb = b.ready_without_accept();
+                b.accept_ready(&rb);
+                assert_eq!(ra, rb, "step {step}");
+                handle(&mut a, &ra);
+                handle(&mut b, &rb);
+            }
+            assert!(!b.has_ready());
+        }
+        assert_eq!(a.status(), b.status());
+        assert_eq!(a.basic_status().raft_state(), StateRole::Leader);
+        assert_eq!(a.basic_status().commit(), 2);
+    }
+
+    #[test]
+    fn async_writes_hand_work_to_local_threads() {
+        let mut rn = node(1, &[1], true);
+        rn.campaign().unwrap();
+        let rd = rn.ready();
+        // The self-vote rides along with the append of the new term's hard
+        // state: it counts only once that is persisted.
+        let append = rd
+            .messages
+            .iter()
+            .find(|m| m.get_type() == MessageType::MsgStorageAppend)
+            .expect("a MsgStorageAppend");
+        assert_eq!(append.to, LOCAL_APPEND_THREAD);
+        assert_eq!((append.term, append.vote), (1, 1));
+        assert!(append
+            .responses
+            .iter()
+            .any(|m| m.get_type() == MessageType::MsgVoteResp && m.to == 1));
+        assert_eq!(rn.basic_status().raft_state(), StateRole::Candidate);
+        for m in append.responses.clone() {
+            rn.step(m).unwrap();
+        }
+        assert_eq!(rn.basic_status().raft_state(), StateRole::Leader);
+    }
+
+    #[test]
+    #[should_panic(expected = "Advance must not be called when using AsyncStorageWrites")]
+    fn advance_is_refused_with_async_writes() {
+        let mut rn = node(1, &[1], true);
+        rn.advance();
+    }
+
+    #[test]
+    fn status_json_form() {
+        let mut rn = node(1, &[1], false);
+        rn.campaign().unwrap();
+        while rn.has_ready() {
+            let rd = rn.ready();
+            handle(&mut rn, &rd);
+        }
+        let st = rn.status();
+        assert_eq!(st.raft_state(), StateRole::Leader);
+        assert_eq!(
+            st.to_string(),
+            r#"{"id":"1","term":1,"vote":"1","commit":1,"lead":"1","raftState":"StateLeader","applied":1,"progress":{"1":{"match":1,"next":2,"state":"StateReplicate"}},"leadtransferee":"0"}"#
+        );
+        let mut seen = Vec::new();
+        rn.with_progress(|id, typ, pr| seen.push((id, typ, pr.matched)));
+        assert_eq!(seen, vec![(1, ProgressType::Peer, 1)]);
+    }
+}

@@ -1,31 +1,56 @@
 //! Shared helpers for the ported etcd tests, so that no test file grows its
 //! own copy: the Rust counterparts of the helpers at the end of etcd's
-//! `raft_test.go`, `raft_paper_test.go`, `log_test.go` and `diff_test.go`.
+//! `raft_test.go`, `raft_paper_test.go`, `rawnode_test.go`, `node_test.go`,
+//! `log_test.go` and `diff_test.go`. Use them with `use super::support::*;`.
 //!
 //! # Overview
 //!
-//! * Builders: [`new_test_config`], [`new_test_memory_storage`] with
-//!   [`with_peers`] / [`with_learners`], [`new_test_raft`],
-//!   [`new_test_learner_raft`], [`ents_with_config`], [`voted_with_config`].
-//! * Entries and messages: [`index`]`(i).terms(&[..])`, [`new_entry`],
-//!   [`entry_with_data`], [`new_message`], [`prop_msg`], [`empty_prop`],
-//!   [`snapshot`], [`accept_and_reply`], [`sort_messages`].
-//! * Driving one raft ([`RaftTestExt`], implemented for `Raft<MemStorage>`):
-//!   `read_messages`, `take_messages_after_append`, `step_or_send`,
-//!   `must_append_entry`, `next_ents`, `commit_noop_entry`, `storage_mut`,
-//!   `set_randomized_election_timeout`, `expect_one_message`.
-//! * The test network ([`Network`]): etcd's `network` with `send`, `drop`,
-//!   `cut`, `isolate`, `ignore`, `recover` and a message hook. Peers are
-//!   [`Peer`]s: [`Peer::Nil`] (the network builds a fresh raft, etcd's
-//!   `nil`), a raft of yours (`Peer::from(raft)`), or [`NOP_STEPPER`] (a
-//!   black hole). The network owns the rafts: reach them with
-//!   [`Network::peer`] / [`Network::peer_mut`] (or `nt.peers[&id]`).
-//! * Logs: [`ltoa`] renders a log the way etcd's tests compare logs.
+//! * Builders: [`new_test_config`] (etcd `newTestConfig`: no message size
+//!   limit, 256 appends in flight), [`new_test_memory_storage`] with
+//!   [`with_peers`] / [`with_learners`], [`mem_storage_with_ents`] (etcd's
+//!   `&MemoryStorage{ents: ...}`), [`new_raft`], [`new_test_raft`],
+//!   [`new_test_learner_raft`], [`new_log`], [`ents_with_config`],
+//!   [`voted_with_config`], [`pre_vote_config`], [`ids_by_size`],
+//!   [`test_logger`] (discards), [`NO_LIMIT`].
+//! * Entries and messages: [`index`]`(i).terms(&[..])` /
+//!   [`Index::term_range`], [`new_entry`], [`new_entry_with_data`],
+//!   [`entry_with_data`], [`entry_of_type`], [`entries`], [`new_message`],
+//!   [`prop_msg`] / [`new_prop`], [`empty_prop`], [`conf_change_v2`],
+//!   [`snapshot`], [`accept_and_reply`], [`sort_messages`] (etcd's
+//!   `messageSlice` order).
+//! * Driving one raft ([`RaftTestExt`], implemented for [`TestRaft`]):
+//!   `read_messages`, `advance_messages_after_append`,
+//!   `take_messages_after_append`, `step_or_send`, `must_append_entry`,
+//!   `next_ents`, `commit_noop_entry`, `storage_mut`, `expect_one_message`,
+//!   and `pr` / `pr_mut` for `r.trk.Progress[id]`.
+//! * The test network ([`Network`]): etcd's `network` with `send` (a `Vec`)
+//!   and `send1` (one message), `drop`, `cut`, `isolate`, `ignore`,
+//!   `recover` and `msg_hook`. Peers are [`Peer`]s: [`Peer::Nil`] (the
+//!   network builds a fresh raft, etcd's `nil`), a raft of yours
+//!   (`raft.into()`), or [`NOP_STEPPER`] (a black hole). The network owns
+//!   the rafts: reach them with [`Network::peer`] / [`Network::peer_mut`]
+//!   (or `nt.peers[&id]`, which derefs to the raft), and their storages
+//!   with [`Network::storage_mut`]. Drops use a seeded PRNG, so runs
+//!   reproduce.
+//! * Storages: [`IgnoreSizeHintMemStorage`] (etcd's
+//!   `ignoreSizeHintMemStorage`).
+//! * Logs: [`ltoa`] renders a log the way etcd's tests compare logs; compare
+//!   two renderings with `assert_eq!`.
+//!
+//! ```ignore
+//! let mut nt = Network::new(vec![Peer::Nil, Peer::Nil, NOP_STEPPER]);
+//! nt.send1(new_message(1, 1, MessageType::MsgHup));
+//! nt.send1(prop_msg(1, b"somedata"));
+//! assert_eq!(nt.peer(1).state, StateRole::Leader);
+//! let committed = nt.peer_mut(1).next_ents();
+//! ```
 //!
 //! Differences from etcd forced by Rust ownership: a raft owns its storage,
 //! so where etcd's tests keep a `*MemoryStorage` next to the raft, these
 //! helpers reach the storage through the raft
-//! ([`RaftTestExt::storage_mut`], [`Network::storage_mut`]).
+//! ([`RaftTestExt::storage_mut`], [`Network::storage_mut`]); and where etcd
+//! keeps a `*raft` after handing it to `newNetwork`, use the network's
+//! accessors.
 
 #![allow(dead_code)]
 
