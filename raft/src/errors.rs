@@ -27,6 +27,12 @@ pub enum Error {
     StepPeerNotFound,
     /// The `Node` was stopped (etcd `ErrStopped`).
     Stopped,
+    /// A blocking `Node` call was canceled through its context (Go's
+    /// `context.Canceled`).
+    Canceled,
+    /// A blocking `Node` call ran past its context's deadline (Go's
+    /// `context.DeadlineExceeded`).
+    DeadlineExceeded,
     /// A `Config` failed validation; the text is etcd's.
     ConfigInvalid(String),
     /// A configuration change could not be applied; the text is etcd's.
@@ -53,6 +59,8 @@ impl fmt::Display for Error {
             Error::StepLocalMsg => f.write_str("raft: cannot step raft local message"),
             Error::StepPeerNotFound => f.write_str("raft: cannot step as peer not found"),
             Error::Stopped => f.write_str("raft: stopped"),
+            Error::Canceled => f.write_str("context canceled"),
+            Error::DeadlineExceeded => f.write_str("context deadline exceeded"),
             Error::ConfigInvalid(s)
             | Error::ConfChange(s)
             | Error::Decode(s)

@@ -11,6 +11,7 @@ pub mod config;
 pub mod describe;
 pub mod errors;
 pub mod log_unstable;
+pub mod node;
 pub mod quorum;
 pub mod raft;
 pub mod raft_log;

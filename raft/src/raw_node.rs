@@ -155,6 +155,13 @@ impl<S: Storage> RawNode<S> {
         })
     }
 
+    /// Whether the node hands storage work to local threads as messages
+    /// (`Config::async_storage_writes`) instead of expecting `advance`.
+    #[inline]
+    pub fn async_storage_writes(&self) -> bool {
+        self.async_storage_writes
+    }
+
     /// The storage the node reads its stable log from.
     #[inline]
     pub fn store(&self) -> &S {
