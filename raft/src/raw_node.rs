@@ -207,14 +207,14 @@ impl<S: Storage> RawNode<S> {
 
     /// Proposes a configuration change (v1 or v2). Once committed, the
     /// application applies it with [`apply_conf_change`](RawNode::apply_conf_change).
-    pub fn propose_conf_change(&mut self, cc: &impl ConfChangeI) -> Result<()> {
+    pub fn propose_conf_change(&mut self, cc: &(impl ConfChangeI + ?Sized)) -> Result<()> {
         self.raft.step(conf_change_to_msg(cc))
     }
 
     /// Applies a committed configuration change to the node and returns the
     /// resulting configuration. Skip the call if the application rejects the
     /// change. An invalid change is an error (etcd panics).
-    pub fn apply_conf_change(&mut self, cc: &impl ConfChangeI) -> Result<ConfState> {
+    pub fn apply_conf_change(&mut self, cc: &(impl ConfChangeI + ?Sized)) -> Result<ConfState> {
         self.raft.apply_conf_change(&cc.as_v2())
     }
 
@@ -548,8 +548,12 @@ impl<S: Storage> RawNode<S> {
 
 // etcd confChangeToMsg: a proposal with a single conf change entry. The
 // sender is left unset, as etcd does; raft fills it in when forwarding.
-fn conf_change_to_msg(cc: &dyn ConfChangeI) -> Message {
-    let (typ, data) = marshal_conf_change(Some(cc));
+fn conf_change_to_msg<C: ConfChangeI + ?Sized>(cc: &C) -> Message {
+    // Through the concrete type, so that `dyn ConfChangeI` works as well.
+    let (typ, data) = match cc.as_v1() {
+        Some(v1) => marshal_conf_change(Some(v1)),
+        None => marshal_conf_change(Some(&cc.as_v2())),
+    };
     let mut m = Message::new(MessageType::MsgProp);
     m.entries.push(Entry {
         entry_type: typ as i32,
@@ -694,6 +698,29 @@ mod tests {
         }
         s.append(&rd.entries).unwrap();
         rn.advance();
+    }
+
+    #[test]
+    fn conf_changes_through_dyn() {
+        let mut rn = node(1, &[1], false);
+        rn.campaign().unwrap();
+        while rn.has_ready() {
+            let rd = rn.ready();
+            handle(&mut rn, &rd);
+        }
+        let v1 = ConfChange {
+            change_type: ConfChangeType::ConfChangeAddLearnerNode as i32,
+            node_id: 2,
+            ..Default::default()
+        };
+        let cc: &dyn ConfChangeI = &v1;
+        rn.propose_conf_change(cc).unwrap();
+        let rd = rn.ready();
+        let last = rd.entries.last().unwrap();
+        assert_eq!(last.get_type(), EntryType::EntryConfChange);
+        assert_eq!(ConfChange::decode(last.data.clone()).unwrap(), v1);
+        let cs = rn.apply_conf_change(cc).unwrap();
+        assert_eq!((cs.voters, cs.learners), (vec![1], vec![2]));
     }
 
     #[test]

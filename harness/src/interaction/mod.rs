@@ -167,3 +167,74 @@ impl Handler for InteractionEnv {
         InteractionEnv::handle(self, d)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::datadriven::{run_script, suite};
+
+    /// Every interaction script of ours gives the same output in two fresh
+    /// environments in one process: nothing depends on global state, time
+    /// or hash order.
+    #[test]
+    fn scripts_are_deterministic() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/interaction");
+        let files = suite::collect_scripts(&dir).unwrap();
+        assert!(files.len() >= 25, "only {} scripts", files.len());
+        for f in files {
+            let src = std::fs::read_to_string(&f).unwrap();
+            let path = f.display().to_string();
+            let a = run_script(&path, &src, &mut InteractionEnv::new());
+            let b = run_script(&path, &src, &mut InteractionEnv::new());
+            assert!(a.error.is_none(), "{:?}", a.error);
+            assert_eq!(a.rewritten, b.rewritten, "{path}");
+        }
+    }
+
+    /// A stanza of one directive, for driving the environment directly.
+    fn stanza(line: &str, input: &str) -> TestData {
+        let (cmd, cmd_args) = crate::datadriven::parse_line(line).unwrap();
+        TestData {
+            pos: "t:1".to_owned(),
+            cmd,
+            cmd_args,
+            input: input.to_owned(),
+            expected: String::new(),
+        }
+    }
+
+    #[test]
+    fn errors_print_but_script_mistakes_stop() {
+        let mut env = InteractionEnv::new();
+        let run = |env: &mut InteractionEnv, l: &str| env.handle(&stanza(l, ""));
+        assert_eq!(run(&mut env, "log-level none").unwrap(), "ok");
+        assert_eq!(
+            run(&mut env, "add-nodes 2 voters=(1,2) index=2").unwrap(),
+            "ok"
+        );
+        // Under NONE only the error is shown.
+        assert_eq!(
+            run(&mut env, "propose 1 x").unwrap(),
+            "raft proposal dropped"
+        );
+        assert_eq!(
+            run(&mut env, "campaign 3").unwrap(),
+            "node 3 does not exist"
+        );
+        assert_eq!(run(&mut env, "bogus").unwrap(), "unknown command");
+        // Malformed arguments are the script's fault.
+        let e = run(&mut env, "campaign x").unwrap_err();
+        assert!(e.0.starts_with("t:1: strconv.Atoi"), "{e}");
+        assert!(run(&mut env, "propose 1").is_err());
+        assert!(run(&mut env, "deliver-msgs 1 drop=(1)").is_err());
+        assert!(run(&mut env, "set-randomized-election-timeout 1").is_err());
+        // The environment still works afterwards.
+        assert_eq!(run(&mut env, "log-level info").unwrap(), "ok");
+        assert_eq!(
+            run(&mut env, "raft-state").unwrap(),
+            "1: StateFollower (Voter) Term:0 Lead:0\n2: StateFollower (Voter) Term:0 Lead:0\n"
+        );
+    }
+}

@@ -57,6 +57,7 @@ mod log_unstable_test;
 mod node_test;
 mod quorum_majority_test;
 mod quorum_quick_test;
+mod rafttest;
 mod storage_test;
 mod types_test;
 mod util_test;

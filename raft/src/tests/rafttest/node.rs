@@ -1,0 +1,265 @@
+//! A raft node driven like a real application (etcd `rafttest/node.go`):
+//! a driver thread ticks it every 5ms, persists its Readys into a
+//! `MemStorage` that survives restarts, sends its messages asynchronously
+//! with random delays, and steps what the network delivers. The node can
+//! be stopped (its in-memory state is lost, its storage kept), restarted,
+//! paused (incoming messages are held) and resumed.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::sync::{Arc, Mutex, RwLock};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{at, bounded, never, select, tick, unbounded, Receiver, Sender};
+
+use super::network::{NodeNetwork, Rng};
+use crate::config::Config;
+use crate::eraftpb::{HardState, Message, MessageType};
+use crate::errors::Result;
+use crate::node::{restart_node, start_node, Node};
+use crate::raw_node::Peer;
+use crate::status::Status;
+use crate::storage::MemStorage;
+use crate::tests::support::test_logger;
+
+/// The storage, shared by the driver (which writes) and the node (which
+/// reads); it outlives restarts.
+type Shared = Arc<RwLock<MemStorage>>;
+
+/// etcd's config for these nodes.
+fn config(id: u64) -> Config {
+    Config {
+        id,
+        election_tick: 10,
+        heartbeat_tick: 1,
+        max_size_per_msg: 1024 * 1024,
+        max_inflight_msgs: 256,
+        max_uncommitted_entries_size: 1 << 30,
+        ..Default::default()
+    }
+}
+
+/// A driven raft node (etcd rafttest's `node`).
+pub struct TestNode {
+    /// The node's id.
+    pub id: u64,
+    iface: NodeNetwork,
+    node: Option<Arc<Node>>,
+    storage: Shared,
+    /// The last hard state persisted.
+    pub state: Arc<Mutex<HardState>>,
+    stopc: Option<Sender<()>>,
+    pausec: (Sender<bool>, Receiver<bool>),
+    driver: Option<JoinHandle<()>>,
+}
+
+/// Starts node `id` of a new group of `peers` (etcd rafttest `startNode`).
+pub fn start_test_node(id: u64, peers: &[Peer], iface: NodeNetwork) -> TestNode {
+    let storage: Shared = Arc::new(RwLock::new(MemStorage::new()));
+    let node = start_node(&config(id), storage.clone(), peers, &test_logger()).expect("start node");
+    let mut n = TestNode {
+        id,
+        iface,
+        node: Some(Arc::new(node)),
+        storage,
+        state: Arc::new(Mutex::new(HardState::default())),
+        stopc: None,
+        pausec: bounded(0),
+        driver: None,
+    };
+    n.start();
+    n
+}
+
+impl TestNode {
+    fn node(&self) -> &Node {
+        self.node.as_ref().expect("node is stopped")
+    }
+
+    /// Proposes `data` through this node.
+    pub fn propose(&self, data: &'static [u8]) -> Result<()> {
+        self.node().propose(data)
+    }
+
+    /// The node's status.
+    pub fn status(&self) -> Status {
+        self.node().status()
+    }
+
+    fn start(&mut self) {
+        let (stop_tx, stopc) = bounded::<()>(0);
+        self.stopc = Some(stop_tx);
+        let n = self.node.clone().expect("node is stopped");
+        let iface = self.iface.clone();
+        let storage = self.storage.clone();
+        let state = self.state.clone();
+        let pausec = self.pausec.1.clone();
+        let id = self.id;
+        self.driver = Some(thread::spawn(move || {
+            drive(id, &n, &iface, &storage, &state, &stopc, &pausec);
+        }));
+    }
+
+    /// Stops the node: it is cut off from the network and its in-memory
+    /// state is dropped; its storage stays as it is.
+    pub fn stop(&mut self) {
+        self.iface.disconnect();
+        // Dropping the sender ends the driver, which stops the node.
+        self.stopc = None;
+        if let Some(h) = self.driver.take() {
+            h.join().expect("driver panicked");
+        }
+        self.node = None;
+    }
+
+    /// Restarts a stopped node from its storage and reconnects it.
+    pub fn restart(&mut self) {
+        let node = restart_node(&config(self.id), self.storage.clone(), &test_logger())
+            .expect("restart node");
+        self.node = Some(Arc::new(node));
+        self.start();
+        self.iface.connect();
+    }
+
+    /// Pauses the node: it holds the messages it receives until resumed.
+    pub fn pause(&self) {
+        self.pausec.0.send(true).expect("driver gone");
+    }
+
+    /// Resumes a paused node, which then steps the messages it held.
+    pub fn resume(&self) {
+        self.pausec.0.send(false).expect("driver gone");
+    }
+}
+
+impl Drop for TestNode {
+    fn drop(&mut self) {
+        if self.driver.is_some() {
+            self.stop();
+        }
+    }
+}
+
+// Steps a message from the network. Forwarded proposals are stepped on a
+// thread of their own (etcd steps every message on its own goroutine): a
+// proposal waits until the node knows a leader, which may take messages
+// this driver has yet to deliver.
+fn step(n: &Arc<Node>, m: Message, helpers: &mut Vec<JoinHandle<()>>) {
+    if m.get_type() == MessageType::MsgProp {
+        let n = n.clone();
+        helpers.push(thread::spawn(move || {
+            let _ = n.step(m);
+        }));
+    } else {
+        let _ = n.step(m);
+    }
+}
+
+// The driver loop of etcd's node.start.
+fn drive(
+    id: u64,
+    n: &Arc<Node>,
+    iface: &NodeNetwork,
+    storage: &Shared,
+    state: &Mutex<HardState>,
+    stopc: &Receiver<()>,
+    pausec: &Receiver<bool>,
+) {
+    let ticker = tick(Duration::from_millis(5));
+    let (out_tx, out_rx) = unbounded();
+    let sender = spawn_sender(id, iface.clone(), out_rx);
+    let mut helpers = Vec::new();
+    loop {
+        select! {
+            recv(ticker) -> _ => n.tick(),
+            recv(n.ready()) -> rd => {
+                let Ok(rd) = rd else { break };
+                if let Some(hs) = rd.hard_state.filter(|hs| !hs.is_empty()) {
+                    *state.lock().unwrap() = hs;
+                    storage.write().unwrap().set_hard_state(hs).expect("set hard state");
+                }
+                storage.write().unwrap().append(&rd.entries).expect("append");
+                thread::sleep(Duration::from_millis(1));
+                // Sent asynchronously, with random delays, more like the
+                // real world.
+                for m in rd.messages {
+                    let _ = out_tx.send(m);
+                }
+                n.advance();
+            }
+            recv(iface.recv()) -> m => {
+                if let Ok(m) = m {
+                    step(n, m, &mut helpers);
+                }
+            }
+            recv(stopc) -> _ => break,
+            recv(pausec) -> p => {
+                let mut paused = p.unwrap_or(false);
+                let mut held = Vec::new();
+                while paused {
+                    select! {
+                        recv(iface.recv()) -> m => held.extend(m.ok()),
+                        recv(pausec) -> p => paused = p.unwrap_or(false),
+                        recv(stopc) -> _ => break,
+                    }
+                }
+                for m in held {
+                    step(n, m, &mut helpers);
+                }
+            }
+        }
+    }
+    // Messages still in flight are delivered (or dropped by the network),
+    // then the sender ends.
+    drop(out_tx);
+    sender.join().expect("sender panicked");
+    // Stop the node first: a helper blocked on a proposal returns then.
+    n.stop();
+    for h in helpers {
+        h.join().expect("step helper panicked");
+    }
+}
+
+// Sends each message after a random delay below 10ms (etcd spawns a
+// goroutine per message that sleeps, then sends): messages overtake each
+// other as they would on a real network.
+fn spawn_sender(id: u64, iface: NodeNetwork, rx: Receiver<Message>) -> JoinHandle<()> {
+    thread::spawn(move || {
+        let mut rng = Rng::new(id);
+        let mut seq = 0u64;
+        let mut queue: BinaryHeap<Reverse<(Instant, u64)>> = BinaryHeap::new();
+        let mut pending = std::collections::HashMap::new();
+        let mut open = true;
+        while open || !queue.is_empty() {
+            let timer = match queue.peek() {
+                Some(Reverse((due, _))) => at(*due),
+                None => never(),
+            };
+            let input = if open { rx.clone() } else { never() };
+            select! {
+                recv(input) -> m => match m {
+                    Ok(m) => {
+                        let due = Instant::now() + Duration::from_millis(rng.below(10));
+                        queue.push(Reverse((due, seq)));
+                        pending.insert(seq, m);
+                        seq += 1;
+                    }
+                    Err(_) => open = false,
+                },
+                recv(timer) -> _ => {
+                    let now = Instant::now();
+                    while let Some(Reverse((due, s))) = queue.peek().copied() {
+                        if due > now {
+                            break;
+                        }
+                        queue.pop();
+                        if let Some(m) = pending.remove(&s) {
+                            iface.send(m);
+                        }
+                    }
+                }
+            }
+        }
+    })
+}
