@@ -5,6 +5,34 @@
 //! Nodes have ids 1, 2, ... in the order they are added. Messages the nodes
 //! send wait in one queue until a script delivers (or drops) them.
 //! Commands and their arguments are etcd's; see [`InteractionEnv::handle`].
+//!
+//! | command | what it does |
+//! |---|---|
+//! | `add-nodes <n> [voters=(..)] [learners=(..)] [index=<i>] [content=<s>]` | adds `n` nodes; with any of voters/learners/index/content they start from a snapshot at `index` (> 1), term 1 |
+//! | ... `[inflight=<n>] [max-committed-size-per-ready=<n>] [async-storage-writes=<b>]` | raft config options of the new nodes |
+//! | ... `[prevote=<b>] [checkquorum=<b>] [read-only=safe\|lease-based]` | |
+//! | ... `[step-down-on-removal=<b>] [disable-conf-change-validation=<b>]` | |
+//! | `campaign <id>` | the node starts an election |
+//! | `propose <id> <data>` | proposes an entry |
+//! | `propose-conf-change <id> [v1=<b>] [transition=auto\|implicit\|explicit]` + input `v1 l2 r3 u4` | proposes a conf change (empty input: leave a joint config) |
+//! | `read-index <id> <ctx>` | requests a read index (ours; etcd's harness has no such command) |
+//! | `process-ready <id>...` | handles one `Ready` of each node |
+//! | `process-append-thread <id>...` / `process-apply-thread <id>...` | runs one queued local storage message (async storage writes) |
+//! | `deliver-msgs [<id>...] [drop=(<id>...)] [type=<MsgType>]` | delivers (or drops) the queued messages to the nodes |
+//! | `stabilize [<id>...] [log-level=<level>]` | all of the above until nothing is left to do |
+//! | `tick-election <id>` / `tick-heartbeat <id>` | ticks an election timeout / heartbeat interval |
+//! | `set-randomized-election-timeout <id> timeout=<ticks>` | fixes the node's current randomized election timeout |
+//! | `transfer-leadership from=<id> to=<id>` / `forget-leader <id>` | leadership transfer / forgetting the leader |
+//! | `report-unreachable <id> <peer>` | `<id>` hears that `<peer>` is unreachable |
+//! | `send-snapshot <from> <to>` | queues a `MsgSnap` with the sender's newest snapshot |
+//! | `compact <id> <index>` | compacts the node's storage through `index` and prints its log |
+//! | `raft-log <id>` / `raft-state` / `status <id>` | prints the storage's log / every node's role / the leader's progress |
+//! | `log-level <DEBUG\|INFO\|WARN\|ERROR\|FATAL\|NONE>` | what log lines show (NONE: errors only) |
+//! | `_breakpoint` | nothing (a place for a debugger breakpoint) |
+//!
+//! Errors of raft or of the environment (a dropped proposal, a node that
+//! does not exist) print as the command's output; mistakes in the script
+//! (an argument that does not parse) stop the file as script errors.
 
 mod args;
 mod commands;

@@ -180,6 +180,19 @@ impl<S: Storage> Raft<S> {
     /// future term.
     fn handle_vote_request(&mut self, m: Message) {
         let t = m.get_type();
+        if m.term == 0 {
+            // Every vote request carries the term it is for; one without
+            // could only be answered with an invalid (termless) response,
+            // on which etcd panics. Drop it.
+            slog::debug!(
+                self.logger,
+                "{:x} ignored {:?} without a term from {:x}",
+                self.id,
+                t,
+                m.from
+            );
+            return;
+        }
         // A repeat of our vote, or no vote and no known leader this term,
         // or a pre-vote for a future term...
         let can_vote = self.vote == m.from
@@ -237,6 +250,14 @@ impl<S: Storage> Raft<S> {
                 cand.index,
                 self.term
             );
+            if self.term == 0 {
+                // Only a node whose log holds entries but that never saw a
+                // term gets here (a peer's termless append, or a storage
+                // without hard state); a termless rejection is invalid and
+                // etcd panics on it. The candidate learns nothing from it
+                // anyway, so send none.
+                return;
+            }
             let mut resp = Message::new(resp_type);
             resp.to = m.from;
             resp.term = self.term;
@@ -560,6 +581,21 @@ impl<S: Storage> Raft<S> {
     /// quorum has, and keep the follower's pipeline full.
     fn handle_append_success(&mut self, m: &Message) {
         let from = m.from;
+        if m.index > self.raft_log.last_index() {
+            // Within a term the leader's log only grows and followers only
+            // ack what it sent, so this ack is bogus. Taking it would make
+            // the progress point past the log, where etcd ends up panicking
+            // for want of a snapshot.
+            slog::debug!(
+                self.logger,
+                "{:x} ignored MsgAppResp from {:x} for index {} beyond its last index {}",
+                self.id,
+                from,
+                m.index,
+                self.raft_log.last_index()
+            );
+            return;
+        }
         let first_index = self.raft_log.first_index();
         let Some(pr) = self.trk.progress.get_mut(from) else {
             return;

@@ -2,69 +2,17 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use crate::eraftpb::{Entry, Snapshot, SnapshotMetadata};
+use super::support::{index, new_entry, new_log, snapshot, test_logger, NO_LIMIT};
+use crate::eraftpb::Entry;
 use crate::errors::Error;
-use crate::raft_log::{EntryId, LogSlice, RaftLog, NO_LIMIT};
+use crate::raft_log::{EntryId, LogSlice, RaftLog};
 use crate::storage::MemStorage;
 use crate::util::{ent_size, ents_size};
-
-// TEMPORARY until `support` publishes its `index` and `test_logger`: the same
-// helpers under the same names, so that switching is an import change.
-
-/// etcd's `index(i)`: a builder of entries starting at index `i`.
-pub(super) struct Index(u64);
-
-/// etcd's `index(i)`.
-pub(super) fn index(i: u64) -> Index {
-    Index(i)
-}
-
-impl Index {
-    /// Entries at `i, i+1, ...` with the given terms.
-    pub(super) fn terms(self, terms: &[u64]) -> Vec<Entry> {
-        (self.0..).zip(terms).map(|(i, &t)| ent(i, t)).collect()
-    }
-
-    /// Entries at `i, i+1, ...` with the terms `from..to`.
-    pub(super) fn term_range(self, from: u64, to: u64) -> Vec<Entry> {
-        (self.0..).zip(from..to).map(|(i, t)| ent(i, t)).collect()
-    }
-}
-
-fn ent(index: u64, term: u64) -> Entry {
-    Entry {
-        index,
-        term,
-        ..Default::default()
-    }
-}
-
-/// A logger that drops everything.
-pub(super) fn test_logger() -> slog::Logger {
-    slog::Logger::root(slog::Discard, slog::o!())
-}
-
-/// etcd's `newLog(storage, raftLogger)`.
-fn new_log(storage: MemStorage) -> RaftLog<MemStorage> {
-    RaftLog::new(storage, &test_logger())
-}
-
-/// A snapshot at `index` of `term` with nothing else in it.
-fn snap(index: u64, term: u64) -> Snapshot {
-    Snapshot {
-        metadata: SnapshotMetadata {
-            index,
-            term,
-            ..Default::default()
-        },
-        ..Default::default()
-    }
-}
 
 /// A fresh storage with the snapshot `(index, term)` applied.
 fn storage_at(index: u64, term: u64) -> MemStorage {
     let mut s = MemStorage::new();
-    s.apply_snapshot(snap(index, term)).unwrap();
+    s.apply_snapshot(snapshot(index, term, &[])).unwrap();
     s
 }
 
@@ -389,7 +337,7 @@ fn test_compaction_side_effects() {
     assert_eq!(unstable_ents[0].index, 751);
 
     let prev = l.last_index();
-    l.append(vec![ent(l.last_index() + 1, l.last_index() + 1)]);
+    l.append(vec![new_entry(l.last_index() + 1, l.last_index() + 1)]);
     assert_eq!(l.last_index(), prev + 1);
 
     let ents = l.entries(l.last_index(), NO_LIMIT).unwrap();
@@ -437,12 +385,12 @@ const APPLY_CASES: [ApplyCase; 14] = [
 
 /// The log of one of `APPLY_CASES`.
 fn apply_case_log(c: ApplyCase) -> RaftLog<MemStorage> {
-    let (applied, applying, allow_unstable, paused, snapshot) = c;
+    let (applied, applying, allow_unstable, paused, with_snap) = c;
     let mut l = applying_log(NO_LIMIT, applied);
     l.accept_applying(applying, 0, allow_unstable);
     l.applying_ents_paused = paused;
-    if snapshot {
-        l.restore(snap(4, 1));
+    if with_snap {
+        l.restore(snapshot(4, 1, &[]));
     }
     l
 }
@@ -745,7 +693,7 @@ fn test_term_with_unstable_snapshot() {
     let unstable_snap_i = storage_snap_i + 5;
 
     let mut l = new_log(storage_at(storage_snap_i, 1));
-    l.restore(snap(unstable_snap_i, 1));
+    l.restore(snapshot(unstable_snap_i, 1, &[]));
 
     let cases = [
         // Not from storage.
@@ -773,7 +721,7 @@ fn test_slice() {
     let (offset, num) = (1000u64, 100u64);
     let last = offset + num;
     let half = offset + num / 2;
-    let halfe = ent(half, half);
+    let halfe = new_entry(half, half);
     let entries = |from: u64, to: u64| index(from).term_range(from, to);
 
     let mut storage = storage_at(offset, 0);

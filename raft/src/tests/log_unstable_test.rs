@@ -1,21 +1,9 @@
 //! Port of etcd's `log_unstable_test.go`.
 
-use super::log_test::{index, test_logger};
-use crate::eraftpb::{Entry, Snapshot, SnapshotMetadata};
+use super::support::{index, snapshot, test_logger};
+use crate::eraftpb::{Entry, Snapshot};
 use crate::log_unstable::Unstable;
 use crate::raft_log::EntryId;
-
-/// A snapshot at `index` of `term` with nothing else in it.
-fn snap(index: u64, term: u64) -> Snapshot {
-    Snapshot {
-        metadata: SnapshotMetadata {
-            index,
-            term,
-            ..Default::default()
-        },
-        ..Default::default()
-    }
-}
 
 /// etcd's `unstable{...}` literal; fields left out are zero.
 fn unstable(
@@ -41,8 +29,8 @@ fn test_unstable_maybe_first_index() {
         (index(5).terms(&[1]), 5, None, None),
         (vec![], 0, None, None),
         // With a snapshot.
-        (index(5).terms(&[1]), 5, Some(snap(4, 1)), Some(5)),
-        (vec![], 5, Some(snap(4, 1)), Some(5)),
+        (index(5).terms(&[1]), 5, Some(snapshot(4, 1, &[])), Some(5)),
+        (vec![], 5, Some(snapshot(4, 1, &[])), Some(5)),
     ];
     for (i, (entries, offset, snapshot, want)) in cases.into_iter().enumerate() {
         let u = unstable(entries, offset, 0, snapshot);
@@ -55,9 +43,9 @@ fn test_maybe_last_index() {
     let cases = [
         // The last entry.
         (index(5).terms(&[1]), 5, None, Some(5)),
-        (index(5).terms(&[1]), 5, Some(snap(4, 1)), Some(5)),
+        (index(5).terms(&[1]), 5, Some(snapshot(4, 1, &[])), Some(5)),
         // The snapshot.
-        (vec![], 5, Some(snap(4, 1)), Some(4)),
+        (vec![], 5, Some(snapshot(4, 1, &[])), Some(4)),
         // Empty.
         (vec![], 0, None, None),
     ];
@@ -74,13 +62,25 @@ fn test_unstable_maybe_term() {
         (index(5).terms(&[1]), 5, None, 5, Some(1)),
         (index(5).terms(&[1]), 5, None, 6, None),
         (index(5).terms(&[1]), 5, None, 4, None),
-        (index(5).terms(&[1]), 5, Some(snap(4, 1)), 5, Some(1)),
-        (index(5).terms(&[1]), 5, Some(snap(4, 1)), 6, None),
+        (
+            index(5).terms(&[1]),
+            5,
+            Some(snapshot(4, 1, &[])),
+            5,
+            Some(1),
+        ),
+        (index(5).terms(&[1]), 5, Some(snapshot(4, 1, &[])), 6, None),
         // The term of the snapshot.
-        (index(5).terms(&[1]), 5, Some(snap(4, 1)), 4, Some(1)),
-        (index(5).terms(&[1]), 5, Some(snap(4, 1)), 3, None),
-        (vec![], 5, Some(snap(4, 1)), 5, None),
-        (vec![], 5, Some(snap(4, 1)), 4, Some(1)),
+        (
+            index(5).terms(&[1]),
+            5,
+            Some(snapshot(4, 1, &[])),
+            4,
+            Some(1),
+        ),
+        (index(5).terms(&[1]), 5, Some(snapshot(4, 1, &[])), 3, None),
+        (vec![], 5, Some(snapshot(4, 1, &[])), 5, None),
+        (vec![], 5, Some(snapshot(4, 1, &[])), 4, Some(1)),
         (vec![], 0, None, 5, None),
     ];
     for (i, (entries, offset, snapshot, idx, want)) in cases.into_iter().enumerate() {
@@ -91,9 +91,9 @@ fn test_unstable_maybe_term() {
 
 #[test]
 fn test_unstable_restore() {
-    let mut u = unstable(index(5).terms(&[1]), 5, 6, Some(snap(4, 1)));
+    let mut u = unstable(index(5).terms(&[1]), 5, 6, Some(snapshot(4, 1, &[])));
     u.snapshot_in_progress = true;
-    let s = snap(6, 2);
+    let s = snapshot(6, 2, &[]);
     u.restore(s.clone());
 
     assert_eq!(u.offset, s.metadata.index + 1);
@@ -121,7 +121,7 @@ fn test_unstable_next_entries() {
 
 #[test]
 fn test_unstable_next_snapshot() {
-    let s = snap(4, 1);
+    let s = snapshot(4, 1, &[]);
     let cases = [
         // No unstable snapshot.
         (None, false, None),
@@ -139,7 +139,7 @@ fn test_unstable_next_snapshot() {
 
 #[test]
 fn test_unstable_accept_in_progress() {
-    let s = || Some(snap(4, 1));
+    let s = || Some(snapshot(4, 1, &[]));
     let cases = [
         // No entries, snapshot not in progress yet.
         (vec![], None, 5, false, 5, false),
@@ -188,12 +188,22 @@ fn test_unstable_stable_to() {
         (index(5).terms(&[1]), 5, 6, None, 4, 1, 5, 6, 1),
         (index(5).terms(&[1]), 5, 6, None, 4, 2, 5, 6, 1),
         // With a snapshot: stable up to the first entry.
-        (index(5).terms(&[1]), 5, 6, Some(snap(4, 1)), 5, 1, 6, 6, 0),
+        (
+            index(5).terms(&[1]),
+            5,
+            6,
+            Some(snapshot(4, 1, &[])),
+            5,
+            1,
+            6,
+            6,
+            0,
+        ),
         (
             index(5).terms(&[1, 1]),
             5,
             6,
-            Some(snap(4, 1)),
+            Some(snapshot(4, 1, &[])),
             5,
             1,
             6,
@@ -205,7 +215,7 @@ fn test_unstable_stable_to() {
             index(5).terms(&[1, 1]),
             5,
             7,
-            Some(snap(4, 1)),
+            Some(snapshot(4, 1, &[])),
             5,
             1,
             6,
@@ -213,11 +223,41 @@ fn test_unstable_stable_to() {
             1,
         ),
         // Stable up to the first entry, but the term differs.
-        (index(6).terms(&[2]), 6, 7, Some(snap(5, 1)), 6, 1, 6, 7, 1),
+        (
+            index(6).terms(&[2]),
+            6,
+            7,
+            Some(snapshot(5, 1, &[])),
+            6,
+            1,
+            6,
+            7,
+            1,
+        ),
         // Stable up to the snapshot.
-        (index(5).terms(&[1]), 5, 6, Some(snap(4, 1)), 4, 1, 5, 6, 1),
+        (
+            index(5).terms(&[1]),
+            5,
+            6,
+            Some(snapshot(4, 1, &[])),
+            4,
+            1,
+            5,
+            6,
+            1,
+        ),
         // Stable up to an older entry.
-        (index(5).terms(&[2]), 5, 6, Some(snap(4, 2)), 4, 1, 5, 6, 1),
+        (
+            index(5).terms(&[2]),
+            5,
+            6,
+            Some(snapshot(4, 2, &[])),
+            4,
+            1,
+            5,
+            6,
+            1,
+        ),
     ];
     for (i, case) in cases.into_iter().enumerate() {
         let (entries, offset, oip, snapshot, idx, term, woffset, woip, wlen) = case;

@@ -2,20 +2,11 @@
 
 use bytes::Bytes;
 
-use super::log_test::index;
+use super::support::{index, mem_storage_with_ents, test_logger};
 use crate::eraftpb::{ConfState, Entry, Snapshot, SnapshotMetadata};
 use crate::errors::Error;
 use crate::storage::{MemStorage, Storage};
 use crate::util::ent_size as size;
-
-/// etcd's `&MemoryStorage{ents: ents}`: a storage holding exactly `ents`,
-/// `ents[0]` being the dummy entry.
-fn storage_with(ents: Vec<Entry>) -> MemStorage {
-    MemStorage {
-        ents,
-        ..MemStorage::default()
-    }
-}
 
 #[test]
 fn test_storage_term() {
@@ -28,7 +19,7 @@ fn test_storage_term() {
         (6, Err(Error::Unavailable)),
     ];
     for (i, want) in cases {
-        let s = storage_with(ents.clone());
+        let s = mem_storage_with_ents(ents.clone());
         assert_eq!(s.term(i), want, "term({i})");
     }
 }
@@ -74,14 +65,14 @@ fn test_storage_entries() {
         ),
     ];
     for (i, (lo, hi, max_size, want)) in cases.into_iter().enumerate() {
-        let s = storage_with(ents.clone());
+        let s = mem_storage_with_ents(ents.clone());
         assert_eq!(s.entries(lo, hi, max_size), want, "#{i}");
     }
 }
 
 #[test]
 fn test_storage_last_index() {
-    let mut s = storage_with(index(3).terms(&[3, 4, 5]));
+    let mut s = mem_storage_with_ents(index(3).terms(&[3, 4, 5]));
     assert_eq!(s.last_index(), Ok(5));
 
     s.append(&index(6).terms(&[5])).unwrap();
@@ -90,7 +81,7 @@ fn test_storage_last_index() {
 
 #[test]
 fn test_storage_first_index() {
-    let mut s = storage_with(index(3).terms(&[3, 4, 5]));
+    let mut s = mem_storage_with_ents(index(3).terms(&[3, 4, 5]));
     assert_eq!(s.first_index(), Ok(4));
 
     s.compact(4).unwrap();
@@ -107,7 +98,7 @@ fn test_storage_compact() {
         (5, Ok(()), 5, 5, 1),
     ];
     for (i, want, windex, wterm, wlen) in cases {
-        let mut s = storage_with(ents.clone());
+        let mut s = mem_storage_with_ents(ents.clone());
         assert_eq!(s.compact(i), want, "compact({i})");
         assert_eq!(s.ents[0].index, windex, "compact({i})");
         assert_eq!(s.ents[0].term, wterm, "compact({i})");
@@ -133,7 +124,7 @@ fn test_storage_create_snapshot() {
     };
     let cases = [(4, Ok(want_snap(4, 4))), (5, Ok(want_snap(5, 5)))];
     for (i, want) in cases {
-        let mut s = storage_with(ents.clone());
+        let mut s = mem_storage_with_ents(ents.clone());
         assert_eq!(
             s.create_snapshot(i, Some(cs.clone()), data.clone()),
             want,
@@ -158,7 +149,7 @@ fn test_storage_append() {
         (index(6).terms(&[5]), index(3).terms(&[3, 4, 5, 5])),
     ];
     for (i, (entries, want)) in cases.into_iter().enumerate() {
-        let mut s = storage_with(ents.clone());
+        let mut s = mem_storage_with_ents(ents.clone());
         assert_eq!(s.append(&entries), Ok(()), "#{i}");
         assert_eq!(s.ents, want, "#{i}");
     }
@@ -209,7 +200,7 @@ fn test_storage_shared_handles() {
 
     use crate::raft_log::RaftLog;
 
-    let logger = super::log_test::test_logger();
+    let logger = test_logger();
 
     let shared = Arc::new(RwLock::new(MemStorage::new()));
     let l = RaftLog::new(Arc::clone(&shared), &logger);
