@@ -19,6 +19,7 @@ use raft_proto::{
 
 use crate::config::{LOCAL_APPEND_THREAD, LOCAL_APPLY_THREAD, NONE};
 use crate::raft::SoftState;
+use crate::raw_node::Ready;
 use crate::read_only::ReadState;
 
 /// Formats an entry's application data for a description (etcd
@@ -239,6 +240,24 @@ pub fn describe_ready_parts(rd: &ReadyParts<'_>, f: Option<&EntryFormatter>) -> 
         return "<empty Ready>".to_string();
     }
     format!("Ready MustSync={}:\n{}", rd.must_sync, buf)
+}
+
+/// A [`Ready`] described as etcd's `DescribeReady` does; see
+/// [`describe_ready_parts`].
+pub fn describe_ready(rd: &Ready, f: Option<&EntryFormatter>) -> String {
+    describe_ready_parts(
+        &ReadyParts {
+            soft_state: rd.soft_state.as_ref(),
+            hard_state: rd.hard_state.as_ref(),
+            read_states: &rd.read_states,
+            entries: &rd.entries,
+            snapshot: rd.snapshot.as_ref(),
+            committed_entries: &rd.committed_entries,
+            messages: &rd.messages,
+            must_sync: rd.must_sync,
+        },
+        f,
+    )
 }
 
 /// A message on one line (plus indented lines for several entries, a

@@ -465,3 +465,31 @@ fn test_message_type_names() {
     };
     assert!(describe_message(&m, None).starts_with("None->None MsgHup "));
 }
+
+#[test]
+fn test_describe_ready_from_raw_node_ready() {
+    assert_eq!(describe_ready(&Ready::default(), None), "<empty Ready>");
+    let rd = Ready {
+        soft_state: Some(SoftState {
+            lead: 2,
+            raft_state: StateRole::Follower,
+        }),
+        hard_state: Some(HardState {
+            term: 2,
+            vote: 2,
+            commit: 1,
+        }),
+        committed_entries: vec![ent(2, 1, b"data")],
+        must_sync: true,
+        ..Default::default()
+    };
+    let upper = |d: &[u8]| String::from_utf8_lossy(d).to_uppercase();
+    assert_eq!(
+        describe_ready(&rd, Some(&upper)),
+        "Ready MustSync=true:\n\
+         Lead:2 State:StateFollower\n\
+         HardState Term:2 Vote:2 Commit:1\n\
+         CommittedEntries:\n\
+         2/1 EntryNormal DATA\n"
+    );
+}

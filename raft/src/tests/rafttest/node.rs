@@ -1,5 +1,5 @@
 //! A raft node driven like a real application (etcd `rafttest/node.go`):
-//! a driver thread ticks it every 5ms, persists its Readys into a
+//! a driver thread ticks it (every 20ms, see [`TICK`]), persists its Readys into a
 //! `MemStorage` that survives restarts, sends its messages asynchronously
 //! with random delays, and steps what the network delivers. The node can
 //! be stopped (its in-memory state is lost, its storage kept), restarted,
@@ -22,6 +22,14 @@ use crate::raw_node::Peer;
 use crate::status::Status;
 use crate::storage::MemStorage;
 use crate::tests::support::test_logger;
+
+/// The driver's clock. etcd ticks every 5ms; on a machine shared with
+/// parallel builds and tests, threads can be starved for longer than the
+/// 50ms election timeout that gives, and every needless election loses the
+/// proposals in flight (the tests do not retry, as etcd's do not). 20ms
+/// keeps the same protocol (heartbeat every tick, election after 10 to 19)
+/// with room for a busy scheduler.
+const TICK: Duration = Duration::from_millis(20);
 
 /// The storage, shared by the driver (which writes) and the node (which
 /// reads); it outlives restarts.
@@ -141,19 +149,28 @@ impl Drop for TestNode {
     }
 }
 
-// Steps a message from the network. Forwarded proposals are stepped on a
-// thread of their own (etcd steps every message on its own goroutine): a
-// proposal waits until the node knows a leader, which may take messages
-// this driver has yet to deliver.
-fn step(n: &Arc<Node>, m: Message, helpers: &mut Vec<JoinHandle<()>>) {
-    if m.get_type() == MessageType::MsgProp {
-        let n = n.clone();
-        helpers.push(thread::spawn(move || {
-            let _ = n.step(m);
-        }));
-    } else {
-        let _ = n.step(m);
-    }
+// Steps the messages from the network in order, on a thread of its own:
+// etcd steps each message on its own goroutine, so the driver never waits
+// for the node and many steps batch into one Ready. Forwarded proposals get
+// a thread each (as in etcd): a proposal waits until the node knows a
+// leader, which may take messages queued behind it.
+fn spawn_stepper(n: Arc<Node>, rx: Receiver<Message>) -> JoinHandle<()> {
+    thread::spawn(move || {
+        let mut helpers = Vec::new();
+        for m in rx {
+            if m.get_type() == MessageType::MsgProp {
+                let n = n.clone();
+                helpers.push(thread::spawn(move || {
+                    let _ = n.step(m);
+                }));
+            } else {
+                let _ = n.step(m);
+            }
+        }
+        for h in helpers {
+            h.join().expect("step helper panicked");
+        }
+    })
 }
 
 // The driver loop of etcd's node.start.
@@ -166,10 +183,11 @@ fn drive(
     stopc: &Receiver<()>,
     pausec: &Receiver<bool>,
 ) {
-    let ticker = tick(Duration::from_millis(5));
+    let ticker = tick(TICK);
     let (out_tx, out_rx) = unbounded();
     let sender = spawn_sender(id, iface.clone(), out_rx);
-    let mut helpers = Vec::new();
+    let (step_tx, step_rx) = unbounded();
+    let stepper = spawn_stepper(n.clone(), step_rx);
     loop {
         select! {
             recv(ticker) -> _ => n.tick(),
@@ -190,7 +208,7 @@ fn drive(
             }
             recv(iface.recv()) -> m => {
                 if let Ok(m) = m {
-                    step(n, m, &mut helpers);
+                    let _ = step_tx.send(m);
                 }
             }
             recv(stopc) -> _ => break,
@@ -205,7 +223,7 @@ fn drive(
                     }
                 }
                 for m in held {
-                    step(n, m, &mut helpers);
+                    let _ = step_tx.send(m);
                 }
             }
         }
@@ -214,11 +232,11 @@ fn drive(
     // then the sender ends.
     drop(out_tx);
     sender.join().expect("sender panicked");
-    // Stop the node first: a helper blocked on a proposal returns then.
+    // Stop the node first: steps still queued, and proposals blocked for
+    // want of a leader, return at once then.
     n.stop();
-    for h in helpers {
-        h.join().expect("step helper panicked");
-    }
+    drop(step_tx);
+    stepper.join().expect("stepper panicked");
 }
 
 // Sends each message after a random delay below 10ms (etcd spawns a
