@@ -39,15 +39,9 @@ impl<S: Storage> Raft<S> {
         if self.election_elapsed >= self.election_timeout {
             self.election_elapsed = 0;
             if self.check_quorum {
-                let mut m = Message::new(MessageType::MsgCheckQuorum);
-                m.from = self.id;
-                if let Err(e) = self.step(m) {
-                    slog::debug!(
-                        self.logger,
-                        "error occurred during checking sending heartbeat: {}",
-                        e
-                    );
-                }
+                // What stepping a MsgCheckQuorum does on a leader (this is
+                // one), without building a message on every timeout.
+                self.leader_check_quorum();
             }
             // A transfer that did not finish within an election timeout is
             // abandoned; this node stays leader.
@@ -62,15 +56,9 @@ impl<S: Storage> Raft<S> {
 
         if self.heartbeat_elapsed >= self.heartbeat_timeout {
             self.heartbeat_elapsed = 0;
-            let mut m = Message::new(MessageType::MsgBeat);
-            m.from = self.id;
-            if let Err(e) = self.step(m) {
-                slog::debug!(
-                    self.logger,
-                    "error occurred during checking sending heartbeat: {}",
-                    e
-                );
-            }
+            // What stepping a MsgBeat does on a leader, without building a
+            // message on every heartbeat tick.
+            self.bcast_heartbeat();
         }
     }
 

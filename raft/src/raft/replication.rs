@@ -52,7 +52,7 @@ impl<S: Storage> Raft<S> {
     /// back to a snapshot when the entries are gone from the log. Returns
     /// whether a message was sent.
     pub fn maybe_send_append(&mut self, to: u64, send_if_empty: bool) -> bool {
-        let Some(pr) = self.trk.progress.get(to) else {
+        let Some(pr) = self.trk.progress.get_mut(to) else {
             return false;
         };
         if pr.is_paused() {
@@ -81,9 +81,11 @@ impl<S: Storage> Raft<S> {
             return self.maybe_send_snapshot(to);
         }
 
-        let n = ents.len();
-        let bytes = payloads_size(&ents);
+        // The progress is updated before the message is queued (etcd does
+        // it after); nothing in between reads it.
         let commit = self.raft_log.committed;
+        pr.sent_entries(ents.len(), payloads_size(&ents));
+        pr.sent_commit(commit);
         let mut m = Message::new(MessageType::MsgApp);
         m.to = to;
         m.index = prev_index;
@@ -91,10 +93,6 @@ impl<S: Storage> Raft<S> {
         m.entries = ents;
         m.commit = commit;
         self.send(m);
-        if let Some(pr) = self.trk.progress.get_mut(to) {
-            pr.sent_entries(n, bytes);
-            pr.sent_commit(commit);
-        }
         true
     }
 
@@ -165,18 +163,16 @@ impl<S: Storage> Raft<S> {
     /// The commit index sent is capped at what `to` is known to have, so a
     /// follower never commits entries it may not hold.
     pub fn send_heartbeat(&mut self, to: u64, ctx: Bytes) {
-        let Some(pr) = self.trk.progress.get(to) else {
+        let Some(pr) = self.trk.progress.get_mut(to) else {
             return;
         };
         let commit = pr.matched.min(self.raft_log.committed);
+        pr.sent_commit(commit);
         let mut m = Message::new(MessageType::MsgHeartbeat);
         m.to = to;
         m.commit = commit;
         m.context = ctx;
         self.send(m);
-        if let Some(pr) = self.trk.progress.get_mut(to) {
-            pr.sent_commit(commit);
-        }
     }
 
     /// Sends appends to every peer that is not up to date (etcd

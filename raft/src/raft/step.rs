@@ -275,22 +275,7 @@ impl<S: Storage> Raft<S> {
                 return Ok(());
             }
             MessageType::MsgCheckQuorum => {
-                if !self.trk.quorum_active() {
-                    slog::warn!(
-                        self.logger,
-                        "{:x} stepped down to follower since quorum is not active",
-                        self.id
-                    );
-                    self.become_follower(self.term, NONE);
-                }
-                // Everyone but this node must prove itself active again
-                // before the next check.
-                let self_id = self.id;
-                self.trk.visit(|id, pr| {
-                    if id != self_id {
-                        pr.recent_active = false;
-                    }
-                });
+                self.leader_check_quorum();
                 return Ok(());
             }
             MessageType::MsgProp => return self.propose(m),
@@ -456,6 +441,28 @@ impl<S: Storage> Raft<S> {
             _ => {}
         }
         Ok(())
+    }
+
+    /// The leader's check-quorum (`MsgCheckQuorum`): steps down unless a
+    /// quorum was active since the last check, then marks every peer
+    /// inactive for the next one.
+    pub(super) fn leader_check_quorum(&mut self) {
+        if !self.trk.quorum_active() {
+            slog::warn!(
+                self.logger,
+                "{:x} stepped down to follower since quorum is not active",
+                self.id
+            );
+            self.become_follower(self.term, NONE);
+        }
+        // Everyone but this node must prove itself active again before the
+        // next check.
+        let self_id = self.id;
+        self.trk.visit(|id, pr| {
+            if id != self_id {
+                pr.recent_active = false;
+            }
+        });
     }
 
     /// The leader's handling of a proposal: validates conf changes against
