@@ -1074,3 +1074,106 @@ fn test_node_commit_pagination_after_restart() {
         rd.committed_entries
     );
 }
+
+// Beyond etcd's tests: the handle's life cycle and the Rust-side API
+// (contexts, errors instead of panics).
+
+// Dropping the handle stops the node and joins its thread.
+#[test]
+fn test_node_drop_stops_node() {
+    let s = shared(new_test_memory_storage(vec![with_peers(&[1])]));
+    let n = Node::new(new_test_raw_node(1, 10, 1, &s));
+    let ready = n.ready().clone();
+    drop(n);
+    // The node thread is gone: its end of the Ready channel was dropped.
+    assert!(matches!(
+        ready.try_recv(),
+        Err(crossbeam_channel::TryRecvError::Disconnected)
+    ));
+    // The storage is the application's again.
+    assert_eq!(Arc::strong_count(&s), 1);
+}
+
+// After stop, every call returns at once: with Error::Stopped where the
+// call reports errors.
+#[test]
+fn test_node_calls_after_stop() {
+    let s = shared(new_test_memory_storage(vec![with_peers(&[1])]));
+    let n = Node::new(new_test_raw_node(1, 10, 1, &s));
+    n.stop();
+    assert_eq!(n.campaign(), Err(Error::Stopped));
+    assert_eq!(n.propose(&b"x"[..]), Err(Error::Stopped));
+    assert_eq!(
+        n.propose_conf_change(&conf_change(ConfChangeType::ConfChangeAddNode, 2)),
+        Err(Error::Stopped)
+    );
+    assert_eq!(
+        n.step(new_message(2, 1, MessageType::MsgHeartbeat)),
+        Err(Error::Stopped)
+    );
+    assert_eq!(n.read_index(&b"ctx"[..]), Err(Error::Stopped));
+    assert_eq!(n.forget_leader(), Err(Error::Stopped));
+    assert_eq!(
+        n.apply_conf_change(&conf_change(ConfChangeType::ConfChangeAddNode, 2)),
+        Err(Error::Stopped)
+    );
+    n.tick();
+    n.advance();
+    n.transfer_leadership(1, 2);
+    n.report_unreachable(2);
+    n.report_snapshot(2, crate::raw_node::SnapshotStatus::Failure);
+    assert_eq!(n.status(), crate::status::Status::default());
+}
+
+// etcd's StartNode refuses an empty peer list.
+#[test]
+fn test_start_node_without_peers() {
+    let s = shared(MemStorage::new());
+    let err = start_node(&Config::new(1), s, &[], &test_logger()).unwrap_err();
+    assert_eq!(err.to_string(), "no peers given; use RestartNode instead");
+}
+
+// An invalid config is an error, not a panic.
+#[test]
+fn test_start_node_invalid_config() {
+    let s = shared(MemStorage::new());
+    let err = restart_node(&Config::new(0), s, &test_logger()).unwrap_err();
+    assert_eq!(err.to_string(), "cannot use none as id");
+}
+
+// Without a leader a proposal waits; its context's deadline ends the wait.
+#[test]
+fn test_node_propose_deadline_without_leader() {
+    let s = shared(new_test_memory_storage(vec![with_peers(&[1, 2, 3])]));
+    let n = Node::new(new_test_raw_node(1, 10, 1, &s));
+    let ctx = Context::with_timeout(Duration::from_millis(20));
+    assert_eq!(n.propose_ctx(&ctx, &b"x"[..]), Err(Error::DeadlineExceeded));
+    assert_eq!(ctx.err(), Some(Error::DeadlineExceeded));
+}
+
+// A node that removes itself from the configuration stops taking
+// proposals (etcd's run loop disarms propc).
+#[test]
+fn test_node_removed_blocks_proposals() {
+    let s = shared(new_test_memory_storage(vec![with_peers(&[1, 2])]));
+    let n = Node::new(new_test_raw_node(1, 10, 1, &s));
+    // Make node 1 the leader of {1, 2} by hand, so that proposals are
+    // taken before the removal.
+    n.exec::<Shared, _>(|rn, _| {
+        rn.raft.become_candidate();
+        rn.raft.become_leader();
+    })
+    .unwrap();
+    let ctx = Context::with_timeout(WAIT);
+    assert_eq!(n.propose_ctx(&ctx, &b"before"[..]), Ok(()));
+
+    let cs = n
+        .apply_conf_change(&conf_change(ConfChangeType::ConfChangeRemoveNode, 1))
+        .unwrap();
+    assert_eq!(cs.voters, vec![2]);
+    let ctx = Context::with_timeout(Duration::from_millis(20));
+    assert_eq!(
+        n.propose_ctx(&ctx, &b"after"[..]),
+        Err(Error::DeadlineExceeded)
+    );
+}
