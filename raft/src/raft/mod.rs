@@ -7,7 +7,7 @@
 //!
 //! The code is split by concept, each file readable next to etcd's:
 //! - this file: the struct, construction, sending and small helpers;
-//! - [`election`](self): ticks, role transitions, campaigns and votes;
+//! - `election`: ticks, role transitions, campaigns and votes;
 //! - `replication`: appends, heartbeats, snapshots and the follower side;
 //! - `step`: message dispatch for every role;
 //! - `conf_change`: applying configuration changes;
