@@ -1177,3 +1177,11 @@ fn test_node_removed_blocks_proposals() {
         Err(Error::DeadlineExceeded)
     );
 }
+
+// The handle can be shared between threads (behind an Arc) and moved.
+#[test]
+fn test_node_is_send_and_sync() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Node>();
+    assert_send_sync::<Context>();
+}
