@@ -38,9 +38,9 @@ impl<S: Storage> Raft<S> {
 
         if self.election_elapsed >= self.election_timeout {
             self.election_elapsed = 0;
-            if self.check_quorum {
-                // What stepping a MsgCheckQuorum does on a leader (this is
-                // one), without building a message on every timeout.
+            // What stepping a MsgCheckQuorum does (only a leader acts on
+            // it), without building a message on every timeout.
+            if self.check_quorum && self.state == StateRole::Leader {
                 self.leader_check_quorum();
             }
             // A transfer that did not finish within an election timeout is
