@@ -129,3 +129,80 @@ impl ReadOnly {
         Bytes::copy_from_slice(&pos.to_le_bytes())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::eraftpb::MessageType;
+    use crate::quorum::MajorityConfig;
+
+    fn req(ctx: u8) -> Message {
+        let mut m = Message::new(MessageType::MsgReadIndex);
+        m.context = Bytes::from(vec![ctx]);
+        m
+    }
+
+    fn ack(ro: &mut ReadOnly, from: u64, n: u64) {
+        ro.recv_ack(from, &n.to_le_bytes());
+    }
+
+    #[test]
+    fn acks_keep_the_highest_counter() {
+        let mut ro = ReadOnly::new(ReadOnlyOption::Safe);
+        ack(&mut ro, 2, 5);
+        ack(&mut ro, 2, 3);
+        ack(&mut ro, 1, 1);
+        assert_eq!(ro.acked_index(2), Some(5));
+        assert_eq!(ro.acked_index(1), Some(1));
+        assert_eq!(ro.acked_index(3), None);
+        ro.recv_ack(3, b"");
+        ro.recv_ack(3, b"123456789");
+        assert_eq!(ro.acked_index(3), None);
+    }
+
+    #[test]
+    fn confirms_in_order_up_to_the_quorum_counter() {
+        let mut ro = ReadOnly::new(ReadOnlyOption::Safe);
+        assert!(ro.heartbeat_ctx().is_empty());
+        for (i, ctx) in [10u8, 11, 12].into_iter().enumerate() {
+            ro.add_request(100 + i as u64, req(ctx));
+        }
+        assert_eq!(ro.heartbeat_ctx().as_ref(), 3u64.to_le_bytes());
+
+        // Joint (1 2 3)&&(3 4): both halves need a quorum.
+        let voters = JointConfig::new(
+            MajorityConfig::from([1, 2, 3].as_slice()),
+            MajorityConfig::from([3, 4].as_slice()),
+        );
+        ack(&mut ro, 1, 3);
+        ack(&mut ro, 2, 2);
+        assert!(ro.maybe_advance(&voters).is_empty());
+        ack(&mut ro, 3, 2);
+        ack(&mut ro, 4, 1);
+        let done = ro.maybe_advance(&voters);
+        assert_eq!(done.len(), 1);
+        assert_eq!((done[0].index, done[0].req.context[0]), (100, 10));
+        ack(&mut ro, 4, 3);
+        let done = ro.maybe_advance(&voters);
+        assert_eq!(done.iter().map(|r| r.index).collect::<Vec<_>>(), vec![101]);
+        assert_eq!(ro.confirmed_reads, 2);
+        // The next round's counter still counts from the start.
+        assert_eq!(ro.heartbeat_ctx().as_ref(), 3u64.to_le_bytes());
+        ack(&mut ro, 3, 3);
+        assert_eq!(ro.maybe_advance(&voters).len(), 1);
+        assert!(ro.unconfirmed_reads.is_empty());
+    }
+
+    #[test]
+    fn a_counter_beyond_the_queue_confirms_only_what_is_queued() {
+        let mut ro = ReadOnly::new(ReadOnlyOption::Safe);
+        ro.add_request(7, req(1));
+        let voters = JointConfig::new(
+            MajorityConfig::from([1].as_slice()),
+            MajorityConfig::default(),
+        );
+        ack(&mut ro, 1, 99);
+        assert_eq!(ro.maybe_advance(&voters).len(), 1);
+        assert_eq!(ro.confirmed_reads, 1);
+    }
+}
