@@ -19,6 +19,13 @@
 //! - `TestNodeStepUnblock` closes a bare node's `done` channel by hand; here
 //!   a real node is stopped (and a real context canceled) while a proposal
 //!   is blocked for want of a leader.
+//!
+//! Go's `ctx` arguments become the optional [`Context`] of the `_ctx`
+//! methods (cancel: [`Error::Canceled`], deadline:
+//! [`Error::DeadlineExceeded`]). The benchmarks of `node_bench_test.go` and
+//! `rafttest/node_bench_test.go` are benchmarks, not tests, and are not
+//! ported here. `rafttest/node_test.go` and `network_test.go` are ported in
+//! [`rafttest`](super::rafttest).
 
 use std::sync::{Arc, Mutex, RwLock};
 use std::thread;
