@@ -147,8 +147,11 @@ pub struct Message {
     #[prost(uint64, tag = "8")]
     pub commit: u64,
     /// The snapshot of a `MsgSnap` (and of a `MsgStorageAppend` that installs one).
-    #[prost(message, optional, tag = "9")]
-    pub snapshot: Option<Snapshot>,
+    ///
+    /// Boxed because snapshots are rare while messages are moved many times
+    /// between `send` and `step`: inline, it would double every message's size.
+    #[prost(message, optional, boxed, tag = "9")]
+    pub snapshot: Option<Box<Snapshot>>,
     /// Whether the request was rejected.
     #[prost(bool, tag = "10")]
     pub reject: bool,

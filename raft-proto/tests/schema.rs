@@ -480,7 +480,7 @@ fn test_rust_types_match_schema() {
         index: 15,
         entries: vec![entry(), second_entry.clone()],
         commit: 16,
-        snapshot: Some(snapshot()),
+        snapshot: Some(Box::new(snapshot())),
         reject: true,
         reject_hint: 17,
         context: Bytes::from_static(b"message context"),

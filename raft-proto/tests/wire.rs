@@ -45,7 +45,7 @@ fn full_message(t: MessageType) -> Message {
             },
         ],
         commit: 99,
-        snapshot: Some(Snapshot {
+        snapshot: Some(Box::new(Snapshot {
             data: Bytes::from_static(b"state"),
             metadata: SnapshotMetadata {
                 conf_state: ConfState {
@@ -58,7 +58,7 @@ fn full_message(t: MessageType) -> Message {
                 index: 50,
                 term: 5,
             },
-        }),
+        })),
         reject: true,
         reject_hint: 42,
         context: Bytes::from_static(b"ctx"),
@@ -107,7 +107,10 @@ fn test_other_types_round_trip() {
         ConfChange::decode(v1.encode_to_vec().as_slice()).unwrap(),
         v1
     );
-    let snap = full_message(MessageType::MsgSnap).snapshot.unwrap();
+    let snap = full_message(MessageType::MsgSnap)
+        .snapshot
+        .map(|s| *s)
+        .unwrap();
     assert_eq!(
         Snapshot::decode(snap.encode_to_vec().as_slice()).unwrap(),
         snap
@@ -227,7 +230,7 @@ fn test_proto_memory_sizes() {
         "SnapshotMetadata size check"
     );
     assert_eq!(size_of::<Snapshot>(), 152, "Snapshot size check");
-    assert_eq!(size_of::<Message>(), 304, "Message size check");
+    assert_eq!(size_of::<Message>(), 160, "Message size check");
     assert_eq!(size_of::<HardState>(), 24, "HardState size check");
     assert_eq!(size_of::<ConfState>(), 104, "ConfState size check");
     assert_eq!(size_of::<ConfChange>(), 56, "ConfChange size check");

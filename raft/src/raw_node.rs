@@ -596,7 +596,7 @@ fn new_storage_append_msg<S: Storage>(r: &mut Raft<S>, rd: &Ready, take: bool) -
         m.commit = hs.commit;
     }
     if !is_empty_snap(rd.snapshot.as_ref()) {
-        m.snapshot = rd.snapshot.clone();
+        m.snapshot = rd.snapshot.clone().map(Box::new);
     }
     // The self-directed MsgAppResp of a leader (in msgs_after_append) must
     // come before the MsgStorageAppendResp, so that it is handled while the
@@ -628,7 +628,7 @@ fn new_storage_append_resp_msg<S: Storage>(r: &Raft<S>, rd: &Ready) -> Message {
         m.log_term = last.term;
     }
     if !is_empty_snap(rd.snapshot.as_ref()) {
-        m.snapshot = rd.snapshot.clone();
+        m.snapshot = rd.snapshot.clone().map(Box::new);
     }
     m
 }

@@ -381,7 +381,7 @@ impl InteractionEnv {
             vote: m.vote,
             commit: m.commit,
         };
-        process_append(n, Some(st), &m.entries, m.snapshot.as_ref())?;
+        process_append(n, Some(st), &m.entries, m.snapshot.as_deref())?;
         self.output.write_str("Responses:\n");
         for r in &resps {
             self.output.write_fmt(format_args!("{}\n", desc_msg(r)));
@@ -665,7 +665,7 @@ impl InteractionEnv {
         msg.term = n.raw.basic_status().term();
         msg.from = from as u64;
         msg.to = to as u64;
-        msg.snapshot = Some(snap);
+        msg.snapshot = Some(Box::new(snap));
         self.output.write_str(&desc_msg(&msg));
         self.messages.push(msg);
         Ok(())

@@ -202,20 +202,20 @@ fn test_describe_message() {
     );
 
     let mut s = msg(MessageType::MsgSnap, 1, 2, 1);
-    s.snapshot = Some(snap(
+    s.snapshot = Some(Box::new(snap(
         4,
         1,
         ConfState {
             voters: vec![1, 2],
             ..Default::default()
         },
-    ));
+    )));
     assert_eq!(
         describe_message(&s, None),
         "1->2 MsgSnap Term:1 Log:0/0\n  Snapshot: Index:4 Term:1 ConfState:Voters:[1 2] VotersOutgoing:[] Learners:[] LearnersNext:[] AutoLeave:false"
     );
     // An empty snapshot (index 0), as old peers send, prints nothing.
-    s.snapshot = Some(Snapshot::default());
+    s.snapshot = Some(Box::new(Snapshot::default()));
     assert_eq!(describe_message(&s, None), "1->2 MsgSnap Term:1 Log:0/0");
 
     let v = Message {

@@ -154,7 +154,7 @@ impl<S: Storage> Raft<S> {
         );
         let mut m = Message::new(MessageType::MsgSnap);
         m.to = to;
-        m.snapshot = Some(snapshot);
+        m.snapshot = Some(Box::new(snapshot));
         self.send(m);
         true
     }
@@ -328,7 +328,7 @@ impl<S: Storage> Raft<S> {
     pub fn handle_snapshot(&mut self, mut m: Message) {
         // A MsgSnap should carry a snapshot; a missing one is treated as the
         // empty snapshot, which is always stale.
-        let s = m.snapshot.take().unwrap_or_default();
+        let s = m.snapshot.take().map(|s| *s).unwrap_or_default();
         let (sindex, sterm) = (s.metadata.index, s.metadata.term);
         let mut resp = Message::new(MessageType::MsgAppResp);
         resp.to = m.from;

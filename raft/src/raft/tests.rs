@@ -144,14 +144,14 @@ fn snapshot_with_unrestorable_conf_state_is_ignored() {
         ..Default::default()
     };
     let mut m = msg(MessageType::MsgSnap, 1, 2, 1);
-    m.snapshot = Some(Snapshot {
+    m.snapshot = Some(Box::new(Snapshot {
         data: Bytes::new(),
         metadata: SnapshotMetadata {
             conf_state: cs,
             index: 10,
             term: 1,
         },
-    });
+    }));
     r.step(m).unwrap();
     assert_eq!(r.raft_log.committed, 0);
     assert_eq!(r.raft_log.last_index(), 0);
@@ -372,14 +372,14 @@ fn random_peer_messages_do_not_panic() {
                 });
             }
             if t == MessageType::MsgSnap {
-                m.snapshot = Some(Snapshot {
+                m.snapshot = Some(Box::new(Snapshot {
                     data: Bytes::new(),
                     metadata: SnapshotMetadata {
                         conf_state: conf_state(&[1, 2, 3]),
                         index: rng.gen_below(8) as u64,
                         term: rng.gen_below(4) as u64,
                     },
-                });
+                }));
             }
             if t == MessageType::MsgHeartbeat {
                 // A commit beyond our log means our log was lost: etcd's

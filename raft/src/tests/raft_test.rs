@@ -2604,7 +2604,7 @@ fn test_restore_from_snap_msg() {
     let s = snapshot(11, 11, &[1, 2]);
     let m = Message {
         term: 2,
-        snapshot: Some(s),
+        snapshot: Some(Box::new(s)),
         ..new_message(1, 0, MsgSnap)
     };
 
