@@ -3,8 +3,10 @@
 //! The layering is etcd's, so that each file can be read next to its Go
 //! counterpart: [`quorum`] -> [`tracker`] -> [`confchange`] -> the state
 //! machine ([`raft`], [`raft_log`], [`log_unstable`], [`read_only`]) ->
-//! [`raw_node`]. The core is sans-IO: no threads, clocks or sockets; the
-//! caller ticks it, steps messages into it, and handles its `Ready`s.
+//! [`raw_node`] -> [`node`]. The core is sans-IO: no threads, clocks or
+//! sockets; the caller ticks it, steps messages into it, and handles its
+//! `Ready`s. [`node`] is the one threaded layer, for applications that want
+//! etcd's `Node` loop instead of driving a [`RawNode`] themselves.
 
 pub mod confchange;
 pub mod config;
@@ -24,5 +26,10 @@ mod tests;
 pub mod tracker;
 pub mod util;
 
+pub use config::Config;
 pub use errors::{Error, Result};
+pub use node::{restart_node, start_node, Context, Node};
 pub use raft_proto as eraftpb;
+pub use raw_node::{Peer, RawNode, Ready, SnapshotStatus};
+pub use status::{BasicStatus, Status};
+pub use storage::{MemStorage, Storage};
