@@ -225,8 +225,8 @@ fn test_node_propose() {
     assert_eq!(msgs[0].entries[0].data, Bytes::from_static(b"somedata"));
 }
 
-// TestDisableProposalForwarding ensures that proposals are not forwarded to
-// the leader when disable_proposal_forwarding is set.
+// With disable_proposal_forwarding, a follower drops a proposal instead of
+// passing it on to the leader; without it, the proposal travels on.
 #[test]
 fn test_disable_proposal_forwarding() {
     let r1 = new_test_raft(
@@ -536,8 +536,8 @@ fn test_node_tick() {
     assert_eq!(after_tick, elapsed + 1);
 }
 
-// TestNodeStop ensures that node.stop() blocks until the node has stopped
-// processing, and that it is idempotent.
+// stop() returns only once the node thread has finished, and a second
+// stop() is harmless.
 #[test]
 fn test_node_stop() {
     let s = shared(new_test_memory_storage(vec![with_peers(&[1])]));
