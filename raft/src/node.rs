@@ -688,11 +688,22 @@ impl Loop {
                 }
                 recv(self.recvc) -> m => {
                     let Ok(m) = m else { return };
-                    if is_response_msg(m.get_type())
-                        && !is_local_msg_target(m.from)
-                        && !rn.raft.trk.progress.contains(m.from)
-                    {
-                        // A response from a peer outside the configuration.
+                    let t = m.get_type();
+                    let refused = if is_local_msg(t) {
+                        // The application's own reports (unreachable,
+                        // snapshot status) and the storage threads'
+                        // answers: only a report about a peer outside the
+                        // configuration is dropped, as in etcd.
+                        is_response_msg(t)
+                            && !is_local_msg_target(m.from)
+                            && !rn.raft.trk.progress.contains(m.from)
+                    } else {
+                        // From a peer: a response from outside the
+                        // configuration (etcd drops it too), or a message
+                        // no valid peer sends (see `check_step`).
+                        crate::raw_node::check_step(&rn.raft, &m).is_err()
+                    };
+                    if refused {
                         continue;
                     }
                     #[cfg(test)]

@@ -135,7 +135,9 @@ impl InteractionEnv {
                             // arithmetic panics; no script needs the room.
                             return Err(script_err(
                                 d,
-                                format!("index: {idx} is too large (at most {MAX_BOOTSTRAP_INDEX})"),
+                                format!(
+                                    "index: {idx} is too large (at most {MAX_BOOTSTRAP_INDEX})"
+                                ),
                             ));
                         }
                         snap.metadata.index = idx;

@@ -28,7 +28,10 @@ const PRELUDES: &[&[(&str, &str)]] = &[
         ("stabilize", ""),
     ],
     &[
-        ("add-nodes 3 voters=(1,2,3) index=2 async-storage-writes=true", ""),
+        (
+            "add-nodes 3 voters=(1,2,3) index=2 async-storage-writes=true",
+            "",
+        ),
         ("campaign 1", ""),
         ("stabilize", ""),
         ("propose 1 x", ""),
@@ -82,7 +85,10 @@ const HOSTILE: &[(&str, &str)] = &[
     ("send-snapshot 1 1", ""),
     ("send-snapshot 3 3", ""),
     ("propose-conf-change 1", "v18446744073709551614"),
-    ("propose-conf-change 1", "v18446744073709551615 l18446744073709551614"),
+    (
+        "propose-conf-change 1",
+        "v18446744073709551615 l18446744073709551614",
+    ),
     ("add-nodes 1 voters=(1,18446744073709551615) index=2", ""),
     ("compact 2 3", ""),
     ("", ""),
@@ -105,8 +111,14 @@ const HOSTILE: &[(&str, &str)] = &[
     ("add-nodes 1 voters=(1) index=2 prevote=maybe", ""),
     ("add-nodes 1 voters=(1) index=2 checkquorum=", ""),
     ("add-nodes 1 voters=(1) index=2 inflight=-5", ""),
-    ("add-nodes 1 voters=(1) index=2 inflight=99999999999999999999", ""),
-    ("add-nodes 1 voters=(1) index=2 max-committed-size-per-ready=-1", ""),
+    (
+        "add-nodes 1 voters=(1) index=2 inflight=99999999999999999999",
+        "",
+    ),
+    (
+        "add-nodes 1 voters=(1) index=2 max-committed-size-per-ready=-1",
+        "",
+    ),
     ("add-nodes 1 voters=(1) index=2 async-storage-writes=2", ""),
     ("add-nodes 1 content=", ""),
     ("add-nodes 2 voters=(1,2) index=2", ""),
@@ -185,8 +197,14 @@ const HOSTILE: &[(&str, &str)] = &[
     ("set-randomized-election-timeout 1 timeout=x", ""),
     ("set-randomized-election-timeout 1 timeout=", ""),
     ("set-randomized-election-timeout 1 timeout=(1,2)", ""),
-    ("set-randomized-election-timeout 1 timeout=9223372036854775807", ""),
-    ("set-randomized-election-timeout 1 timeout=99999999999999999999", ""),
+    (
+        "set-randomized-election-timeout 1 timeout=9223372036854775807",
+        "",
+    ),
+    (
+        "set-randomized-election-timeout 1 timeout=99999999999999999999",
+        "",
+    ),
     ("stabilize", ""),
     ("stabilize 0", ""),
     ("stabilize 1", ""),
@@ -326,6 +344,10 @@ fn hostile_commands_never_panic() {
         }
     }
     panic::set_hook(hook);
-    assert!(panics.is_empty(), "{} panics:\n{}", panics.len(), panics.join("\n"));
+    assert!(
+        panics.is_empty(),
+        "{} panics:\n{}",
+        panics.len(),
+        panics.join("\n")
+    );
 }
-
