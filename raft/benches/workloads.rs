@@ -6,6 +6,10 @@
 //! cargo bench -p raft --bench workloads               # both workloads
 //! cargo bench -p raft --bench workloads -- replicate-3
 //! cargo bench -p raft --bench workloads -- idle-groups
+//! WORKLOADS_N=20000 valgrind --tool=callgrind \
+//!     --toggle-collect=workloads::replicate_timed <bench binary> replicate-3
+//! WORKLOADS_G=1000 WORKLOADS_ROUNDS=20 valgrind --tool=callgrind \
+//!     --toggle-collect=workloads::idle_timed <bench binary> idle-groups
 //! ```
 //!
 //! Each workload prints one result line in the format the document fixes.
@@ -119,59 +123,82 @@ fn peak_rss_kib() -> u64 {
         .unwrap_or(0)
 }
 
-fn replicate_3(logger: &slog::Logger) {
-    const N: u64 = 200_000;
-    const B: u64 = 64;
-    let mut g = Group::new(logger);
-    g.elect();
-    let payload = Bytes::from(vec![b'x'; 128]);
+/// Reads a workload size from the environment (e.g. `WORKLOADS_N=20000` to
+/// shorten a run under valgrind), falling back to the document's value.
+fn env_or(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
 
-    let start = Instant::now();
+/// The timed part of replicate-3: `n` proposals in rounds of `b`. A function
+/// of its own so that a profiler can count it alone, e.g. with valgrind's
+/// `--toggle-collect=workloads::replicate_timed`.
+#[inline(never)]
+fn replicate_timed(g: &mut Group, n: u64, b: u64, payload: &Bytes) {
     let mut proposed = 0;
-    while proposed < N {
-        let round = B.min(N - proposed);
+    while proposed < n {
+        let round = b.min(n - proposed);
         for _ in 0..round {
             g.nodes[0].propose(payload.clone()).expect("leader accepts");
         }
         proposed += round;
         g.stabilize();
     }
-    let seconds = start.elapsed().as_secs_f64();
-    assert!(
-        g.applied.iter().all(|&a| a == N),
-        "every node applies every proposal: {:?}",
-        g.applied
-    );
-    println!(
-        "workload=replicate-3 library={LIBRARY} entries={N} seconds={seconds:.3} entries_per_sec={:.0} peak_rss_kib={}",
-        N as f64 / seconds,
-        peak_rss_kib()
-    );
 }
 
-fn idle_groups(logger: &slog::Logger) {
-    const G: usize = 10_000;
-    const ROUNDS: usize = 100;
-    let mut groups: Vec<Group> = (0..G).map(|_| Group::new(logger)).collect();
-    for g in &mut groups {
-        g.elect();
-    }
-
-    let start = Instant::now();
-    for _ in 0..ROUNDS {
-        for g in &mut groups {
+/// The timed part of idle-groups (see `replicate_timed`).
+#[inline(never)]
+fn idle_timed(groups: &mut [Group], rounds: usize) {
+    for _ in 0..rounds {
+        for g in groups.iter_mut() {
             for n in &mut g.nodes {
                 n.tick();
             }
             g.stabilize();
         }
     }
+}
+
+fn replicate_3(logger: &slog::Logger) {
+    let n: u64 = env_or("WORKLOADS_N", 200_000);
+    const B: u64 = 64;
+    let mut g = Group::new(logger);
+    g.elect();
+    let payload = Bytes::from(vec![b'x'; 128]);
+
+    let start = Instant::now();
+    replicate_timed(&mut g, n, B, &payload);
     let seconds = start.elapsed().as_secs_f64();
-    let nodes = (G * 3) as f64;
+    assert!(
+        g.applied.iter().all(|&a| a == n),
+        "every node applies every proposal: {:?}",
+        g.applied
+    );
+    println!(
+        "workload=replicate-3 library={LIBRARY} entries={n} seconds={seconds:.3} entries_per_sec={:.0} peak_rss_kib={}",
+        n as f64 / seconds,
+        peak_rss_kib()
+    );
+}
+
+fn idle_groups(logger: &slog::Logger) {
+    let g_count = env_or("WORKLOADS_G", 10_000) as usize;
+    let rounds = env_or("WORKLOADS_ROUNDS", 100) as usize;
+    let mut groups: Vec<Group> = (0..g_count).map(|_| Group::new(logger)).collect();
+    for g in &mut groups {
+        g.elect();
+    }
+
+    let start = Instant::now();
+    idle_timed(&mut groups, rounds);
+    let seconds = start.elapsed().as_secs_f64();
+    let nodes = (g_count * 3) as f64;
     let rss = peak_rss_kib();
     println!(
         "workload=idle-groups library={LIBRARY} entries=0 seconds={seconds:.3} entries_per_sec=0 peak_rss_kib={rss} node_ticks_per_sec={:.0} bytes_per_node={:.0}",
-        nodes * ROUNDS as f64 / seconds,
+        nodes * rounds as f64 / seconds,
         rss as f64 * 1024.0 / nodes
     );
 }

@@ -288,10 +288,11 @@ impl<S: Storage> RawNode<S> {
     pub fn propose(&mut self, data: impl Into<Bytes>) -> Result<()> {
         let mut m = Message::new(MessageType::MsgProp);
         m.from = self.raft.id;
-        m.entries.push(Entry {
+        // Exactly one entry: no spare capacity to allocate.
+        m.entries = vec![Entry {
             data: data.into(),
             ..Default::default()
-        });
+        }];
         self.raft.step(m)
     }
 
@@ -338,37 +339,42 @@ impl<S: Storage> RawNode<S> {
     // into the Ready (the caller accepts it right away, which would clear
     // them anyway); the self-addressed messages of `msgs_after_append` are
     // left in place for `accept_ready` to schedule.
+    #[inline(always)]
     fn make_ready(&mut self, take: bool) -> Ready {
         let r = &mut self.raft;
-        let mut rd = Ready {
-            entries: r.raft_log.next_unstable_ents().to_vec(),
-            committed_entries: r.raft_log.next_committed_ents(!self.async_storage_writes),
-            ..Default::default()
-        };
-        rd.messages = if take {
-            mem::take(&mut r.msgs)
-        } else {
-            r.msgs.clone()
-        };
-        let ss = r.soft_state();
-        if ss != self.prev_soft_st {
-            rd.soft_state = Some(ss);
-        }
+        let entries = r.raft_log.next_unstable_ents().to_vec();
         let hs = r.hard_state();
-        if hs != self.prev_hard_st {
-            rd.hard_state = Some(hs);
-        }
-        if r.raft_log.has_next_unstable_snapshot() {
-            rd.snapshot = r.raft_log.next_unstable_snapshot().cloned();
-        }
-        if !r.read_states.is_empty() {
-            rd.read_states = if take {
+        let ss = r.soft_state();
+        // Built in one piece (no default value to overwrite): a Ready is
+        // some 300 bytes, and this runs for every Ready.
+        let mut rd = Ready {
+            soft_state: (ss != self.prev_soft_st).then_some(ss),
+            hard_state: (hs != self.prev_hard_st).then_some(hs),
+            read_states: if r.read_states.is_empty() {
+                Vec::new()
+            } else if take {
                 mem::take(&mut r.read_states)
             } else {
                 r.read_states.clone()
-            };
-        }
-        rd.must_sync = must_sync(&hs, &self.prev_hard_st, rd.entries.len());
+            },
+            must_sync: must_sync(&hs, &self.prev_hard_st, entries.len()),
+            entries,
+            snapshot: if r.raft_log.has_next_unstable_snapshot() {
+                r.raft_log.next_unstable_snapshot().cloned()
+            } else {
+                None
+            },
+            committed_entries: r.raft_log.next_committed_ents(!self.async_storage_writes),
+            messages: if take {
+                // The next Ready's queue starts at this one's size, so that
+                // a busy leader does not regrow (and copy) it message by
+                // message.
+                let n = r.msgs.len();
+                mem::replace(&mut r.msgs, presized(n))
+            } else {
+                r.msgs.clone()
+            },
+        };
 
         if self.async_storage_writes {
             // The persistence and apply work goes to the local threads as
@@ -388,16 +394,32 @@ impl<S: Storage> RawNode<S> {
             // can join them; those to ourselves are stepped in `advance`.
             let id = r.id;
             if take {
-                let after = mem::take(&mut r.msgs_after_append);
-                let mut own = Vec::new();
-                for m in after {
-                    if m.to != id {
-                        rd.messages.push(m);
+                let after = &mut r.msgs_after_append;
+                let own = after.iter().filter(|m| m.to == id).count();
+                if own == 0 {
+                    // A follower's acknowledgements: all go out, moved in
+                    // bulk, or as the whole buffer when nothing else does.
+                    if rd.messages.is_empty() {
+                        let n = after.len();
+                        rd.messages = mem::replace(after, presized(n));
                     } else {
-                        own.push(m);
+                        rd.messages.append(after);
+                        release_if_small(after);
                     }
+                } else if own < after.len() {
+                    rd.messages.reserve(after.len() - own);
+                    let mut mine = Vec::with_capacity(own);
+                    for m in after.drain(..) {
+                        if m.to != id {
+                            rd.messages.push(m);
+                        } else {
+                            mine.push(m);
+                        }
+                    }
+                    *after = mine;
                 }
-                r.msgs_after_append = own;
+                // Otherwise all are a leader's self-acknowledgements, which
+                // stay for `accept_ready` to schedule.
             } else {
                 rd.messages
                     .extend(r.msgs_after_append.iter().filter(|m| m.to != id).cloned());
@@ -431,9 +453,17 @@ impl<S: Storage> RawNode<S> {
                 panic!("two accepted Ready structs without call to Advance");
             }
             let id = self.raft.id;
-            for m in self.raft.msgs_after_append.drain(..) {
-                if m.to == id {
-                    self.steps_on_advance.push(m);
+            let after = &mut self.raft.msgs_after_append;
+            if after.iter().all(|m| m.to == id) {
+                // Typically a leader's self-acknowledgements (`ready` has
+                // moved the others out): take the whole buffer, in order,
+                // and leave ours (empty) in its place.
+                mem::swap(&mut self.steps_on_advance, after);
+            } else {
+                for m in after.drain(..) {
+                    if m.to == id {
+                        self.steps_on_advance.push(m);
+                    }
                 }
             }
             if need_storage_append_resp_msg(&self.raft, rd) {
@@ -494,10 +524,16 @@ impl<S: Storage> RawNode<S> {
         }
         // Errors are impossible for these self-addressed acknowledgements,
         // and etcd ignores them too.
-        let steps = mem::take(&mut self.steps_on_advance);
-        for m in steps {
+        if self.steps_on_advance.is_empty() {
+            return;
+        }
+        let mut steps = mem::take(&mut self.steps_on_advance);
+        for m in steps.drain(..) {
             let _ = self.raft.step(m);
         }
+        // The emptied buffer is reused by the next Ready (see `accept_ready`).
+        release_if_small(&mut steps);
+        self.steps_on_advance = steps;
     }
 
     /// A full copy of the node's status, with the progress of every peer if
@@ -658,6 +694,30 @@ fn need_storage_append_msg<S: Storage>(r: &Raft<S>, rd: &Ready) -> bool {
 // snapshot. In-progress entries count too (see etcd's comment on
 // newStorageAppendRespMsg): the ack may be needed to truncate the unstable
 // log after an earlier ack was dropped because of a term change.
+/// Message buffers at most this large are not kept around empty: a first
+/// push allocates this much anyway (Rust's minimum for 160-byte elements),
+/// and idle nodes then hold no buffers. Larger ones are reused, so that a
+/// busy node's queues do not regrow (and copy their messages) every Ready.
+const SMALL_MSG_BUF: usize = 4;
+
+// A fresh message queue presized for `n` messages, unless that is small.
+fn presized(n: usize) -> Vec<Message> {
+    if n > SMALL_MSG_BUF {
+        Vec::with_capacity(n)
+    } else {
+        Vec::new()
+    }
+}
+
+// Releases an emptied message buffer unless it is large enough to be worth
+// reusing.
+#[inline]
+fn release_if_small(v: &mut Vec<Message>) {
+    if v.capacity() != 0 && v.capacity() <= SMALL_MSG_BUF {
+        *v = Vec::new();
+    }
+}
+
 fn need_storage_append_resp_msg<S: Storage>(r: &Raft<S>, rd: &Ready) -> bool {
     r.raft_log.has_next_or_in_progress_unstable_ents() || !is_empty_snap(rd.snapshot.as_ref())
 }
