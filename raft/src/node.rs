@@ -688,22 +688,11 @@ impl Loop {
                 }
                 recv(self.recvc) -> m => {
                     let Ok(m) = m else { return };
-                    let t = m.get_type();
-                    let refused = if is_local_msg(t) {
-                        // The application's own reports (unreachable,
-                        // snapshot status) and the storage threads'
-                        // answers: only a report about a peer outside the
-                        // configuration is dropped, as in etcd.
-                        is_response_msg(t)
-                            && !is_local_msg_target(m.from)
-                            && !rn.raft.trk.progress.contains(m.from)
-                    } else {
-                        // From a peer: a response from outside the
-                        // configuration (etcd drops it too), or a message
-                        // no valid peer sends (see `check_step`).
-                        crate::raw_node::check_step(&rn.raft, &m).is_err()
-                    };
-                    if refused {
+                    if is_response_msg(m.get_type())
+                        && !is_local_msg_target(m.from)
+                        && !rn.raft.trk.progress.contains(m.from)
+                    {
+                        // A response from a peer outside the configuration.
                         continue;
                     }
                     #[cfg(test)]
@@ -711,6 +700,16 @@ impl Loop {
                         if let Some(Some(_)) = hook.as_mut().map(|h| h(&m)) {
                             continue;
                         }
+                    }
+                    // From a peer, a message no valid peer sends (see
+                    // `RawNode::step`) is dropped, like etcd drops the
+                    // responses above. The application's own reports
+                    // (unreachable, snapshot status) are local messages
+                    // from a peer's id and skip that check.
+                    if !is_local_msg(m.get_type())
+                        && crate::raw_node::check_step(&rn.raft, &m).is_err()
+                    {
+                        continue;
                     }
                     // Errors here (a dropped forwarded proposal, say) have
                     // nobody to go to; etcd ignores them too.

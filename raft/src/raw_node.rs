@@ -90,10 +90,11 @@ pub fn must_sync(st: &HardState, prev: &HardState, ents_num: usize) -> bool {
 /// - a message from one of the ids reserved for the local threads that is
 ///   not a local message: raft would answer it, and the answer would be
 ///   taken for storage work ([`Error::StepPeerNotFound`]);
-/// - a message that only a peer sends (appends, heartbeats, snapshots, votes
-///   and their answers, any rejection) claiming to come from this node
-///   itself: the node would take itself for the leader, or retry an append
-///   to itself, and send to itself ([`Error::StepPeerNotFound`]);
+/// - a message that only another node sends (a leader's messages, vote
+///   requests; answers to heartbeats and reads and rejections unless they
+///   carry a higher term) claiming to come from this node itself: the node
+///   would take itself for the leader, or retry an append to itself, and
+///   send to itself ([`Error::StepPeerNotFound`]);
 /// - such a message without a term: raft takes a termless message for a
 ///   local one and skips every term check, letting a "leader" of no term
 ///   rewrite the log ([`Error::StepLocalMsg`]). Every peer sends these with
@@ -115,27 +116,30 @@ pub(crate) fn check_step<S: Storage>(r: &Raft<S>, m: &Message) -> Result<()> {
     if is_response_msg(t) && !r.trk.progress.contains(m.from) {
         return Err(Error::StepPeerNotFound);
     }
+    // What only another node sends: a leader's messages and vote requests.
     let peer_only = matches!(
         t,
         MessageType::MsgApp
             | MessageType::MsgHeartbeat
             | MessageType::MsgSnap
+            | MessageType::MsgTimeoutNow
             | MessageType::MsgVote
             | MessageType::MsgPreVote
-            | MessageType::MsgTimeoutNow
-            | MessageType::MsgHeartbeatResp
-            | MessageType::MsgReadIndexResp
     );
-    // The node's own acknowledgements (async storage writes) never reject.
-    if m.from == r.id && (peer_only || m.reject) {
-        return Err(Error::StepPeerNotFound);
-    }
-    // The node's own acknowledgements (async storage writes) carry its term.
-    let needs_term = peer_only
+    // Answers the node never gives itself: its own acknowledgements (async
+    // storage writes) accept, and it answers no heartbeat or read of its
+    // own. At a higher term such an answer only makes the node step down,
+    // harmlessly (etcd's tests use that).
+    let own_answer_never = m.reject
         || matches!(
             t,
-            MessageType::MsgAppResp | MessageType::MsgVoteResp | MessageType::MsgPreVoteResp
+            MessageType::MsgHeartbeatResp | MessageType::MsgReadIndexResp
         );
+    if m.from == r.id && (peer_only || (own_answer_never && m.term <= r.term)) {
+        return Err(Error::StepPeerNotFound);
+    }
+    // Every peer sends these with its term, which is at least 1.
+    let needs_term = peer_only || is_response_msg(t);
     if needs_term && m.term == 0 {
         return Err(Error::StepLocalMsg);
     }
@@ -873,10 +877,14 @@ mod tests {
 
         let mut resp = Message::new(MessageType::MsgAppResp);
         resp.from = 3;
+        resp.term = 1;
         assert_eq!(rn.step(resp.clone()), Err(Error::StepPeerNotFound));
-        // A known peer's response is let through.
+        // A known peer's response is let through, if it has a term: a
+        // termless one would pass for a local message.
         resp.from = 2;
-        assert_eq!(rn.step(resp), Ok(()));
+        assert_eq!(rn.step(resp.clone()), Ok(()));
+        resp.term = 0;
+        assert_eq!(rn.step(resp), Err(Error::StepLocalMsg));
     }
 
     #[test]
