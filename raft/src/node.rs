@@ -701,6 +701,16 @@ impl Loop {
                             continue;
                         }
                     }
+                    // From a peer, a message no valid peer sends (see
+                    // `RawNode::step`) is dropped, like etcd drops the
+                    // responses above. The application's own reports
+                    // (unreachable, snapshot status) are local messages
+                    // from a peer's id and skip that check.
+                    if !is_local_msg(m.get_type())
+                        && crate::raw_node::check_step(&rn.raft, &m).is_err()
+                    {
+                        continue;
+                    }
                     // Errors here (a dropped forwarded proposal, say) have
                     // nobody to go to; etcd ignores them too.
                     let _ = rn.raft.step(m);

@@ -80,6 +80,100 @@ pub fn must_sync(st: &HardState, prev: &HardState, ents_num: usize) -> bool {
     ents_num != 0 || st.vote != prev.vote || st.term != prev.term
 }
 
+/// Checks a message from outside the node (a peer, or the application's
+/// local storage threads) before it is stepped, as etcd's `RawNode.Step`
+/// and `node.run` do: local messages must come from a local thread, and
+/// responses from a peer in the configuration.
+///
+/// Three more checks refuse what only a broken or hostile peer sends and
+/// what raft would otherwise trip over (etcd panics on all three):
+/// - a message from one of the ids reserved for the local threads that is
+///   not a local message: raft would answer it, and the answer would be
+///   taken for storage work ([`Error::StepPeerNotFound`]);
+/// - a message that only another node sends (a leader's messages, vote
+///   requests; answers to heartbeats and reads and rejections unless they
+///   carry a higher term) claiming to come from this node itself: the node
+///   would take itself for the leader, or retry an append to itself, and
+///   send to itself ([`Error::StepPeerNotFound`]);
+/// - such a message without a term: raft takes a termless message for a
+///   local one and skips every term check, letting a "leader" of no term
+///   rewrite the log ([`Error::StepLocalMsg`]). Every peer sends these with
+///   its term, which is at least 1.
+///
+/// And an append whose entries do not form a valid slice of a log is
+/// refused ([`Error::Decode`]; see `check_append_slice`).
+pub(crate) fn check_step<S: Storage>(r: &Raft<S>, m: &Message) -> Result<()> {
+    let t = m.get_type();
+    if is_local_msg(t) {
+        if !is_local_msg_target(m.from) {
+            return Err(Error::StepLocalMsg);
+        }
+        return Ok(());
+    }
+    if is_local_msg_target(m.from) {
+        return Err(Error::StepPeerNotFound);
+    }
+    if is_response_msg(t) && !r.trk.progress.contains(m.from) {
+        return Err(Error::StepPeerNotFound);
+    }
+    // What only another node sends: a leader's messages and vote requests.
+    let peer_only = matches!(
+        t,
+        MessageType::MsgApp
+            | MessageType::MsgHeartbeat
+            | MessageType::MsgSnap
+            | MessageType::MsgTimeoutNow
+            | MessageType::MsgVote
+            | MessageType::MsgPreVote
+    );
+    // Answers the node never gives itself: its own acknowledgements (async
+    // storage writes) accept, and it answers no heartbeat or read of its
+    // own. At a higher term such an answer only makes the node step down,
+    // harmlessly (etcd's tests use that).
+    let own_answer_never = m.reject
+        || matches!(
+            t,
+            MessageType::MsgHeartbeatResp | MessageType::MsgReadIndexResp
+        );
+    if m.from == r.id && (peer_only || (own_answer_never && m.term <= r.term)) {
+        return Err(Error::StepPeerNotFound);
+    }
+    // Every peer sends these with its term, which is at least 1.
+    let needs_term = peer_only || is_response_msg(t);
+    if needs_term && m.term == 0 {
+        return Err(Error::StepLocalMsg);
+    }
+    if t == MessageType::MsgApp {
+        check_append_slice(m)?;
+    }
+    Ok(())
+}
+
+/// Checks that the entries of an append follow its `(log_term, index)`
+/// without gaps, with terms that never decrease and never exceed the
+/// leader's term: what etcd's `logSlice.valid` demands, which etcd does not
+/// check on receipt yet (a TODO there). Raft's log would otherwise end up
+/// with gaps or out-of-order terms and trip its own invariants.
+fn check_append_slice(m: &Message) -> Result<()> {
+    let (mut term, mut index) = (m.log_term, m.index);
+    for e in &m.entries {
+        if e.term < term || Some(e.index) != index.checked_add(1) {
+            return Err(Error::Decode(format!(
+                "leader term {}: entries {{term:{term} index:{index}}} and {{term:{} index:{}}} not consistent",
+                m.term, e.term, e.index
+            )));
+        }
+        (term, index) = (e.term, e.index);
+    }
+    if m.term < term {
+        return Err(Error::Decode(format!(
+            "leader term {}: entry {{term:{term} index:{index}}} has a newer term",
+            m.term
+        )));
+    }
+    Ok(())
+}
+
 /// Whether `hs` holds no information (etcd `IsEmptyHardState`).
 #[inline]
 pub fn is_empty_hard_state(hs: Option<&HardState>) -> bool {
@@ -223,16 +317,7 @@ impl<S: Storage> RawNode<S> {
     /// into the state machine. Local messages from elsewhere, and responses
     /// from peers outside the configuration, are refused.
     pub fn step(&mut self, m: Message) -> Result<()> {
-        let t = m.get_type();
-        if is_local_msg(t) && !is_local_msg_target(m.from) {
-            return Err(Error::StepLocalMsg);
-        }
-        if is_response_msg(t)
-            && !is_local_msg_target(m.from)
-            && !self.raft.trk.progress.contains(m.from)
-        {
-            return Err(Error::StepPeerNotFound);
-        }
+        check_step(&self.raft, &m)?;
         self.raft.step(m)
     }
 
@@ -792,10 +877,14 @@ mod tests {
 
         let mut resp = Message::new(MessageType::MsgAppResp);
         resp.from = 3;
+        resp.term = 1;
         assert_eq!(rn.step(resp.clone()), Err(Error::StepPeerNotFound));
-        // A known peer's response is let through.
+        // A known peer's response is let through, if it has a term: a
+        // termless one would pass for a local message.
         resp.from = 2;
-        assert_eq!(rn.step(resp), Ok(()));
+        assert_eq!(rn.step(resp.clone()), Ok(()));
+        resp.term = 0;
+        assert_eq!(rn.step(resp), Err(Error::StepLocalMsg));
     }
 
     #[test]

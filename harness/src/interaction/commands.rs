@@ -24,12 +24,17 @@ use super::args::{
 };
 use super::storage::NodeStorage;
 use super::{InteractionEnv, Node, LEVEL_NAMES};
-use crate::datadriven::TestData;
+use crate::datadriven::{ScriptError, TestData};
 
 /// Guards `stabilize` against raft livelocks: far more rounds than any
 /// script needs, after which it gives up with an error line instead of
 /// hanging.
 const MAX_STABILIZE_ROUNDS: usize = 100_000;
+
+/// The largest bootstrap index `add-nodes` takes: raft's log indexes must
+/// not reach `u64::MAX` (etcd's would wrap around to 0), and 2^63 - 1
+/// leaves room for any log a script can build.
+const MAX_BOOTSTRAP_INDEX: u64 = i64::MAX as u64;
 
 /// A message as etcd's `DescribeMessage` prints it, entry data quoted like
 /// Go's `%q` (etcd's `defaultEntryFormatter`).
@@ -127,6 +132,16 @@ impl InteractionEnv {
                     }
                     "index" => {
                         let idx = scan_u64(d, arg, i)?;
+                        if idx > MAX_BOOTSTRAP_INDEX {
+                            // Go wraps around at 2^64 where Rust's checked
+                            // arithmetic panics; no script needs the room.
+                            return Err(script_err(
+                                d,
+                                format!(
+                                    "index: {idx} is too large (at most {MAX_BOOTSTRAP_INDEX})"
+                                ),
+                            ));
+                        }
                         snap.metadata.index = idx;
                         cfg.applied = idx;
                     }
@@ -334,33 +349,54 @@ impl InteractionEnv {
     /// (unless storage writes are async, in which case the local messages
     /// queue up as append and apply work), queues its messages and advances
     /// (etcd `ProcessReady`).
+    ///
+    /// Unlike etcd's, a failure (a conf change raft refuses to apply, a
+    /// message for one of the local storage threads without async writes)
+    /// does not end the handling half way: the rest of the `Ready` is still
+    /// handled and the node advanced, and the first error is returned
+    /// afterwards. Otherwise the next `Ready` of the node would hit raft's
+    /// "two accepted Ready structs" panic, and a script could crash the run.
     pub fn process_ready(&mut self, idx: usize) -> CmdResult {
         let n = &mut self.nodes[idx];
         let rd = n.raw.ready();
         self.output.write_str(&desc_ready(&rd));
         let sync = !n.config.async_storage_writes;
+        let mut res = Ok(());
         if sync {
-            process_append(n, rd.hard_state, &rd.entries, rd.snapshot.as_ref())?;
-            process_apply(n, &rd.committed_entries)?;
+            res = process_append(n, rd.hard_state, &rd.entries, rd.snapshot.as_ref());
+            if res.is_ok() {
+                res = process_apply(n, &rd.committed_entries);
+            }
         }
         for m in rd.messages {
-            if is_local_msg_target(m.to) {
-                // Only the async mode addresses the local threads; anything
-                // else is a bug in RawNode.
-                assert!(!sync, "unexpected local msg target");
-                match m.get_type() {
-                    MessageType::MsgStorageAppend => n.append_work.push_back(m),
-                    MessageType::MsgStorageApply => n.apply_work.push_back(m),
-                    t => panic!("unexpected message type {t:?}"),
-                }
-            } else {
+            if !is_local_msg_target(m.to) {
                 self.messages.push(m);
+                continue;
+            }
+            // A message for a local storage thread without async writes, or
+            // one the threads do not take, goes to a peer whose id collides
+            // with a thread's (a script can add such a peer); etcd panics.
+            let t = m.get_type();
+            let err = match t {
+                _ if sync => "unexpected local msg target".to_owned(),
+                MessageType::MsgStorageAppend => {
+                    n.append_work.push_back(m);
+                    continue;
+                }
+                MessageType::MsgStorageApply => {
+                    n.apply_work.push_back(m);
+                    continue;
+                }
+                t => format!("unexpected message type {t:?}"),
+            };
+            if res.is_ok() {
+                res = Err(Fail::Print(format!("{err}: {}", desc_msg(&m))));
             }
         }
         if sync {
             n.raw.advance();
         }
-        Ok(())
+        res
     }
 
     /// `process-append-thread <id>...`
@@ -429,13 +465,15 @@ impl InteractionEnv {
         let resps = mem::take(&mut m.responses);
         self.output.write_str("Processing:\n");
         self.output.write_fmt(format_args!("{}\n", desc_msg(&m)));
-        process_apply(n, &m.entries)?;
+        // Every entry is applied even when a conf change is refused (see
+        // `process_apply`), so raft hears about it either way.
+        let res = process_apply(n, &m.entries);
         self.output.write_str("Responses:\n");
         for r in &resps {
             self.output.write_fmt(format_args!("{}\n", desc_msg(r)));
         }
         self.messages.extend(resps);
-        Ok(())
+        res
     }
 
     /// `log-level <level>`: one of DEBUG, INFO, WARN, ERROR, FATAL, NONE in
@@ -594,8 +632,17 @@ impl InteractionEnv {
                     self.output
                         .write_fmt(format_args!("> {} processing apply thread\n", idx + 1));
                     while !self.nodes[idx].apply_work.is_empty() {
-                        // etcd ignores apply errors here.
-                        let _ = self.with_indent(|env| env.process_apply_thread(idx));
+                        // etcd ignores apply errors here (its only one, a
+                        // conf change raft refuses, panics in raft). They
+                        // are printed and the thread goes on, its
+                        // responses queued.
+                        self.with_indent(|env| {
+                            if let Err(Fail::Print(e) | Fail::Script(ScriptError(e))) =
+                                env.process_apply_thread(idx)
+                            {
+                                env.output.write_fmt(format_args!("{e}\n"));
+                            }
+                        });
                     }
                     done = false;
                 }
@@ -804,21 +851,36 @@ fn process_append(
 /// Applies committed entries to the node's "appender" state machine, whose
 /// state is the concatenation of all payloads, recording one snapshot per
 /// entry; conf changes are applied to raft as well (etcd `processApply`).
+///
+/// A conf change that raft refuses (etcd panics: removing every voter, say,
+/// which a leader does not check before committing it) leaves the
+/// configuration as it was; the entry still counts as applied, the rest
+/// are applied too, and the first such error is returned at the end, so
+/// that the state machine stays in step with what raft is told.
 fn process_apply(n: &mut Node, ents: &[Entry]) -> CmdResult {
+    let mut res = Ok(());
     for ent in ents {
         let (update, cs): (Bytes, Option<ConfState>) = match ent.get_type() {
-            EntryType::EntryConfChange => {
-                let cc =
-                    ConfChange::decode(ent.data.clone()).map_err(|e| Fail::Print(e.to_string()))?;
-                let cs = n.raw.apply_conf_change(&cc)?;
-                (cc.context, Some(cs))
-            }
-            EntryType::EntryConfChangeV2 => {
-                let cc = ConfChangeV2::decode(ent.data.clone())
-                    .map_err(|e| Fail::Print(e.to_string()))?;
-                let cs = n.raw.apply_conf_change(&cc)?;
-                (cc.context, Some(cs))
-            }
+            EntryType::EntryConfChange => match ConfChange::decode(ent.data.clone()) {
+                Ok(cc) => {
+                    let cs = n.raw.apply_conf_change(&cc);
+                    (cc.context, keep_first_err(&mut res, cs))
+                }
+                Err(e) => {
+                    keep_first_err::<()>(&mut res, Err(Fail::Print(e.to_string())));
+                    (Bytes::new(), None)
+                }
+            },
+            EntryType::EntryConfChangeV2 => match ConfChangeV2::decode(ent.data.clone()) {
+                Ok(cc) => {
+                    let cs = n.raw.apply_conf_change(&cc);
+                    (cc.context, keep_first_err(&mut res, cs))
+                }
+                Err(e) => {
+                    keep_first_err::<()>(&mut res, Err(Fail::Print(e.to_string())));
+                    (Bytes::new(), None)
+                }
+            },
             EntryType::EntryNormal => (ent.data.clone(), None),
         };
         let store = n.storage_mut();
@@ -836,5 +898,19 @@ fn process_apply(n: &mut Node, ents: &[Entry]) -> CmdResult {
             },
         });
     }
-    Ok(())
+    res
+}
+
+/// The value of `r`, or `None` with its error kept in `first` unless
+/// `first` already holds one.
+fn keep_first_err<T>(first: &mut CmdResult, r: Result<T, impl Into<Fail>>) -> Option<T> {
+    match r {
+        Ok(v) => Some(v),
+        Err(e) => {
+            if first.is_ok() {
+                *first = Err(e.into());
+            }
+            None
+        }
+    }
 }

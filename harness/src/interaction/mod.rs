@@ -41,6 +41,9 @@ mod commands;
 mod output;
 mod storage;
 
+#[cfg(test)]
+mod hostile;
+
 use std::collections::VecDeque;
 
 use raft::config::Config;

@@ -20,7 +20,9 @@ impl<S: Storage> Raft<S> {
     /// Handles the message's term first (stepping down on a higher one,
     /// mostly ignoring a lower one), then the messages every role treats
     /// alike, then dispatches on the role.
-    pub fn step(&mut self, m: Message) -> Result<()> {
+    pub fn step(&mut self, mut m: Message) -> Result<()> {
+        // The handlers below borrow the message instead of taking it: a
+        // Message is 160 bytes, and each by-value hand-over is a copy.
         let t = m.get_type();
         if m.term == 0 {
             // A local message.
@@ -166,11 +168,13 @@ impl<S: Storage> Raft<S> {
                     self.reduce_uncommitted_size(crate::util::payloads_size(&m.entries));
                 }
             }
-            MessageType::MsgVote | MessageType::MsgPreVote => self.handle_vote_request(m),
+            MessageType::MsgVote | MessageType::MsgPreVote => self.handle_vote_request(&m),
             _ => match self.state {
-                StateRole::Leader => return self.step_leader(m),
-                StateRole::Candidate | StateRole::PreCandidate => return self.step_candidate(m),
-                StateRole::Follower => return self.step_follower(m),
+                StateRole::Leader => return self.step_leader(&mut m),
+                StateRole::Candidate | StateRole::PreCandidate => {
+                    return self.step_candidate(&mut m)
+                }
+                StateRole::Follower => return self.step_follower(&mut m),
             },
         }
         Ok(())
@@ -178,7 +182,7 @@ impl<S: Storage> Raft<S> {
 
     /// Decides on a (pre-)vote request of the current or, for pre-votes, a
     /// future term.
-    fn handle_vote_request(&mut self, m: Message) {
+    fn handle_vote_request(&mut self, m: &Message) {
         let t = m.get_type();
         if m.term == 0 {
             // Every vote request carries the term it is for; one without
@@ -267,7 +271,7 @@ impl<S: Storage> Raft<S> {
     }
 
     /// The leader's handling of messages (etcd `stepLeader`).
-    fn step_leader(&mut self, m: Message) -> Result<()> {
+    fn step_leader(&mut self, m: &mut Message) -> Result<()> {
         // First the messages that need no progress of the sender.
         match m.get_type() {
             MessageType::MsgBeat => {
@@ -280,7 +284,7 @@ impl<S: Storage> Raft<S> {
             }
             MessageType::MsgProp => return self.propose(m),
             MessageType::MsgReadIndex => {
-                self.leader_read_index(m);
+                self.leader_read_index(std::mem::take(m));
                 return Ok(());
             }
             MessageType::MsgForgetLeader => return Ok(()), // no-op on the leader
@@ -303,9 +307,9 @@ impl<S: Storage> Raft<S> {
                 // its appended entries.
                 pr.recent_active = true;
                 if m.reject {
-                    self.handle_append_rejection(&m);
+                    self.handle_append_rejection(m);
                 } else {
-                    self.handle_append_success(&m);
+                    self.handle_append_success(m);
                 }
             }
             MessageType::MsgHeartbeatResp => {
@@ -467,7 +471,7 @@ impl<S: Storage> Raft<S> {
 
     /// The leader's handling of a proposal: validates conf changes against
     /// the active configuration, appends and broadcasts.
-    fn propose(&mut self, mut m: Message) -> Result<()> {
+    fn propose(&mut self, m: &mut Message) -> Result<()> {
         if m.entries.is_empty() {
             // etcd panics; a proposal may come from a peer, so it is
             // refused instead.
@@ -673,7 +677,7 @@ impl<S: Storage> Raft<S> {
     }
 
     /// The (pre-)candidate's handling of messages (etcd `stepCandidate`).
-    fn step_candidate(&mut self, m: Message) -> Result<()> {
+    fn step_candidate(&mut self, m: &mut Message) -> Result<()> {
         // Only answers to this candidacy count; a candidate may still get
         // pre-vote answers from its pre-candidacy in the same term.
         let my_vote_resp = if self.state == StateRole::PreCandidate {
@@ -695,15 +699,15 @@ impl<S: Storage> Raft<S> {
             MessageType::MsgApp => {
                 // m.term == self.term: a leader won this term.
                 self.become_follower(m.term, m.from);
-                self.handle_append_entries(m);
+                self.handle_append_entries_mut(m);
             }
             MessageType::MsgHeartbeat => {
                 self.become_follower(m.term, m.from);
-                self.handle_heartbeat(m);
+                self.handle_heartbeat_mut(m);
             }
             MessageType::MsgSnap => {
                 self.become_follower(m.term, m.from);
-                self.handle_snapshot(m);
+                self.handle_snapshot_mut(m);
             }
             _ if t == my_vote_resp => {
                 let (gr, rj, res) = self.poll(m.from, t, !m.reject);
@@ -748,7 +752,7 @@ impl<S: Storage> Raft<S> {
     }
 
     /// The follower's handling of messages (etcd `stepFollower`).
-    fn step_follower(&mut self, mut m: Message) -> Result<()> {
+    fn step_follower(&mut self, m: &mut Message) -> Result<()> {
         match m.get_type() {
             MessageType::MsgProp => {
                 if self.lead == NONE {
@@ -769,22 +773,22 @@ impl<S: Storage> Raft<S> {
                     );
                     return Err(Error::ProposalDropped);
                 }
-                self.forward_to_leader(m);
+                self.forward_to_leader(std::mem::take(m));
             }
             MessageType::MsgApp => {
                 self.election_elapsed = 0;
                 self.lead = m.from;
-                self.handle_append_entries(m);
+                self.handle_append_entries_mut(m);
             }
             MessageType::MsgHeartbeat => {
                 self.election_elapsed = 0;
                 self.lead = m.from;
-                self.handle_heartbeat(m);
+                self.handle_heartbeat_mut(m);
             }
             MessageType::MsgSnap => {
                 self.election_elapsed = 0;
                 self.lead = m.from;
-                self.handle_snapshot(m);
+                self.handle_snapshot_mut(m);
             }
             MessageType::MsgTransferLeader => {
                 if self.lead == NONE {
@@ -796,7 +800,7 @@ impl<S: Storage> Raft<S> {
                     );
                     return Ok(());
                 }
-                self.forward_to_leader(m);
+                self.forward_to_leader(std::mem::take(m));
             }
             MessageType::MsgForgetLeader => {
                 if self.read_only.option == ReadOnlyOption::LeaseBased {
@@ -839,7 +843,7 @@ impl<S: Storage> Raft<S> {
                     );
                     return Ok(());
                 }
-                self.forward_to_leader(m);
+                self.forward_to_leader(std::mem::take(m));
             }
             MessageType::MsgReadIndexResp => {
                 if m.entries.len() != 1 {

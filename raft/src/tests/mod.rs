@@ -48,6 +48,7 @@ mod raft_flow_control_test;
 mod raft_paper_test;
 mod raft_snap_test;
 mod raft_test;
+mod rawnode_fuzz_test;
 mod rawnode_test;
 
 mod confchange_quick_test;

@@ -229,10 +229,14 @@ impl fmt::Display for Progress {
     }
 }
 
+/// Up to this many peers, [`ProgressMap`] looks ids up by scanning.
+const LINEAR_SCAN_MAX: usize = 8;
+
 /// The progress of every tracked peer, by id (etcd `ProgressMap`).
 ///
-/// A `Vec` sorted by id: groups are small, lookups binary-search, and every
-/// iteration is in ascending id order as etcd's printed output requires.
+/// A `Vec` sorted by id: groups are small, lookups scan (or binary-search in
+/// large groups), and every iteration is in ascending id order as etcd's
+/// printed output requires.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ProgressMap {
     entries: Vec<(u64, Progress)>,
@@ -253,21 +257,37 @@ impl ProgressMap {
         }
     }
 
+    // Where `id` is (Ok) or would be inserted (Err), like a binary search.
+    // Typical groups have 3 or 5 peers, for which a forward scan that stops
+    // at the first id not below `id` is cheaper than bisecting; the keys
+    // are sorted and unique, so both give the same answer.
+    #[inline]
     fn position(&self, id: u64) -> Result<usize, usize> {
-        self.entries.binary_search_by_key(&id, |(k, _)| *k)
+        if self.entries.len() > LINEAR_SCAN_MAX {
+            return self.entries.binary_search_by_key(&id, |(k, _)| *k);
+        }
+        for (i, (k, _)) in self.entries.iter().enumerate() {
+            if *k >= id {
+                return if *k == id { Ok(i) } else { Err(i) };
+            }
+        }
+        Err(self.entries.len())
     }
 
     /// The progress of `id`.
+    #[inline]
     pub fn get(&self, id: u64) -> Option<&Progress> {
         self.position(id).ok().map(|i| &self.entries[i].1)
     }
 
     /// The progress of `id`, mutably.
+    #[inline]
     pub fn get_mut(&mut self, id: u64) -> Option<&mut Progress> {
         self.position(id).ok().map(|i| &mut self.entries[i].1)
     }
 
     /// Whether `id` is tracked.
+    #[inline]
     pub fn contains(&self, id: u64) -> bool {
         self.position(id).is_ok()
     }
@@ -323,6 +343,7 @@ impl ProgressMap {
 
 /// A peer's acknowledged index is its `matched`.
 impl AckedIndexer for ProgressMap {
+    #[inline]
     fn acked_index(&self, voter_id: u64) -> Option<Index> {
         self.get(voter_id).map(|pr| pr.matched)
     }
@@ -359,6 +380,29 @@ mod tests {
         pr.matched = matched;
         pr.recent_active = true;
         pr
+    }
+
+    #[test]
+    fn map_lookups_agree_with_a_binary_search_below_and_above_the_scan_limit() {
+        // Small maps scan, large ones bisect; both must find the same slot
+        // for present and absent ids, and inserts must keep the order.
+        for n in [0usize, 1, 3, LINEAR_SCAN_MAX, LINEAR_SCAN_MAX + 1, 20] {
+            let mut m = ProgressMap::new();
+            // Even ids 2, 4, ... inserted in reverse to exercise insert().
+            for id in (1..=n as u64).rev().map(|i| i * 2) {
+                assert!(m
+                    .insert(id, progress(StateType::Probe, id, id + 1))
+                    .is_none());
+            }
+            let ids: Vec<u64> = m.ids().collect();
+            assert_eq!(ids, (1..=n as u64).map(|i| i * 2).collect::<Vec<_>>());
+            for id in 0..=(2 * n as u64 + 1) {
+                let want = ids.binary_search(&id);
+                assert_eq!(m.position(id), want, "n={n} id={id}");
+                assert_eq!(m.contains(id), want.is_ok());
+                assert_eq!(m.get(id).map(|pr| pr.matched), want.ok().map(|_| id));
+            }
+        }
     }
 
     #[test]
