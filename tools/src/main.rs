@@ -27,7 +27,8 @@ For each file it prints `PASS path` or `FAIL path`; a failing file is followed
 by the position (path:line) of its first differing stanza and a unified diff
 from the file as written to the file with the actual outputs (coloured when
 standard output is a terminal), or by `path:line: message` for a script
-error (malformed directive or argument, unknown command). The last line is
+error (malformed directive or argument, unknown command, a file that is
+not UTF-8 text). The last line is
 `N passed, M failed`.
 
 OPTIONS:

@@ -272,3 +272,68 @@ fn etcd_quorum_and_confchange_copy() {
 fn c_dir(dir: &Path) -> PathBuf {
     dir.join("confchange")
 }
+
+/// Files that are not text, end inside a block, use CRLF or hold script
+/// mistakes in the interaction environment: `path:line:` errors and exit
+/// 1, never a panic; a file that cannot be read is exit 2.
+#[test]
+fn hostile_files_are_script_errors() {
+    let dir = scratch("hostile");
+    let i = dir.join("interaction");
+    fs::create_dir_all(&i).unwrap();
+    let binary = i.join("a_binary.txt");
+    fs::write(
+        &binary,
+        b"raft-state\n----\nok\n\ncampaign \xff\xfe 1\n----\n",
+    )
+    .unwrap();
+    let bad_arg = i.join("b_bad_arg.txt");
+    fs::write(
+        &bad_arg,
+        "log-level none\n----\nok\n\nadd-nodes 1 voters=(1) index=2\n----\nok\n\ncampaign x\n----\nok\n",
+    )
+    .unwrap();
+    let huge_index = i.join("c_huge_index.txt");
+    fs::write(
+        &huge_index,
+        "add-nodes 1 voters=(1) index=18446744073709551615\n----\nok\n",
+    )
+    .unwrap();
+    let crlf = i.join("d_crlf.txt");
+    fs::write(&crlf, "raft-state\r\n----\r\nok\r\n").unwrap();
+    let open_block = i.join("e_open_block.txt");
+    fs::write(&open_block, "raft-state\n----\n----\nok\n").unwrap();
+    let (code, out, _) = run(&[&dir]);
+    assert_eq!(code, 1, "{out}");
+    let has = |f: &Path, rest: &str| {
+        assert!(
+            out.contains(&format!("FAIL {}\n{}{rest}", f.display(), f.display())),
+            "{f:?} {rest}\n{out}"
+        )
+    };
+    has(
+        &binary,
+        ":5: the file is not UTF-8 text (invalid byte 0xff at offset 29)",
+    );
+    has(&bad_arg, ":9: strconv.Atoi: parsing \"x\": invalid syntax");
+    has(
+        &huge_index,
+        ":1: index: 18446744073709551615 is too large (at most 9223372036854775807)",
+    );
+    assert!(out.contains(&format!("PASS {}", crlf.display())), "{out}");
+    assert!(
+        out.contains(&format!("PASS {}", open_block.display())),
+        "{out}"
+    );
+    assert_eq!(last_line(&out), "2 passed, 3 failed");
+    // --rewrite leaves a file that is not text alone.
+    let (code, _, _) = run(&[&"--rewrite", &binary]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        fs::read(&binary).unwrap(),
+        b"raft-state\n----\nok\n\ncampaign \xff\xfe 1\n----\n"
+    );
+    // A file that does not exist cannot be read: exit 2.
+    let (code, _, err) = run(&[&"--kind", &"interaction", &dir.join("nope.txt")]);
+    assert_eq!(code, 2, "{err}");
+}

@@ -7,7 +7,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-use super::{run_script, FileOutcome, Handler};
+use super::{run_script, FileOutcome, Handler, ScriptError};
 
 /// Which handler a script is written for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -101,15 +101,37 @@ pub fn collect_scripts(path: &Path) -> io::Result<Vec<PathBuf>> {
 /// (inferred from the path when `None`). Only reading can fail; script
 /// problems are in the outcome.
 pub fn run_file(path: &Path, kind: Option<Kind>) -> io::Result<FileOutcome> {
-    let source = std::fs::read_to_string(path)
+    let bytes = std::fs::read(path)
         .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+    let shown = path.display().to_string();
+    let source = match String::from_utf8(bytes) {
+        Ok(s) => s,
+        // Not text: a mistake in the file, reported at its line like any
+        // other (and the file is never rewritten).
+        Err(e) => return Ok(not_utf8(&shown, e)),
+    };
     let kind = kind.unwrap_or_else(|| Kind::infer(path));
     let mut handler = kind.new_handler();
-    Ok(run_script(
-        &path.display().to_string(),
-        &source,
-        handler.as_mut(),
-    ))
+    Ok(run_script(&shown, &source, handler.as_mut()))
+}
+
+/// The outcome of a file that is not UTF-8: a script error at the line of
+/// the first invalid byte.
+fn not_utf8(path: &str, e: std::string::FromUtf8Error) -> FileOutcome {
+    let at = e.utf8_error().valid_up_to();
+    let bytes = e.into_bytes();
+    let line = bytes[..at].iter().filter(|&&b| b == b'\n').count() + 1;
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    FileOutcome {
+        path: path.to_string(),
+        original: text.clone(),
+        rewritten: text,
+        mismatches: Vec::new(),
+        error: Some(ScriptError(format!(
+            "{path}:{line}: the file is not UTF-8 text (invalid byte 0x{:02x} at offset {at})",
+            bytes[at]
+        ))),
+    }
 }
 
 /// Writes the actual outputs of `outcome` back into its file, if any output

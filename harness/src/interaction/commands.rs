@@ -24,7 +24,7 @@ use super::args::{
 };
 use super::storage::NodeStorage;
 use super::{InteractionEnv, Node, LEVEL_NAMES};
-use crate::datadriven::TestData;
+use crate::datadriven::{ScriptError, TestData};
 
 /// Guards `stabilize` against raft livelocks: far more rounds than any
 /// script needs, after which it gives up with an error line instead of
@@ -619,8 +619,17 @@ impl InteractionEnv {
                     self.output
                         .write_fmt(format_args!("> {} processing apply thread\n", idx + 1));
                     while !self.nodes[idx].apply_work.is_empty() {
-                        // etcd ignores apply errors here.
-                        let _ = self.with_indent(|env| env.process_apply_thread(idx));
+                        // etcd ignores apply errors here (its only one, a
+                        // conf change raft refuses, panics in raft). They
+                        // are printed and the thread goes on, its
+                        // responses queued.
+                        self.with_indent(|env| {
+                            if let Err(Fail::Print(e) | Fail::Script(ScriptError(e))) =
+                                env.process_apply_thread(idx)
+                            {
+                                env.output.write_fmt(format_args!("{e}\n"));
+                            }
+                        });
                     }
                     done = false;
                 }

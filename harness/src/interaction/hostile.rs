@@ -351,3 +351,87 @@ fn hostile_commands_never_panic() {
         panics.join("\n")
     );
 }
+
+/// Mistakes in a script's arguments stop the file with `path:line:` and
+/// what was expected (etcd fails the test there); the line is that of the
+/// directive, after whatever precedes it in the file.
+#[test]
+fn script_mistakes_name_file_line_and_expectation() {
+    let cases: &[(&str, &str)] = &[
+        ("add-nodes", "expected at least one argument"),
+        ("add-nodes x", "strconv.Atoi: parsing \"x\": invalid syntax"),
+        (
+            "add-nodes 99999999999999999999",
+            "strconv.Atoi: parsing \"99999999999999999999\": value out of range",
+        ),
+        (
+            "add-nodes 1 voters=(x)",
+            "voters: strconv.ParseUint: parsing \"x\": invalid syntax",
+        ),
+        (
+            "add-nodes 1 voters=(1) index=2 prevote=maybe",
+            "prevote: strconv.ParseBool: parsing \"maybe\": invalid syntax",
+        ),
+        (
+            "add-nodes 1 voters=(1) index=18446744073709551615",
+            "index: 18446744073709551615 is too large (at most 9223372036854775807)",
+        ),
+        ("campaign", "expected at least one argument"),
+        (
+            "campaign -x",
+            "strconv.Atoi: parsing \"-x\": invalid syntax",
+        ),
+        ("compact 1", "expected the new first index"),
+        (
+            "deliver-msgs drop=(x)",
+            "drop: strconv.ParseUint: parsing \"x\": invalid syntax",
+        ),
+        (
+            "deliver-msgs type=NotAType",
+            "unknown message type NotAType",
+        ),
+        (
+            "deliver-msgs 1 drop=(1)",
+            "can't both deliver and drop msgs to 1",
+        ),
+        ("log-level", "expected a log level"),
+        ("propose 1", "expected exactly one key with no vals"),
+        ("propose 1 a b", "expected exactly one key with no vals"),
+        ("read-index 1 a=b", "expected exactly one key with no vals"),
+        (
+            "send-snapshot 1",
+            "expected exactly two node ids: from and to",
+        ),
+        (
+            "set-randomized-election-timeout 1",
+            "missing argument: timeout",
+        ),
+        (
+            "set-randomized-election-timeout 1 timeout=0",
+            "timeout must be positive",
+        ),
+        (
+            "set-randomized-election-timeout 1 timeout=(1,2)",
+            "timeout: expected exactly one value",
+        ),
+        ("stabilize x", "strconv.Atoi: parsing \"x\": invalid syntax"),
+        ("transfer-leadership from=1", "missing argument: to"),
+        (
+            "transfer-leadership from=x to=1",
+            "strconv.ParseUint: parsing \"x\": invalid syntax",
+        ),
+        (
+            "add-nodes 1 voters=(1",
+            "cannot parse directive at column 20: expected ')'",
+        ),
+    ];
+    for (line, want) in cases {
+        let src = format!(
+            "# setup\nlog-level none\n----\nok\n\nadd-nodes 1 voters=(1) index=2\n----\nok\n\n{line}\n----\nok\n"
+        );
+        let out = crate::datadriven::run_script("f.txt", &src, &mut InteractionEnv::new());
+        let err = out.error.unwrap_or_else(|| panic!("{line}: no error"));
+        let want = format!("f.txt:10: {want}");
+        assert!(err.0.starts_with(&want), "{line}:\n got {err}\nwant {want}");
+    }
+}
