@@ -113,7 +113,9 @@ impl InteractionEnv {
     /// `add-nodes <n> [voters=(..)] [learners=(..)] [index=..] [content=..]
     /// [inflight=..] [async-storage-writes=..] [prevote=..] [checkquorum=..]
     /// [max-committed-size-per-ready=..] [disable-conf-change-validation=..]
-    /// [read-only=safe|lease-based] [step-down-on-removal=..]`
+    /// [read-only=safe|lease-based] [step-down-on-removal=..]`, and our
+    /// extras `[max-size-per-msg=..] [max-inflight-bytes=..]
+    /// [max-uncommitted-size=..] [disable-proposal-forwarding=..]`
     pub(super) fn handle_add_nodes(&mut self, d: &TestData) -> CmdResult {
         let n = first_as_int(d)?;
         let mut snap = Snapshot::default();
@@ -163,6 +165,17 @@ impl InteractionEnv {
                         }
                     }
                     "step-down-on-removal" => cfg.step_down_on_removal = scan_bool(d, arg, i)?,
+                    // Ours, not etcd's: config options etcd's harness cannot
+                    // set. Left out, they keep the stub's values, so etcd's
+                    // scripts run as before.
+                    "max-size-per-msg" => cfg.max_size_per_msg = scan_u64(d, arg, i)?,
+                    "max-inflight-bytes" => cfg.max_inflight_bytes = scan_u64(d, arg, i)?,
+                    "max-uncommitted-size" => {
+                        cfg.max_uncommitted_entries_size = scan_u64(d, arg, i)?
+                    }
+                    "disable-proposal-forwarding" => {
+                        cfg.disable_proposal_forwarding = scan_bool(d, arg, i)?
+                    }
                     // etcd ignores arguments it does not know.
                     _ => {}
                 }

@@ -12,6 +12,8 @@
 //! | ... `[inflight=<n>] [max-committed-size-per-ready=<n>] [async-storage-writes=<b>]` | raft config options of the new nodes |
 //! | ... `[prevote=<b>] [checkquorum=<b>] [read-only=safe\|lease-based]` | |
 //! | ... `[step-down-on-removal=<b>] [disable-conf-change-validation=<b>]` | |
+//! | ... `[max-size-per-msg=<n>] [max-inflight-bytes=<n>]` | ours, not etcd's: `Config::max_size_per_msg` (default unlimited), `max_inflight_bytes` (default 0: unlimited) |
+//! | ... `[max-uncommitted-size=<n>] [disable-proposal-forwarding=<b>]` | ours: `max_uncommitted_entries_size` (default 0: unlimited), `disable_proposal_forwarding` (default false) |
 //! | `campaign <id>` | the node starts an election |
 //! | `propose <id> <data>` | proposes an entry |
 //! | `propose-conf-change <id> [v1=<b>] [transition=auto\|implicit\|explicit]` + input `v1 l2 r3 u4` | proposes a conf change (empty input: leave a joint config) |
@@ -261,6 +263,17 @@ mod tests {
         assert!(run(&mut env, "propose 1").is_err());
         assert!(run(&mut env, "deliver-msgs 1 drop=(1)").is_err());
         assert!(run(&mut env, "set-randomized-election-timeout 1").is_err());
+        // Our add-nodes extras read their values like etcd's options do.
+        for bad in [
+            "max-size-per-msg=x",
+            "max-inflight-bytes=-1",
+            "max-uncommitted-size=1.5",
+            "disable-proposal-forwarding=yes",
+        ] {
+            let e = run(&mut env, &format!("add-nodes 1 voters=(1) index=2 {bad}")).unwrap_err();
+            let key = bad.split('=').next().unwrap();
+            assert!(e.0.starts_with(&format!("t:1: {key}: strconv.")), "{e}");
+        }
         // The environment still works afterwards.
         assert_eq!(run(&mut env, "log-level info").unwrap(), "ok");
         assert_eq!(
