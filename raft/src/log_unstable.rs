@@ -197,18 +197,23 @@ impl Unstable {
 
     /// Appends `ents`, first truncating the log at `ents[0].index` if it
     /// reaches that far. `ents` must be consecutive.
-    pub fn truncate_and_append(&mut self, ents: Vec<Entry>) {
+    pub fn truncate_and_append(&mut self, mut ents: Vec<Entry>) {
         let Some(first) = ents.first() else {
             return;
         };
         let from_index = first.index;
         if from_index == self.offset + self.entries.len() as u64 {
             // The next index: a plain append.
-            if self.entries.is_empty() {
-                // Take the caller's buffer instead of copying into ours.
+            if self.entries.is_empty() && self.entries.capacity() < ents.len() {
+                // Take the caller's buffer instead of copying into ours,
+                // which is too small anyway.
                 self.entries = ents;
             } else {
-                self.entries.extend(ents);
+                // Keep our buffer (sized by earlier appends; a message's
+                // buffer is often exactly as long as its entries, so taking
+                // it would make the next appends regrow it) and move the
+                // entries in with one copy.
+                self.entries.append(&mut ents);
             }
         } else if from_index <= self.offset {
             slog::info!(
@@ -230,7 +235,7 @@ impl Unstable {
             // Keep [offset, from_index), then append.
             self.must_check_out_of_bounds(self.offset, from_index);
             self.entries.truncate((from_index - self.offset) as usize);
-            self.entries.extend(ents);
+            self.entries.append(&mut ents);
             // Only the in-progress entries before from_index are still in
             // progress.
             self.offset_in_progress = self.offset_in_progress.min(from_index);

@@ -9,6 +9,21 @@ use super::{AckedIndexer, Index, VoteLookup, VoteResult};
 /// not matter there.
 const STACK_VOTERS: usize = 7;
 
+/// Writes the acknowledged index of each of `voters` into `srt` (as long as
+/// `voters`, all zeroes). Voters without an entry keep their zero; filling
+/// from the right leaves those zeroes on the left, where sorting would put
+/// them.
+#[inline]
+fn fill_acked(voters: &[u64], l: &impl AckedIndexer, srt: &mut [u64]) {
+    let mut i = srt.len();
+    for &id in voters {
+        if let Some(idx) = l.acked_index(id) {
+            i -= 1;
+            srt[i] = idx;
+        }
+    }
+}
+
 /// A set of voter ids deciding by simple majority.
 ///
 /// The ids are kept in a sorted `Vec` without duplicates: raft groups are
@@ -98,32 +113,42 @@ impl MajorityConfig {
     ///
     /// The empty config returns `u64::MAX`, so that it is neutral in a
     /// [`JointConfig`](super::JointConfig), which takes the minimum.
+    #[inline]
     pub fn committed_index(&self, l: &impl AckedIndexer) -> Index {
         let n = self.voters.len();
         if n == 0 {
             return u64::MAX;
         }
-        // Sorting needs scratch space; keep the common small case off the heap.
-        let mut stack = [0u64; STACK_VOTERS];
-        let mut heap;
-        let srt: &mut [u64] = if n <= STACK_VOTERS {
-            &mut stack[..n]
-        } else {
-            heap = vec![0u64; n];
-            &mut heap
-        };
-        // Voters without an entry keep their zero; filling from the right
-        // leaves those zeroes on the left, where sorting would put them.
-        let mut i = n;
-        for &id in &self.voters {
-            if let Some(idx) = l.acked_index(id) {
-                i -= 1;
-                srt[i] = idx;
-            }
+        if n > STACK_VOTERS {
+            return self.committed_index_large(l);
         }
-        srt.sort_unstable();
+        // The common small case: on the stack, sorted by insertion (a
+        // leader computes this on every acknowledgement; the library sort's
+        // set-up costs more than sorting a handful of numbers).
+        let mut stack = [0u64; STACK_VOTERS];
+        let srt = &mut stack[..n];
+        fill_acked(&self.voters, l, srt);
+        for i in 1..n {
+            let x = srt[i];
+            let mut j = i;
+            while j > 0 && srt[j - 1] > x {
+                srt[j] = srt[j - 1];
+                j -= 1;
+            }
+            srt[j] = x;
+        }
         // The entry at this position and every one to its right (a quorum of
         // n/2+1 voters) is at least this large.
+        srt[n - (n / 2 + 1)]
+    }
+
+    // `committed_index` for more than STACK_VOTERS voters, on the heap.
+    #[inline(never)]
+    fn committed_index_large(&self, l: &impl AckedIndexer) -> Index {
+        let n = self.voters.len();
+        let mut srt = vec![0u64; n];
+        fill_acked(&self.voters, l, &mut srt);
+        srt.sort_unstable();
         srt[n - (n / 2 + 1)]
     }
 
