@@ -29,7 +29,7 @@ use crate::datadriven::{ScriptError, TestData};
 /// Guards `stabilize` against raft livelocks: far more rounds than any
 /// script needs, after which it gives up with an error line instead of
 /// hanging.
-const MAX_STABILIZE_ROUNDS: usize = 100_000;
+const MAX_STABILIZE_ROUNDS: usize = 10_000;
 
 /// The largest bootstrap index `add-nodes` takes: raft's log indexes must
 /// not reach `u64::MAX` (etcd's would wrap around to 0), and 2^63 - 1

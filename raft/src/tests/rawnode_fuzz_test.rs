@@ -321,6 +321,23 @@ enum Action {
     Propose,
     ReadIndex,
     Step(Message),
+    /// A message fitted to the node's state when it is stepped: at its
+    /// term (plus `term_delta`), appending right after an entry
+    /// `back` indexes below its last one, with that entry's term, so
+    /// that it is mostly accepted and the log, commit index and
+    /// configuration move on.
+    StepFitted {
+        m: Message,
+        term_delta: i64,
+        back: u64,
+    },
+    /// The application's own calls, with ids that may not be members.
+    TransferLeader(u64),
+    ReportUnreachable(u64),
+    ReportSnapshot(u64, bool),
+    ForgetLeader,
+    Campaign,
+    ProposeConfChange(ConfChangeV2),
 }
 
 /// A round's setup: the configuration, the options and how node 1 starts.
@@ -379,6 +396,52 @@ fn run_round(st: &Setup, actions: &[Action]) -> Result<(), String> {
                     let _ = n.propose(Bytes::from_static(b"p"));
                 }
                 Action::ReadIndex => n.read_index(Bytes::from_static(b"r")),
+                Action::TransferLeader(id) => n.transfer_leader(*id),
+                Action::ReportUnreachable(id) => n.report_unreachable(*id),
+                Action::ReportSnapshot(id, ok) => n.report_snapshot(
+                    *id,
+                    if *ok {
+                        crate::raw_node::SnapshotStatus::Finish
+                    } else {
+                        crate::raw_node::SnapshotStatus::Failure
+                    },
+                ),
+                Action::ForgetLeader => {
+                    let _ = n.forget_leader();
+                }
+                Action::Campaign => {
+                    let _ = n.campaign();
+                }
+                Action::ProposeConfChange(cc) => {
+                    let _ = n.propose_conf_change(cc);
+                }
+                Action::StepFitted {
+                    m,
+                    term_delta,
+                    back,
+                } => {
+                    let mut m = m.clone();
+                    let log = &n.raft.raft_log;
+                    m.term = n.raft.term.saturating_add_signed(*term_delta).max(1);
+                    m.index = log
+                        .last_index()
+                        .saturating_sub(*back)
+                        .max(log.first_index() - 1);
+                    m.log_term = log.term(m.index).unwrap_or(0);
+                    m.commit = m.commit.min(m.index + m.entries.len() as u64);
+                    for (i, e) in m.entries.iter_mut().enumerate() {
+                        e.index = m.index + 1 + i as u64;
+                        e.term = m.term;
+                    }
+                    if m.get_type() == MessageType::MsgHeartbeat {
+                        m.commit = m.commit.min(log.last_index());
+                    }
+                    if let Some(snap) = m.snapshot.as_mut() {
+                        snap.metadata.index = log.last_index() + *back;
+                        snap.metadata.term = m.term;
+                    }
+                    let _ = n.step(m);
+                }
                 Action::Step(m) => {
                     let mut m = m.clone();
                     if matches!(m.get_type(), MessageType::MsgHeartbeat) {
@@ -437,10 +500,44 @@ fn random_peer_messages_never_panic_a_raw_node() {
         let round = round / 2;
         let st = setup(round, &mut rng);
         let actions: Vec<Action> = (0..60)
-            .map(|_| match rng.below(10) {
+            .map(|_| match rng.below(14) {
                 0 => Action::Tick,
                 1 => Action::Propose,
                 2 => Action::ReadIndex,
+                3 => match rng.below(6) {
+                    0 => Action::TransferLeader(rng.pick(&[0, 1, 2, 3, 4, 9, u64::MAX])),
+                    1 => Action::ReportUnreachable(rng.pick(&[0, 1, 2, 3, 4, 9, u64::MAX])),
+                    2 => Action::ReportSnapshot(rng.pick(&[0, 1, 2, 3, 4, 9]), rng.chance(50)),
+                    3 => Action::ForgetLeader,
+                    4 => Action::Campaign,
+                    _ => {
+                        let typ = rng.pick(&[
+                            ConfChangeType::ConfChangeAddNode,
+                            ConfChangeType::ConfChangeRemoveNode,
+                            ConfChangeType::ConfChangeAddLearnerNode,
+                        ]);
+                        let k = rng.below(3) as usize;
+                        Action::ProposeConfChange(ConfChangeV2 {
+                            transition: rng.below(3) as i32,
+                            changes: (0..k)
+                                .map(|_| ConfChangeSingle::new(typ, rng.below(6)))
+                                .collect(),
+                            ..Default::default()
+                        })
+                    }
+                },
+                4..=8 => Action::StepFitted {
+                    m: {
+                        let mut m = random_message(&mut rng, 6, false);
+                        if rng.chance(50) {
+                            // Mostly from the members.
+                            m.from = rng.pick(&[2, 3]);
+                        }
+                        m
+                    },
+                    term_delta: rng.pick(&[0, 0, 0, 0, 1, -1]),
+                    back: rng.below(3),
+                },
                 _ => Action::Step(random_message(&mut rng, 6, malformed)),
             })
             .collect();
