@@ -14,7 +14,7 @@ use raft::eraftpb::{
     conf_changes_from_string, ConfChange, ConfChangeTransition, ConfChangeV2, ConfState, Entry,
     EntryType, HardState, Message, MessageType, Snapshot, SnapshotMetadata,
 };
-use raft::raw_node::{is_empty_hard_state, is_empty_snap, RawNode, Ready};
+use raft::raw_node::{is_empty_hard_state, is_empty_snap, RawNode, Ready, SnapshotStatus};
 use raft::storage::Storage;
 use raft::util::is_local_msg_target;
 
@@ -817,6 +817,38 @@ impl InteractionEnv {
         let peer = self.node_index(peer)?;
         let peer_id = self.nodes[peer].config.id;
         self.nodes[on].raw.report_unreachable(peer_id);
+        Ok(())
+    }
+
+    /// `report-snapshot <id> <peer> [status=finish|failure]` (ours; etcd's
+    /// harness has no such command): `<id>` hears how sending a snapshot to
+    /// `<peer>` went (etcd `ReportSnapshot`); `finish` unless told.
+    pub(super) fn handle_report_snapshot(&mut self, d: &TestData) -> CmdResult {
+        let ids = node_ids(d)?;
+        let [on, peer] = ids[..] else {
+            return Err(Fail::Print(
+                "must specify exactly two node indexes: node on which to report, and reported node"
+                    .to_owned(),
+            ));
+        };
+        let status = if d.cmd_args.iter().any(|a| a.key == "status") {
+            match scan_arg(d, "status")? {
+                "finish" => SnapshotStatus::Finish,
+                "failure" => SnapshotStatus::Failure,
+                v => {
+                    return Err(script_err(
+                        d,
+                        format!("status: expected finish or failure, got {v:?}"),
+                    ))
+                }
+            }
+        } else {
+            SnapshotStatus::Finish
+        };
+        let on = self.node_index(on)?;
+        let peer = self.node_index(peer)?;
+        let peer_id = self.nodes[peer].config.id;
+        self.nodes[on].raw.report_snapshot(peer_id, status);
         Ok(())
     }
 }

@@ -26,6 +26,7 @@
 //! | `set-randomized-election-timeout <id> timeout=<ticks>` | fixes the node's current randomized election timeout |
 //! | `transfer-leadership from=<id> to=<id>` / `forget-leader <id>` | leadership transfer / forgetting the leader |
 //! | `report-unreachable <id> <peer>` | `<id>` hears that `<peer>` is unreachable |
+//! | `report-snapshot <id> <peer> [status=finish\|failure]` | `<id>` hears how sending a snapshot to `<peer>` went (ours; etcd's harness has no such command) |
 //! | `send-snapshot <from> <to>` | queues a `MsgSnap` with the sender's newest snapshot |
 //! | `compact <id> <index>` | compacts the node's storage through `index` and prints its log |
 //! | `raft-log <id>` / `raft-state` / `status <id>` | prints the storage's log / every node's role / the leader's progress |
@@ -169,6 +170,8 @@ impl InteractionEnv {
             "propose" => self.handle_propose(d),
             "propose-conf-change" => self.handle_propose_conf_change(d),
             "report-unreachable" => self.handle_report_unreachable(d),
+            // Not in etcd's harness: snapshot scenarios need it.
+            "report-snapshot" => self.handle_report_snapshot(d),
             // Not in etcd's harness: read-index scripts need it.
             "read-index" => self.handle_read_index(d),
             // etcd prints this into the output rather than failing.
