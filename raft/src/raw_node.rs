@@ -100,10 +100,13 @@ pub fn must_sync(st: &HardState, prev: &HardState, ents_num: usize) -> bool {
 ///   rewrite the log ([`Error::StepLocalMsg`]). Every peer sends these with
 ///   its term, which is at least 1.
 ///
-/// And an append whose entries do not form a valid slice of a log is
-/// refused ([`Error::Decode`]; see `check_append_slice`).
+/// And a term or index beyond 2^63 - 1 (see `MAX_PEER_VALUE`), or an append
+/// whose entries do not form a valid slice of a log, is refused
+/// ([`Error::Decode`]; see `check_append_slice`).
 pub(crate) fn check_step<S: Storage>(r: &Raft<S>, m: &Message) -> Result<()> {
     let t = m.get_type();
+    // Even what claims to come from a local thread: a peer can forge that.
+    check_ranges(m)?;
     if is_local_msg(t) {
         if !is_local_msg_target(m.from) {
             return Err(Error::StepLocalMsg);
@@ -145,6 +148,39 @@ pub(crate) fn check_step<S: Storage>(r: &Raft<S>, m: &Message) -> Result<()> {
     }
     if t == MessageType::MsgApp {
         check_append_slice(m)?;
+    }
+    Ok(())
+}
+
+/// The largest term or index a peer's message may carry: 2^63 - 1. Terms
+/// grow by one per election and indexes by one per entry, so no honest
+/// group gets near it, while a forged value near `u64::MAX` would make the
+/// node's next election or snapshot restore overflow (etcd wraps around to
+/// 0 there and corrupts its state).
+const MAX_PEER_VALUE: u64 = i64::MAX as u64;
+
+/// Refuses a message whose term or indexes exceed [`MAX_PEER_VALUE`].
+fn check_ranges(m: &Message) -> Result<()> {
+    let snap = m.snapshot.as_deref().map(|s| &s.metadata);
+    let fields = [
+        ("term", m.term),
+        ("log term", m.log_term),
+        ("index", m.index),
+        ("commit", m.commit),
+        ("reject hint", m.reject_hint),
+        ("snapshot index", snap.map_or(0, |s| s.index)),
+        ("snapshot term", snap.map_or(0, |s| s.term)),
+        ("entry index", m.entries.last().map_or(0, |e| e.index)),
+        ("entry term", m.entries.last().map_or(0, |e| e.term)),
+    ];
+    for (name, v) in fields {
+        if v > MAX_PEER_VALUE {
+            return Err(Error::Decode(format!(
+                "{name} {v} of {:?} from {:x} is out of range (at most {MAX_PEER_VALUE})",
+                m.get_type(),
+                m.from
+            )));
+        }
     }
     Ok(())
 }
