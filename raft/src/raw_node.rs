@@ -100,10 +100,13 @@ pub fn must_sync(st: &HardState, prev: &HardState, ents_num: usize) -> bool {
 ///   rewrite the log ([`Error::StepLocalMsg`]). Every peer sends these with
 ///   its term, which is at least 1.
 ///
-/// And an append whose entries do not form a valid slice of a log is
-/// refused ([`Error::Decode`]; see `check_append_slice`).
+/// And a term or index beyond 2^63 - 1 (see `MAX_PEER_VALUE`), or an append
+/// whose entries do not form a valid slice of a log, is refused
+/// ([`Error::Decode`]; see `check_append_slice`).
 pub(crate) fn check_step<S: Storage>(r: &Raft<S>, m: &Message) -> Result<()> {
     let t = m.get_type();
+    // Even what claims to come from a local thread: a peer can forge that.
+    check_ranges(m)?;
     if is_local_msg(t) {
         if !is_local_msg_target(m.from) {
             return Err(Error::StepLocalMsg);
@@ -145,6 +148,39 @@ pub(crate) fn check_step<S: Storage>(r: &Raft<S>, m: &Message) -> Result<()> {
     }
     if t == MessageType::MsgApp {
         check_append_slice(m)?;
+    }
+    Ok(())
+}
+
+/// The largest term or index a peer's message may carry: 2^63 - 1. Terms
+/// grow by one per election and indexes by one per entry, so no honest
+/// group gets near it, while a forged value near `u64::MAX` would make the
+/// node's next election or snapshot restore overflow (etcd wraps around to
+/// 0 there and corrupts its state).
+const MAX_PEER_VALUE: u64 = i64::MAX as u64;
+
+/// Refuses a message whose term or indexes exceed [`MAX_PEER_VALUE`].
+fn check_ranges(m: &Message) -> Result<()> {
+    let snap = m.snapshot.as_deref().map(|s| &s.metadata);
+    let fields = [
+        ("term", m.term),
+        ("log term", m.log_term),
+        ("index", m.index),
+        ("commit", m.commit),
+        ("reject hint", m.reject_hint),
+        ("snapshot index", snap.map_or(0, |s| s.index)),
+        ("snapshot term", snap.map_or(0, |s| s.term)),
+        ("entry index", m.entries.last().map_or(0, |e| e.index)),
+        ("entry term", m.entries.last().map_or(0, |e| e.term)),
+    ];
+    for (name, v) in fields {
+        if v > MAX_PEER_VALUE {
+            return Err(Error::Decode(format!(
+                "{name} {v} of {:?} from {:x} is out of range (at most {MAX_PEER_VALUE})",
+                m.get_type(),
+                m.from
+            )));
+        }
     }
     Ok(())
 }
@@ -327,9 +363,7 @@ impl<S: Storage> RawNode<S> {
     pub fn ready(&mut self) -> Ready {
         // Same as `ready_without_accept` followed by `accept_ready`, but the
         // messages are moved out of the state machine instead of cloned.
-        let rd = self.make_ready(true);
-        self.accept_ready(&rd);
-        rd
+        self.make_ready(true)
     }
 
     /// Builds the outstanding work without handing it out: nothing changes,
@@ -339,48 +373,57 @@ impl<S: Storage> RawNode<S> {
         self.make_ready(false)
     }
 
-    // etcd's readyWithoutAccept. With `take`, the message queues are moved
-    // into the Ready (the caller accepts it right away, which would clear
-    // them anyway); the self-addressed messages of `msgs_after_append` are
-    // left in place for `accept_ready` to schedule.
+    // etcd's readyWithoutAccept, and with `take` also acceptReady: the
+    // message queues are moved into the Ready (accepting would clear them
+    // anyway), and the self-addressed messages of `msgs_after_append` are
+    // scheduled for `advance`.
+    //
+    // In the synchronous mode the Ready is assembled from its parts only at
+    // the very end, after the acceptance, so that it is built where the
+    // caller receives it: a Ready is ~300 bytes, and building it first and
+    // then returning it through two functions cost three copies.
     #[inline(always)]
     fn make_ready(&mut self, take: bool) -> Ready {
         let r = &mut self.raft;
         let entries = r.raft_log.next_unstable_ents().to_vec();
         let hs = r.hard_state();
         let ss = r.soft_state();
-        // Built in one piece (no default value to overwrite): a Ready is
-        // some 300 bytes, and this runs for every Ready.
-        let mut rd = Ready {
-            soft_state: (ss != self.prev_soft_st).then_some(ss),
-            hard_state: (hs != self.prev_hard_st).then_some(hs),
-            read_states: if r.read_states.is_empty() {
-                Vec::new()
-            } else if take {
-                mem::take(&mut r.read_states)
-            } else {
-                r.read_states.clone()
-            },
-            must_sync: must_sync(&hs, &self.prev_hard_st, entries.len()),
-            entries,
-            snapshot: if r.raft_log.has_next_unstable_snapshot() {
-                r.raft_log.next_unstable_snapshot().cloned()
-            } else {
-                None
-            },
-            committed_entries: r.raft_log.next_committed_ents(!self.async_storage_writes),
-            messages: if take {
-                // The next Ready's queue starts at this one's size, so that
-                // a busy leader does not regrow (and copy) it message by
-                // message.
-                let n = r.msgs.len();
-                mem::replace(&mut r.msgs, presized(n))
-            } else {
-                r.msgs.clone()
-            },
+        let soft_state = (ss != self.prev_soft_st).then_some(ss);
+        let hard_state = (hs != self.prev_hard_st).then_some(hs);
+        let read_states = if r.read_states.is_empty() {
+            Vec::new()
+        } else if take {
+            mem::take(&mut r.read_states)
+        } else {
+            r.read_states.clone()
+        };
+        let must_sync = must_sync(&hs, &self.prev_hard_st, entries.len());
+        let snapshot = if r.raft_log.has_next_unstable_snapshot() {
+            r.raft_log.next_unstable_snapshot().cloned()
+        } else {
+            None
+        };
+        let committed_entries = r.raft_log.next_committed_ents(!self.async_storage_writes);
+        let mut messages = if take {
+            // The next Ready's queue starts at this one's size, so that a
+            // busy leader does not regrow (and copy) it message by message.
+            let n = r.msgs.len();
+            mem::replace(&mut r.msgs, presized(n))
+        } else {
+            r.msgs.clone()
         };
 
         if self.async_storage_writes {
+            let mut rd = Ready {
+                soft_state,
+                hard_state,
+                read_states,
+                entries,
+                snapshot,
+                committed_entries,
+                messages,
+                must_sync,
+            };
             // The persistence and apply work goes to the local threads as
             // messages; whatever must wait for the append rides along as
             // its responses.
@@ -392,59 +435,98 @@ impl<S: Storage> RawNode<S> {
                 let m = new_storage_apply_msg(r, &rd);
                 rd.messages.push(m);
             }
-        } else {
-            // The Ready contract already says messages go out only after the
-            // entries are persisted, so the messages waiting for the append
-            // can join them; those to ourselves are stepped in `advance`.
-            let id = r.id;
             if take {
-                let after = &mut r.msgs_after_append;
-                let own = after.iter().filter(|m| m.to == id).count();
-                if own == 0 {
-                    // A follower's acknowledgements: all go out, moved in
-                    // bulk, or as the whole buffer when nothing else does.
-                    if rd.messages.is_empty() {
-                        let n = after.len();
-                        rd.messages = mem::replace(after, presized(n));
-                    } else {
-                        rd.messages.append(after);
-                        release_if_small(after);
-                    }
-                } else if own < after.len() {
-                    rd.messages.reserve(after.len() - own);
-                    let mut mine = Vec::with_capacity(own);
-                    for m in after.drain(..) {
-                        if m.to != id {
-                            rd.messages.push(m);
-                        } else {
-                            mine.push(m);
-                        }
-                    }
-                    *after = mine;
-                }
-                // Otherwise all are a leader's self-acknowledgements, which
-                // stay for `accept_ready` to schedule.
-            } else {
-                rd.messages
-                    .extend(r.msgs_after_append.iter().filter(|m| m.to != id).cloned());
+                self.accept_ready(&rd);
             }
+            return rd;
         }
-        rd
+
+        // The Ready contract already says messages go out only after the
+        // entries are persisted, so the messages waiting for the append can
+        // join them; those to ourselves are stepped in `advance`.
+        let id = r.id;
+        if take {
+            let after = &mut r.msgs_after_append;
+            let own = after.iter().filter(|m| m.to == id).count();
+            if own == 0 {
+                // A follower's acknowledgements: all go out, moved in bulk,
+                // or as the whole buffer when nothing else does.
+                if messages.is_empty() {
+                    let n = after.len();
+                    messages = mem::replace(after, presized(n));
+                } else {
+                    messages.append(after);
+                    release_if_small(after);
+                }
+            } else if own < after.len() {
+                messages.reserve(after.len() - own);
+                let mut mine = Vec::with_capacity(own);
+                for m in after.drain(..) {
+                    if m.to != id {
+                        messages.push(m);
+                    } else {
+                        mine.push(m);
+                    }
+                }
+                *after = mine;
+            }
+            // Otherwise all are a leader's self-acknowledgements, which stay
+            // for the acceptance to schedule.
+            self.accept_parts(
+                soft_state,
+                hard_state,
+                !read_states.is_empty(),
+                snapshot.as_ref(),
+                &committed_entries,
+            );
+        } else {
+            messages.extend(r.msgs_after_append.iter().filter(|m| m.to != id).cloned());
+        }
+        Ready {
+            soft_state,
+            hard_state,
+            read_states,
+            entries,
+            snapshot,
+            committed_entries,
+            messages,
+            must_sync,
+        }
     }
 
     /// Commits to handling `rd`, which must come from
     /// [`ready_without_accept`](RawNode::ready_without_accept) with nothing
     /// done to the node in between (etcd `acceptReady`).
     pub fn accept_ready(&mut self, rd: &Ready) {
-        if let Some(ss) = rd.soft_state {
+        self.accept_parts(
+            rd.soft_state,
+            rd.hard_state,
+            !rd.read_states.is_empty(),
+            rd.snapshot.as_ref(),
+            &rd.committed_entries,
+        );
+    }
+
+    // `accept_ready` on the parts of a Ready it reads, so that `ready` can
+    // accept before the Ready is assembled.
+    #[inline(always)]
+    fn accept_parts(
+        &mut self,
+        soft_state: Option<SoftState>,
+        hard_state: Option<HardState>,
+        had_read_states: bool,
+        snapshot: Option<&Snapshot>,
+        committed_entries: &[Entry],
+    ) {
+        if let Some(ss) = soft_state {
             self.prev_soft_st = ss;
         }
-        if let Some(hs) = rd.hard_state {
+        if let Some(hs) = hard_state {
             if !hs.is_empty() {
                 self.prev_hard_st = hs;
             }
         }
-        if !rd.read_states.is_empty() {
+        if had_read_states {
             self.raft.read_states.clear();
         }
         if !self.async_storage_writes {
@@ -470,20 +552,20 @@ impl<S: Storage> RawNode<S> {
                     }
                 }
             }
-            if need_storage_append_resp_msg(&self.raft, rd) {
-                let m = new_storage_append_resp_msg(&self.raft, rd);
+            if need_storage_append_resp_msg(&self.raft, snapshot) {
+                let m = new_storage_append_resp_msg(&self.raft, snapshot);
                 self.steps_on_advance.push(m);
             }
-            if need_storage_apply_resp_msg(rd) {
-                let m = new_storage_apply_resp_msg(&self.raft, rd.committed_entries.clone());
+            if !committed_entries.is_empty() {
+                let m = new_storage_apply_resp_msg(&self.raft, committed_entries.to_vec());
                 self.steps_on_advance.push(m);
             }
         }
         self.raft.msgs.clear();
         self.raft.msgs_after_append.clear();
         self.raft.raft_log.accept_unstable();
-        if let Some(last) = rd.committed_entries.last() {
-            let size = ents_size(&rd.committed_entries);
+        if let Some(last) = committed_entries.last() {
+            let size = ents_size(committed_entries);
             self.raft
                 .raft_log
                 .accept_applying(last.index, size, !self.async_storage_writes);
@@ -722,8 +804,8 @@ fn release_if_small(v: &mut Vec<Message>) {
     }
 }
 
-fn need_storage_append_resp_msg<S: Storage>(r: &Raft<S>, rd: &Ready) -> bool {
-    r.raft_log.has_next_or_in_progress_unstable_ents() || !is_empty_snap(rd.snapshot.as_ref())
+fn need_storage_append_resp_msg<S: Storage>(r: &Raft<S>, snapshot: Option<&Snapshot>) -> bool {
+    r.raft_log.has_next_or_in_progress_unstable_ents() || !is_empty_snap(snapshot)
 }
 
 // The MsgStorageAppend for the local append thread: what to persist, and
@@ -746,7 +828,9 @@ fn new_storage_append_msg<S: Storage>(r: &mut Raft<S>, rd: &Ready, take: bool) -
     // The self-directed MsgAppResp of a leader (in msgs_after_append) must
     // come before the MsgStorageAppendResp, so that it is handled while the
     // new entries are still in the unstable log.
-    let resp = need_storage_append_resp_msg(r, rd).then(|| new_storage_append_resp_msg(r, rd));
+    let snapshot = rd.snapshot.as_ref();
+    let resp =
+        need_storage_append_resp_msg(r, snapshot).then(|| new_storage_append_resp_msg(r, snapshot));
     m.responses = if take {
         mem::take(&mut r.msgs_after_append)
     } else {
@@ -762,7 +846,7 @@ fn new_storage_append_msg<S: Storage>(r: &mut Raft<S>, rd: &Ready, take: bool) -
 // names the last index and term of the whole log (not of this Ready's
 // entries), so that an ack is still useful after an earlier one was
 // dropped; see etcd's long comment on newStorageAppendRespMsg.
-fn new_storage_append_resp_msg<S: Storage>(r: &Raft<S>, rd: &Ready) -> Message {
+fn new_storage_append_resp_msg<S: Storage>(r: &Raft<S>, snapshot: Option<&Snapshot>) -> Message {
     let mut m = Message::new(MessageType::MsgStorageAppendResp);
     m.to = r.id;
     m.from = LOCAL_APPEND_THREAD;
@@ -772,18 +856,14 @@ fn new_storage_append_resp_msg<S: Storage>(r: &Raft<S>, rd: &Ready) -> Message {
         m.index = last.index;
         m.log_term = last.term;
     }
-    if !is_empty_snap(rd.snapshot.as_ref()) {
-        m.snapshot = rd.snapshot.clone().map(Box::new);
+    if !is_empty_snap(snapshot) {
+        m.snapshot = snapshot.cloned().map(Box::new);
     }
     m
 }
 
 fn need_storage_apply_msg(rd: &Ready) -> bool {
     !rd.committed_entries.is_empty()
-}
-
-fn need_storage_apply_resp_msg(rd: &Ready) -> bool {
-    need_storage_apply_msg(rd)
 }
 
 // The MsgStorageApply for the local apply thread, with the acknowledgement

@@ -321,6 +321,7 @@ impl Storage for MemStorage {
         Ok(limit_size_slice(ents, max_size).to_vec())
     }
 
+    #[inline]
     fn term(&self, i: u64) -> Result<u64> {
         let offset = self.offset();
         if i < offset {
@@ -332,10 +333,12 @@ impl Storage for MemStorage {
         }
     }
 
+    #[inline]
     fn last_index(&self) -> Result<u64> {
         Ok(self.last())
     }
 
+    #[inline]
     fn first_index(&self) -> Result<u64> {
         Ok(self.first())
     }

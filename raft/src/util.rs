@@ -87,9 +87,9 @@ pub fn limit_size_len(ents: &[Entry], max_size: u64) -> usize {
     let Some(first) = ents.first() else {
         return 0;
     };
-    // No limit is the common case for unlimited configurations; skip the
-    // size computation entirely.
-    if max_size == u64::MAX {
+    // No limit is the common case for unlimited configurations, and a
+    // single entry is always taken: skip the size computation entirely.
+    if max_size == u64::MAX || ents.len() == 1 {
         return ents.len();
     }
     let mut size = ent_size(first);

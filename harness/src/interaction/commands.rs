@@ -31,10 +31,11 @@ use crate::datadriven::{ScriptError, TestData};
 /// hanging.
 const MAX_STABILIZE_ROUNDS: usize = 10_000;
 
-/// The largest bootstrap index `add-nodes` takes: raft's log indexes must
-/// not reach `u64::MAX` (etcd's would wrap around to 0), and 2^63 - 1
-/// leaves room for any log a script can build.
-const MAX_BOOTSTRAP_INDEX: u64 = i64::MAX as u64;
+/// The largest bootstrap index `add-nodes` takes: 2^62. Raft's log indexes
+/// must not reach `u64::MAX` (etcd's would wrap around to 0), and a node
+/// refuses peer messages with indexes beyond 2^63 - 1; 2^62 leaves room
+/// for any log a script can build.
+const MAX_BOOTSTRAP_INDEX: u64 = 1 << 62;
 
 /// A message as etcd's `DescribeMessage` prints it, entry data quoted like
 /// Go's `%q` (etcd's `defaultEntryFormatter`).

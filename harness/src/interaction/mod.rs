@@ -36,6 +36,14 @@
 //! Errors of raft or of the environment (a dropped proposal, a node that
 //! does not exist) print as the command's output; mistakes in the script
 //! (an argument that does not parse) stop the file as script errors.
+//!
+//! Where etcd's harness or raft would panic on what a script can do, the
+//! environment prints an error and goes on (see the `errors_*.txt`
+//! scripts): a conf change raft refuses to apply leaves the configuration
+//! as it was (the entry still counts as applied, and the node's `Ready` is
+//! still advanced); messages for a peer whose id is that of a local storage
+//! thread are dropped; `stabilize` gives up after a bounded number of
+//! rounds when raft livelocks; a bootstrap `index` is at most 2^62.
 
 mod args;
 mod commands;

@@ -153,7 +153,7 @@ fn random_message(rng: &mut Rng, last: u64, malformed: bool) -> Message {
     m.to = 1;
     m.from = rng.pick(&[2, 2, 3, 3, 4, 5, 1, 0, 9, LOCAL_APPEND_THREAD]);
     m.term = if rng.chance(3) {
-        rng.pick(&[u64::MAX / 2, 1 << 40])
+        rng.pick(&[u64::MAX / 2, 1 << 40, u64::MAX, u64::MAX - 1])
     } else {
         rng.below(5)
     };
@@ -199,7 +199,11 @@ fn random_message(rng: &mut Rng, last: u64, malformed: bool) -> Message {
             data: Bytes::new(),
             metadata: SnapshotMetadata {
                 conf_state: conf_states()[cs].clone(),
-                index: near(rng),
+                index: if rng.chance(5) {
+                    rng.pick(&[u64::MAX, u64::MAX - 1, 1 << 62])
+                } else {
+                    near(rng)
+                },
                 term: rng.below(5),
             },
         }));
@@ -698,4 +702,34 @@ fn step_refuses_inconsistent_appends() {
     }
     n.step(app(1, 2, vec![ent(1, 3), ent(2, 4)])).unwrap();
     assert_eq!(n.raft.raft_log.last_index(), 4);
+}
+
+/// Terms and indexes no honest group reaches (beyond 2^63 - 1) are refused:
+/// a term near `u64::MAX` would overflow the node's next election, a
+/// snapshot index there its restore.
+#[test]
+fn step_refuses_terms_and_indexes_out_of_range() {
+    let mut n = follower();
+    let hb = peer_msg(MessageType::MsgHeartbeat, 1, u64::MAX);
+    match n.step(hb) {
+        Err(crate::errors::Error::Decode(s)) => assert_eq!(
+            s,
+            "term 18446744073709551615 of MsgHeartbeat from 1 is out of range (at most 9223372036854775807)"
+        ),
+        other => panic!("{other:?}"),
+    }
+    let mut snap = peer_msg(MessageType::MsgSnap, 1, 2);
+    snap.snapshot = Some(Box::new(Snapshot {
+        data: Bytes::new(),
+        metadata: SnapshotMetadata {
+            conf_state: conf_states()[0].clone(),
+            index: u64::MAX,
+            term: 2,
+        },
+    }));
+    assert!(matches!(n.step(snap), Err(crate::errors::Error::Decode(_))));
+    assert_eq!((n.raft.term, n.raft.raft_log.last_index()), (1, 2));
+    // The node still campaigns normally.
+    n.campaign().unwrap();
+    assert_eq!(n.raft.term, 2);
 }

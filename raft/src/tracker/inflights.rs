@@ -62,6 +62,7 @@ impl Inflights {
     ///
     /// If the window is [`full`](Inflights::full): callers must check first.
     /// Indexes of consecutive calls must increase.
+    #[inline]
     pub fn add(&mut self, index: u64, bytes: u64) {
         assert!(!self.full(), "cannot add into a Full inflights");
         let mut next = self.start + self.count;
@@ -126,11 +127,13 @@ impl Inflights {
 
     /// Whether no more appends may be sent right now: the count limit is
     /// reached, or the byte limit (if any) is reached or exceeded.
+    #[inline]
     pub fn full(&self) -> bool {
         self.count == self.size || (self.max_bytes != 0 && self.bytes >= self.max_bytes)
     }
 
     /// The number of appends in flight.
+    #[inline]
     pub fn count(&self) -> usize {
         self.count
     }

@@ -108,6 +108,7 @@ impl Progress {
     /// # Panics
     ///
     /// In [`StateType::Snapshot`], where the leader must not send appends.
+    #[inline]
     pub fn sent_entries(&mut self, entries: usize, bytes: u64) {
         match self.state {
             StateType::Replicate => {
@@ -135,6 +136,7 @@ impl Progress {
     /// Whether sending commit index `index` could move the follower's commit
     /// index forward: it is above what was sent, and what was sent does not
     /// already cover everything up to `next - 1`.
+    #[inline]
     pub fn can_bump_commit(&self, index: u64) -> bool {
         // `next` is at least 1 by invariant; wrapping keeps a broken caller
         // from turning into an arithmetic panic, as in etcd.
@@ -142,6 +144,7 @@ impl Progress {
     }
 
     /// Records that commit index `commit` was sent (etcd `SentCommit`).
+    #[inline]
     pub fn sent_commit(&mut self, commit: u64) {
         self.sent_commit = commit;
     }
@@ -150,6 +153,7 @@ impl Progress {
     /// nothing, if `n` is stale (not above `matched`); otherwise advances
     /// `matched` (and `next` if needed), unpauses the flow, and returns true.
     #[must_use = "a false return means the acknowledgement was stale"]
+    #[inline]
     pub fn maybe_update(&mut self, n: u64) -> bool {
         if n <= self.matched {
             return false;
@@ -189,6 +193,7 @@ impl Progress {
 
     /// Whether appends to this follower are throttled right now: while a
     /// probe or a full window awaits an answer, or a snapshot is pending.
+    #[inline]
     pub fn is_paused(&self) -> bool {
         match self.state {
             StateType::Probe | StateType::Replicate => self.msg_app_flow_paused,
