@@ -25,7 +25,7 @@ use crate::read_only::ReadState;
 use crate::status::{BasicStatus, Status};
 use crate::storage::Storage;
 use crate::tracker::Progress;
-use crate::util::{ents_size, is_local_msg, is_local_msg_target, is_response_msg};
+use crate::util::{ents_size, is_local_msg, is_local_msg_target, is_response_msg, payloads_size};
 
 /// The outstanding work of a [`RawNode`]: what to persist, apply and send.
 ///
@@ -263,8 +263,21 @@ pub struct RawNode<S: Storage> {
     prev_soft_st: SoftState,
     prev_hard_st: HardState,
     // Self-addressed messages stepped in `advance` (synchronous storage
-    // mode only): acknowledgements of the persisted and applied work.
+    // mode only): acknowledgements of the persisted work.
     steps_on_advance: Vec<Message>,
+    // The acknowledgement of the applied entries, handled in `advance`
+    // after `steps_on_advance` (etcd steps a MsgStorageApplyResp carrying
+    // the entries; only their last index and sizes are needed, so they are
+    // not copied into a message).
+    apply_on_advance: Option<AppliedEntries>,
+}
+
+/// What a MsgStorageApplyResp tells raft about the applied entries.
+#[derive(Clone, Copy, Debug)]
+struct AppliedEntries {
+    last_index: u64,
+    size: u64,
+    payload_size: u64,
 }
 
 impl<S: Storage> RawNode<S> {
@@ -282,6 +295,7 @@ impl<S: Storage> RawNode<S> {
             prev_soft_st,
             prev_hard_st,
             steps_on_advance: Vec::new(),
+            apply_on_advance: None,
         })
     }
 
@@ -530,7 +544,7 @@ impl<S: Storage> RawNode<S> {
             self.raft.read_states.clear();
         }
         if !self.async_storage_writes {
-            if !self.steps_on_advance.is_empty() {
+            if !self.steps_on_advance.is_empty() || self.apply_on_advance.is_some() {
                 // Misuse by the application that would lose acknowledgements.
                 slog::crit!(
                     self.raft.logger,
@@ -556,16 +570,20 @@ impl<S: Storage> RawNode<S> {
                 let m = new_storage_append_resp_msg(&self.raft, snapshot);
                 self.steps_on_advance.push(m);
             }
-            if !committed_entries.is_empty() {
-                let m = new_storage_apply_resp_msg(&self.raft, committed_entries.to_vec());
-                self.steps_on_advance.push(m);
-            }
         }
         self.raft.msgs.clear();
         self.raft.msgs_after_append.clear();
         self.raft.raft_log.accept_unstable();
         if let Some(last) = committed_entries.last() {
             let size = ents_size(committed_entries);
+            if !self.async_storage_writes {
+                // Stands for the MsgStorageApplyResp etcd queues last.
+                self.apply_on_advance = Some(AppliedEntries {
+                    last_index: last.index,
+                    size,
+                    payload_size: payloads_size(committed_entries),
+                });
+            }
             self.raft
                 .raft_log
                 .accept_applying(last.index, size, !self.async_storage_writes);
@@ -610,16 +628,24 @@ impl<S: Storage> RawNode<S> {
         }
         // Errors are impossible for these self-addressed acknowledgements,
         // and etcd ignores them too.
-        if self.steps_on_advance.is_empty() {
+        if self.steps_on_advance.is_empty() && self.apply_on_advance.is_none() {
             return;
         }
-        let mut steps = mem::take(&mut self.steps_on_advance);
-        for m in steps.drain(..) {
-            let _ = self.raft.step(m);
+        if !self.steps_on_advance.is_empty() {
+            let mut steps = mem::take(&mut self.steps_on_advance);
+            for m in steps.drain(..) {
+                let _ = self.raft.step(m);
+            }
+            // The emptied buffer is reused by the next Ready (see
+            // `accept_ready`).
+            release_if_small(&mut steps);
+            self.steps_on_advance = steps;
         }
-        // The emptied buffer is reused by the next Ready (see `accept_ready`).
-        release_if_small(&mut steps);
-        self.steps_on_advance = steps;
+        // Last, as etcd's MsgStorageApplyResp comes after the other steps.
+        if let Some(a) = self.apply_on_advance.take() {
+            self.raft
+                .handle_storage_apply_resp(a.last_index, a.size, a.payload_size);
+        }
     }
 
     /// A full copy of the node's status, with the progress of every peer if

@@ -163,9 +163,11 @@ impl<S: Storage> Raft<S> {
             }
             MessageType::MsgStorageApplyResp => {
                 if let Some(last) = m.entries.last() {
-                    let index = last.index;
-                    self.applied_to(index, crate::util::ents_size(&m.entries));
-                    self.reduce_uncommitted_size(crate::util::payloads_size(&m.entries));
+                    self.handle_storage_apply_resp(
+                        last.index,
+                        crate::util::ents_size(&m.entries),
+                        crate::util::payloads_size(&m.entries),
+                    );
                 }
             }
             MessageType::MsgVote | MessageType::MsgPreVote => self.handle_vote_request(&m),
@@ -178,6 +180,16 @@ impl<S: Storage> Raft<S> {
             },
         }
         Ok(())
+    }
+
+    /// Handles the acknowledgement that the entries up to `last_index`
+    /// (`size` bytes encoded, `payload_size` bytes of payload) were applied:
+    /// what stepping a MsgStorageApplyResp carrying those entries does.
+    /// `RawNode::advance` calls it directly instead of building that
+    /// message from a copy of the entries.
+    pub fn handle_storage_apply_resp(&mut self, last_index: u64, size: u64, payload_size: u64) {
+        self.applied_to(last_index, size);
+        self.reduce_uncommitted_size(payload_size);
     }
 
     /// Decides on a (pre-)vote request of the current or, for pre-votes, a
