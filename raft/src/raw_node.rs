@@ -160,6 +160,7 @@ pub(crate) fn check_step<S: Storage>(r: &Raft<S>, m: &Message) -> Result<()> {
 const MAX_PEER_VALUE: u64 = i64::MAX as u64;
 
 /// Refuses a message whose term or indexes exceed [`MAX_PEER_VALUE`].
+#[inline]
 fn check_ranges(m: &Message) -> Result<()> {
     let snap = m.snapshot.as_deref().map(|s| &s.metadata);
     let last = m.entries.last();
@@ -177,6 +178,17 @@ fn check_ranges(m: &Message) -> Result<()> {
     if all <= MAX_PEER_VALUE {
         return Ok(());
     }
+    range_error(m)
+}
+
+// The error for a message some value of which is beyond MAX_PEER_VALUE: the
+// first such field is named. Out of line, as it is (practically) never
+// reached.
+#[cold]
+#[inline(never)]
+fn range_error(m: &Message) -> Result<()> {
+    let snap = m.snapshot.as_deref().map(|s| &s.metadata);
+    let last = m.entries.last();
     let fields = [
         ("term", m.term),
         ("log term", m.log_term),
