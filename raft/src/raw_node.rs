@@ -367,13 +367,17 @@ impl<S: Storage> RawNode<S> {
     /// Proposes `data` for appending to the log. Fails with
     /// [`Error::ProposalDropped`] when no leader can take it.
     pub fn propose(&mut self, data: impl Into<Bytes>) -> Result<()> {
-        let mut m = Message::new(MessageType::MsgProp);
-        m.from = self.raft.id;
-        // Exactly one entry: no spare capacity to allocate.
-        m.entries = vec![Entry {
-            data: data.into(),
-            ..Default::default()
-        }];
+        // Exactly one entry: no spare capacity to allocate. One literal, so
+        // that no default `entries` is built and dropped first.
+        let m = Message {
+            msg_type: MessageType::MsgProp as i32,
+            from: self.raft.id,
+            entries: vec![Entry {
+                data: data.into(),
+                ..Default::default()
+            }],
+            ..Message::default()
+        };
         self.raft.step(m)
     }
 

@@ -74,14 +74,15 @@ impl<S: Storage> Raft<S> {
         // A throttled replicating follower gets empty appends only, which
         // still get acked or rejected and so free the in-flight window even
         // if the appends that filled it were lost.
-        let mut ents = Vec::new();
-        let mut failed = false;
-        if pr.state != StateType::Replicate || !pr.inflights.full() {
+        // Bound once, not assigned over an empty Vec (whose drop is a call).
+        let (ents, failed) = if pr.state != StateType::Replicate || !pr.inflights.full() {
             match self.raft_log.entries(pr.next, self.max_msg_size) {
-                Ok(e) => ents = e,
-                Err(_) => failed = true,
+                Ok(e) => (e, false),
+                Err(_) => (Vec::new(), true),
             }
-        }
+        } else {
+            (Vec::new(), false)
+        };
         if ents.is_empty() && !send_if_empty {
             return false;
         }
@@ -94,13 +95,15 @@ impl<S: Storage> Raft<S> {
         let commit = self.raft_log.committed;
         pr.sent_entries(ents.len(), payloads_size(&ents));
         pr.sent_commit(commit);
-        let mut m = Message::new(MessageType::MsgApp);
-        m.to = to;
-        m.index = prev_index;
-        m.log_term = prev_term;
-        m.entries = ents;
-        m.commit = commit;
-        self.send(m);
+        self.send(Message {
+            msg_type: MessageType::MsgApp as i32,
+            to,
+            index: prev_index,
+            log_term: prev_term,
+            entries: ents,
+            commit,
+            ..Message::default()
+        });
         true
     }
 
