@@ -25,7 +25,7 @@ use crate::read_only::ReadState;
 use crate::status::{BasicStatus, Status};
 use crate::storage::Storage;
 use crate::tracker::Progress;
-use crate::util::{ents_size, is_local_msg, is_local_msg_target, is_response_msg};
+use crate::util::{ents_size, is_local_msg, is_local_msg_target, is_response_msg, payloads_size};
 
 /// The outstanding work of a [`RawNode`]: what to persist, apply and send.
 ///
@@ -160,8 +160,35 @@ pub(crate) fn check_step<S: Storage>(r: &Raft<S>, m: &Message) -> Result<()> {
 const MAX_PEER_VALUE: u64 = i64::MAX as u64;
 
 /// Refuses a message whose term or indexes exceed [`MAX_PEER_VALUE`].
+#[inline]
 fn check_ranges(m: &Message) -> Result<()> {
     let snap = m.snapshot.as_deref().map(|s| &s.metadata);
+    let last = m.entries.last();
+    // Every message is checked, and all values are fine in practice: as
+    // MAX_PEER_VALUE is 2^63 - 1, a value exceeds it exactly when its top
+    // bit is set, so one test of all values OR-ed together clears them all
+    // at once. Only a bad message goes on to find which field it is.
+    let all = m.term
+        | m.log_term
+        | m.index
+        | m.commit
+        | m.reject_hint
+        | snap.map_or(0, |s| s.index | s.term)
+        | last.map_or(0, |e| e.index | e.term);
+    if all <= MAX_PEER_VALUE {
+        return Ok(());
+    }
+    range_error(m)
+}
+
+// The error for a message some value of which is beyond MAX_PEER_VALUE: the
+// first such field is named. Out of line, as it is (practically) never
+// reached.
+#[cold]
+#[inline(never)]
+fn range_error(m: &Message) -> Result<()> {
+    let snap = m.snapshot.as_deref().map(|s| &s.metadata);
+    let last = m.entries.last();
     let fields = [
         ("term", m.term),
         ("log term", m.log_term),
@@ -170,8 +197,8 @@ fn check_ranges(m: &Message) -> Result<()> {
         ("reject hint", m.reject_hint),
         ("snapshot index", snap.map_or(0, |s| s.index)),
         ("snapshot term", snap.map_or(0, |s| s.term)),
-        ("entry index", m.entries.last().map_or(0, |e| e.index)),
-        ("entry term", m.entries.last().map_or(0, |e| e.term)),
+        ("entry index", last.map_or(0, |e| e.index)),
+        ("entry term", last.map_or(0, |e| e.term)),
     ];
     for (name, v) in fields {
         if v > MAX_PEER_VALUE {
@@ -263,8 +290,21 @@ pub struct RawNode<S: Storage> {
     prev_soft_st: SoftState,
     prev_hard_st: HardState,
     // Self-addressed messages stepped in `advance` (synchronous storage
-    // mode only): acknowledgements of the persisted and applied work.
+    // mode only): acknowledgements of the persisted work.
     steps_on_advance: Vec<Message>,
+    // The acknowledgement of the applied entries, handled in `advance`
+    // after `steps_on_advance` (etcd steps a MsgStorageApplyResp carrying
+    // the entries; only their last index and sizes are needed, so they are
+    // not copied into a message).
+    apply_on_advance: Option<AppliedEntries>,
+}
+
+/// What a MsgStorageApplyResp tells raft about the applied entries.
+#[derive(Clone, Copy, Debug)]
+struct AppliedEntries {
+    last_index: u64,
+    size: u64,
+    payload_size: u64,
 }
 
 impl<S: Storage> RawNode<S> {
@@ -282,6 +322,7 @@ impl<S: Storage> RawNode<S> {
             prev_soft_st,
             prev_hard_st,
             steps_on_advance: Vec::new(),
+            apply_on_advance: None,
         })
     }
 
@@ -352,9 +393,10 @@ impl<S: Storage> RawNode<S> {
     /// Steps a message received from a peer (or from a local storage thread)
     /// into the state machine. Local messages from elsewhere, and responses
     /// from peers outside the configuration, are refused.
-    pub fn step(&mut self, m: Message) -> Result<()> {
+    pub fn step(&mut self, mut m: Message) -> Result<()> {
         check_step(&self.raft, &m)?;
-        self.raft.step(m)
+        // Borrowed, not moved on: a move would copy the 160 bytes.
+        self.raft.step_mut(&mut m)
     }
 
     /// Collects the outstanding work and marks it as handed out. The
@@ -363,9 +405,7 @@ impl<S: Storage> RawNode<S> {
     pub fn ready(&mut self) -> Ready {
         // Same as `ready_without_accept` followed by `accept_ready`, but the
         // messages are moved out of the state machine instead of cloned.
-        let rd = self.make_ready(true);
-        self.accept_ready(&rd);
-        rd
+        self.make_ready(true)
     }
 
     /// Builds the outstanding work without handing it out: nothing changes,
@@ -375,48 +415,57 @@ impl<S: Storage> RawNode<S> {
         self.make_ready(false)
     }
 
-    // etcd's readyWithoutAccept. With `take`, the message queues are moved
-    // into the Ready (the caller accepts it right away, which would clear
-    // them anyway); the self-addressed messages of `msgs_after_append` are
-    // left in place for `accept_ready` to schedule.
+    // etcd's readyWithoutAccept, and with `take` also acceptReady: the
+    // message queues are moved into the Ready (accepting would clear them
+    // anyway), and the self-addressed messages of `msgs_after_append` are
+    // scheduled for `advance`.
+    //
+    // In the synchronous mode the Ready is assembled from its parts only at
+    // the very end, after the acceptance, so that it is built where the
+    // caller receives it: a Ready is ~300 bytes, and building it first and
+    // then returning it through two functions cost three copies.
     #[inline(always)]
     fn make_ready(&mut self, take: bool) -> Ready {
         let r = &mut self.raft;
         let entries = r.raft_log.next_unstable_ents().to_vec();
         let hs = r.hard_state();
         let ss = r.soft_state();
-        // Built in one piece (no default value to overwrite): a Ready is
-        // some 300 bytes, and this runs for every Ready.
-        let mut rd = Ready {
-            soft_state: (ss != self.prev_soft_st).then_some(ss),
-            hard_state: (hs != self.prev_hard_st).then_some(hs),
-            read_states: if r.read_states.is_empty() {
-                Vec::new()
-            } else if take {
-                mem::take(&mut r.read_states)
-            } else {
-                r.read_states.clone()
-            },
-            must_sync: must_sync(&hs, &self.prev_hard_st, entries.len()),
-            entries,
-            snapshot: if r.raft_log.has_next_unstable_snapshot() {
-                r.raft_log.next_unstable_snapshot().cloned()
-            } else {
-                None
-            },
-            committed_entries: r.raft_log.next_committed_ents(!self.async_storage_writes),
-            messages: if take {
-                // The next Ready's queue starts at this one's size, so that
-                // a busy leader does not regrow (and copy) it message by
-                // message.
-                let n = r.msgs.len();
-                mem::replace(&mut r.msgs, presized(n))
-            } else {
-                r.msgs.clone()
-            },
+        let soft_state = (ss != self.prev_soft_st).then_some(ss);
+        let hard_state = (hs != self.prev_hard_st).then_some(hs);
+        let read_states = if r.read_states.is_empty() {
+            Vec::new()
+        } else if take {
+            mem::take(&mut r.read_states)
+        } else {
+            r.read_states.clone()
+        };
+        let must_sync = must_sync(&hs, &self.prev_hard_st, entries.len());
+        let snapshot = if r.raft_log.has_next_unstable_snapshot() {
+            r.raft_log.next_unstable_snapshot().cloned()
+        } else {
+            None
+        };
+        let committed_entries = r.raft_log.next_committed_ents(!self.async_storage_writes);
+        let mut messages = if take {
+            // The next Ready's queue starts at this one's size, so that a
+            // busy leader does not regrow (and copy) it message by message.
+            let n = r.msgs.len();
+            mem::replace(&mut r.msgs, presized(n))
+        } else {
+            r.msgs.clone()
         };
 
         if self.async_storage_writes {
+            let mut rd = Ready {
+                soft_state,
+                hard_state,
+                read_states,
+                entries,
+                snapshot,
+                committed_entries,
+                messages,
+                must_sync,
+            };
             // The persistence and apply work goes to the local threads as
             // messages; whatever must wait for the append rides along as
             // its responses.
@@ -428,63 +477,102 @@ impl<S: Storage> RawNode<S> {
                 let m = new_storage_apply_msg(r, &rd);
                 rd.messages.push(m);
             }
-        } else {
-            // The Ready contract already says messages go out only after the
-            // entries are persisted, so the messages waiting for the append
-            // can join them; those to ourselves are stepped in `advance`.
-            let id = r.id;
             if take {
-                let after = &mut r.msgs_after_append;
-                let own = after.iter().filter(|m| m.to == id).count();
-                if own == 0 {
-                    // A follower's acknowledgements: all go out, moved in
-                    // bulk, or as the whole buffer when nothing else does.
-                    if rd.messages.is_empty() {
-                        let n = after.len();
-                        rd.messages = mem::replace(after, presized(n));
-                    } else {
-                        rd.messages.append(after);
-                        release_if_small(after);
-                    }
-                } else if own < after.len() {
-                    rd.messages.reserve(after.len() - own);
-                    let mut mine = Vec::with_capacity(own);
-                    for m in after.drain(..) {
-                        if m.to != id {
-                            rd.messages.push(m);
-                        } else {
-                            mine.push(m);
-                        }
-                    }
-                    *after = mine;
-                }
-                // Otherwise all are a leader's self-acknowledgements, which
-                // stay for `accept_ready` to schedule.
-            } else {
-                rd.messages
-                    .extend(r.msgs_after_append.iter().filter(|m| m.to != id).cloned());
+                self.accept_ready(&rd);
             }
+            return rd;
         }
-        rd
+
+        // The Ready contract already says messages go out only after the
+        // entries are persisted, so the messages waiting for the append can
+        // join them; those to ourselves are stepped in `advance`.
+        let id = r.id;
+        if take {
+            let after = &mut r.msgs_after_append;
+            let own = after.iter().filter(|m| m.to == id).count();
+            if own == 0 {
+                // A follower's acknowledgements: all go out, moved in bulk,
+                // or as the whole buffer when nothing else does.
+                if messages.is_empty() {
+                    let n = after.len();
+                    messages = mem::replace(after, presized(n));
+                } else {
+                    messages.append(after);
+                    release_if_small(after);
+                }
+            } else if own < after.len() {
+                messages.reserve(after.len() - own);
+                let mut mine = Vec::with_capacity(own);
+                for m in after.drain(..) {
+                    if m.to != id {
+                        messages.push(m);
+                    } else {
+                        mine.push(m);
+                    }
+                }
+                *after = mine;
+            }
+            // Otherwise all are a leader's self-acknowledgements, which stay
+            // for the acceptance to schedule.
+            self.accept_parts(
+                soft_state,
+                hard_state,
+                !read_states.is_empty(),
+                snapshot.as_ref(),
+                &committed_entries,
+            );
+        } else {
+            messages.extend(r.msgs_after_append.iter().filter(|m| m.to != id).cloned());
+        }
+        Ready {
+            soft_state,
+            hard_state,
+            read_states,
+            entries,
+            snapshot,
+            committed_entries,
+            messages,
+            must_sync,
+        }
     }
 
     /// Commits to handling `rd`, which must come from
     /// [`ready_without_accept`](RawNode::ready_without_accept) with nothing
     /// done to the node in between (etcd `acceptReady`).
     pub fn accept_ready(&mut self, rd: &Ready) {
-        if let Some(ss) = rd.soft_state {
+        self.accept_parts(
+            rd.soft_state,
+            rd.hard_state,
+            !rd.read_states.is_empty(),
+            rd.snapshot.as_ref(),
+            &rd.committed_entries,
+        );
+    }
+
+    // `accept_ready` on the parts of a Ready it reads, so that `ready` can
+    // accept before the Ready is assembled.
+    #[inline(always)]
+    fn accept_parts(
+        &mut self,
+        soft_state: Option<SoftState>,
+        hard_state: Option<HardState>,
+        had_read_states: bool,
+        snapshot: Option<&Snapshot>,
+        committed_entries: &[Entry],
+    ) {
+        if let Some(ss) = soft_state {
             self.prev_soft_st = ss;
         }
-        if let Some(hs) = rd.hard_state {
+        if let Some(hs) = hard_state {
             if !hs.is_empty() {
                 self.prev_hard_st = hs;
             }
         }
-        if !rd.read_states.is_empty() {
+        if had_read_states {
             self.raft.read_states.clear();
         }
         if !self.async_storage_writes {
-            if !self.steps_on_advance.is_empty() {
+            if !self.steps_on_advance.is_empty() || self.apply_on_advance.is_some() {
                 // Misuse by the application that would lose acknowledgements.
                 slog::crit!(
                     self.raft.logger,
@@ -506,20 +594,24 @@ impl<S: Storage> RawNode<S> {
                     }
                 }
             }
-            if need_storage_append_resp_msg(&self.raft, rd) {
-                let m = new_storage_append_resp_msg(&self.raft, rd);
-                self.steps_on_advance.push(m);
-            }
-            if need_storage_apply_resp_msg(rd) {
-                let m = new_storage_apply_resp_msg(&self.raft, rd.committed_entries.clone());
+            if need_storage_append_resp_msg(&self.raft, snapshot) {
+                let m = new_storage_append_resp_msg(&self.raft, snapshot);
                 self.steps_on_advance.push(m);
             }
         }
         self.raft.msgs.clear();
         self.raft.msgs_after_append.clear();
         self.raft.raft_log.accept_unstable();
-        if let Some(last) = rd.committed_entries.last() {
-            let size = ents_size(&rd.committed_entries);
+        if let Some(last) = committed_entries.last() {
+            let size = ents_size(committed_entries);
+            if !self.async_storage_writes {
+                // Stands for the MsgStorageApplyResp etcd queues last.
+                self.apply_on_advance = Some(AppliedEntries {
+                    last_index: last.index,
+                    size,
+                    payload_size: payloads_size(committed_entries),
+                });
+            }
             self.raft
                 .raft_log
                 .accept_applying(last.index, size, !self.async_storage_writes);
@@ -564,16 +656,24 @@ impl<S: Storage> RawNode<S> {
         }
         // Errors are impossible for these self-addressed acknowledgements,
         // and etcd ignores them too.
-        if self.steps_on_advance.is_empty() {
+        if self.steps_on_advance.is_empty() && self.apply_on_advance.is_none() {
             return;
         }
-        let mut steps = mem::take(&mut self.steps_on_advance);
-        for m in steps.drain(..) {
-            let _ = self.raft.step(m);
+        if !self.steps_on_advance.is_empty() {
+            let mut steps = mem::take(&mut self.steps_on_advance);
+            for m in steps.drain(..) {
+                let _ = self.raft.step(m);
+            }
+            // The emptied buffer is reused by the next Ready (see
+            // `accept_ready`).
+            release_if_small(&mut steps);
+            self.steps_on_advance = steps;
         }
-        // The emptied buffer is reused by the next Ready (see `accept_ready`).
-        release_if_small(&mut steps);
-        self.steps_on_advance = steps;
+        // Last, as etcd's MsgStorageApplyResp comes after the other steps.
+        if let Some(a) = self.apply_on_advance.take() {
+            self.raft
+                .handle_storage_apply_resp(a.last_index, a.size, a.payload_size);
+        }
     }
 
     /// A full copy of the node's status, with the progress of every peer if
@@ -758,8 +858,8 @@ fn release_if_small(v: &mut Vec<Message>) {
     }
 }
 
-fn need_storage_append_resp_msg<S: Storage>(r: &Raft<S>, rd: &Ready) -> bool {
-    r.raft_log.has_next_or_in_progress_unstable_ents() || !is_empty_snap(rd.snapshot.as_ref())
+fn need_storage_append_resp_msg<S: Storage>(r: &Raft<S>, snapshot: Option<&Snapshot>) -> bool {
+    r.raft_log.has_next_or_in_progress_unstable_ents() || !is_empty_snap(snapshot)
 }
 
 // The MsgStorageAppend for the local append thread: what to persist, and
@@ -782,7 +882,9 @@ fn new_storage_append_msg<S: Storage>(r: &mut Raft<S>, rd: &Ready, take: bool) -
     // The self-directed MsgAppResp of a leader (in msgs_after_append) must
     // come before the MsgStorageAppendResp, so that it is handled while the
     // new entries are still in the unstable log.
-    let resp = need_storage_append_resp_msg(r, rd).then(|| new_storage_append_resp_msg(r, rd));
+    let snapshot = rd.snapshot.as_ref();
+    let resp =
+        need_storage_append_resp_msg(r, snapshot).then(|| new_storage_append_resp_msg(r, snapshot));
     m.responses = if take {
         mem::take(&mut r.msgs_after_append)
     } else {
@@ -798,7 +900,7 @@ fn new_storage_append_msg<S: Storage>(r: &mut Raft<S>, rd: &Ready, take: bool) -
 // names the last index and term of the whole log (not of this Ready's
 // entries), so that an ack is still useful after an earlier one was
 // dropped; see etcd's long comment on newStorageAppendRespMsg.
-fn new_storage_append_resp_msg<S: Storage>(r: &Raft<S>, rd: &Ready) -> Message {
+fn new_storage_append_resp_msg<S: Storage>(r: &Raft<S>, snapshot: Option<&Snapshot>) -> Message {
     let mut m = Message::new(MessageType::MsgStorageAppendResp);
     m.to = r.id;
     m.from = LOCAL_APPEND_THREAD;
@@ -808,18 +910,14 @@ fn new_storage_append_resp_msg<S: Storage>(r: &Raft<S>, rd: &Ready) -> Message {
         m.index = last.index;
         m.log_term = last.term;
     }
-    if !is_empty_snap(rd.snapshot.as_ref()) {
-        m.snapshot = rd.snapshot.clone().map(Box::new);
+    if !is_empty_snap(snapshot) {
+        m.snapshot = snapshot.cloned().map(Box::new);
     }
     m
 }
 
 fn need_storage_apply_msg(rd: &Ready) -> bool {
     !rd.committed_entries.is_empty()
-}
-
-fn need_storage_apply_resp_msg(rd: &Ready) -> bool {
-    need_storage_apply_msg(rd)
 }
 
 // The MsgStorageApply for the local apply thread, with the acknowledgement
@@ -853,6 +951,62 @@ mod tests {
 
     fn logger() -> slog::Logger {
         slog::Logger::root(slog::Discard, slog::o!())
+    }
+
+    #[test]
+    fn check_ranges_names_the_first_field_beyond_the_limit() {
+        // Each checkable field at the limit passes and one past it fails,
+        // naming that field; with several too large, the first one listed
+        // is named (the bulk test up front must not change any verdict).
+        type Setter = fn(&mut Message, u64);
+        let setters: [(&str, Setter); 9] = [
+            ("term", |m, v| m.term = v),
+            ("log term", |m, v| m.log_term = v),
+            ("index", |m, v| m.index = v),
+            ("commit", |m, v| m.commit = v),
+            ("reject hint", |m, v| m.reject_hint = v),
+            ("snapshot index", |m, v| {
+                m.snapshot
+                    .get_or_insert_with(Default::default)
+                    .metadata
+                    .index = v
+            }),
+            ("snapshot term", |m, v| {
+                m.snapshot
+                    .get_or_insert_with(Default::default)
+                    .metadata
+                    .term = v
+            }),
+            ("entry index", |m, v| m.entries[1].index = v),
+            ("entry term", |m, v| m.entries[1].term = v),
+        ];
+        let base = || {
+            let mut m = Message::new(MessageType::MsgApp);
+            m.entries = vec![Entry::default(), Entry::default()];
+            m
+        };
+        for (i, (name, set)) in setters.iter().enumerate() {
+            let mut m = base();
+            set(&mut m, MAX_PEER_VALUE);
+            assert!(check_ranges(&m).is_ok(), "{name} at the limit");
+            set(&mut m, MAX_PEER_VALUE + 1);
+            match check_ranges(&m) {
+                Err(Error::Decode(s)) => assert!(s.starts_with(&format!("{name} ")), "{s}"),
+                other => panic!("{name}: {other:?}"),
+            }
+            // A later field too large as well: still this one is named.
+            if let Some((_, later)) = setters.get(i + 1) {
+                later(&mut m, u64::MAX);
+                match check_ranges(&m) {
+                    Err(Error::Decode(s)) => assert!(s.starts_with(&format!("{name} ")), "{s}"),
+                    other => panic!("{name}: {other:?}"),
+                }
+            }
+        }
+        // Only the last entry is checked, as before.
+        let mut m = base();
+        m.entries[0].index = u64::MAX;
+        assert!(check_ranges(&m).is_ok());
     }
 
     fn storage(voters: &[u64]) -> MemStorage {

@@ -77,6 +77,25 @@ fn config_stub() -> Config {
     }
 }
 
+/// The most ticks `election-tick=` / `heartbeat-tick=` accept: plenty for
+/// any scenario, and small enough that `tick-election` cannot hang a run
+/// and raft's randomized timeout (up to twice the election tick) cannot
+/// overflow.
+const MAX_TICKS: u64 = 10_000;
+
+/// Value `i` of `arg` read as a tick count (our `election-tick=` and
+/// `heartbeat-tick=`); 0 is left to the config validation to refuse.
+fn scan_ticks(d: &TestData, arg: &crate::datadriven::CmdArg, i: usize) -> Result<usize, Fail> {
+    let n = scan_u64(d, arg, i)?;
+    if n > MAX_TICKS {
+        return Err(script_err(
+            d,
+            format!("{}: at most {MAX_TICKS} ticks, got {n}", arg.key),
+        ));
+    }
+    Ok(n as usize)
+}
+
 /// A recipient of `deliver-msgs`: its messages are delivered, or dropped.
 #[derive(Clone, Copy, Debug)]
 struct Recipient {
@@ -116,7 +135,8 @@ impl InteractionEnv {
     /// [max-committed-size-per-ready=..] [disable-conf-change-validation=..]
     /// [read-only=safe|lease-based] [step-down-on-removal=..]`, and our
     /// extras `[max-size-per-msg=..] [max-inflight-bytes=..]
-    /// [max-uncommitted-size=..] [disable-proposal-forwarding=..]`
+    /// [max-uncommitted-size=..] [disable-proposal-forwarding=..]
+    /// [election-tick=..] [heartbeat-tick=..]`
     pub(super) fn handle_add_nodes(&mut self, d: &TestData) -> CmdResult {
         let n = first_as_int(d)?;
         let mut snap = Snapshot::default();
@@ -177,6 +197,8 @@ impl InteractionEnv {
                     "disable-proposal-forwarding" => {
                         cfg.disable_proposal_forwarding = scan_bool(d, arg, i)?
                     }
+                    "election-tick" => cfg.election_tick = scan_ticks(d, arg, i)?,
+                    "heartbeat-tick" => cfg.heartbeat_tick = scan_ticks(d, arg, i)?,
                     // etcd ignores arguments it does not know.
                     _ => {}
                 }

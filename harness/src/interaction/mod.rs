@@ -14,6 +14,7 @@
 //! | ... `[step-down-on-removal=<b>] [disable-conf-change-validation=<b>]` | |
 //! | ... `[max-size-per-msg=<n>] [max-inflight-bytes=<n>]` | ours, not etcd's: `Config::max_size_per_msg` (default unlimited), `max_inflight_bytes` (default 0: unlimited) |
 //! | ... `[max-uncommitted-size=<n>] [disable-proposal-forwarding=<b>]` | ours: `max_uncommitted_entries_size` (default 0: unlimited), `disable_proposal_forwarding` (default false) |
+//! | ... `[election-tick=<n>] [heartbeat-tick=<n>]` | ours: the tick counts (default 3 and 1, etcd's stub; at most 10000); `tick-election` / `tick-heartbeat` follow them |
 //! | `campaign <id>` | the node starts an election |
 //! | `propose <id> <data>` | proposes an entry |
 //! | `propose-conf-change <id> [v1=<b>] [transition=auto\|implicit\|explicit]` + input `v1 l2 r3 u4` | proposes a conf change (empty input: leave a joint config) |
@@ -280,11 +281,19 @@ mod tests {
             "max-inflight-bytes=-1",
             "max-uncommitted-size=1.5",
             "disable-proposal-forwarding=yes",
+            "election-tick=-3",
+            "heartbeat-tick=x",
         ] {
             let e = run(&mut env, &format!("add-nodes 1 voters=(1) index=2 {bad}")).unwrap_err();
             let key = bad.split('=').next().unwrap();
             assert!(e.0.starts_with(&format!("t:1: {key}: strconv.")), "{e}");
         }
+        let e = run(
+            &mut env,
+            "add-nodes 1 voters=(1) index=2 election-tick=10001",
+        )
+        .unwrap_err();
+        assert_eq!(e.0, "t:1: election-tick: at most 10000 ticks, got 10001");
         // The environment still works afterwards.
         assert_eq!(run(&mut env, "log-level info").unwrap(), "ok");
         assert_eq!(

@@ -59,6 +59,14 @@ impl<S: Storage> Raft<S> {
             return false;
         }
         let prev_index = pr.next - 1;
+        if !send_if_empty && prev_index == self.raft_log.last_index() {
+            // The follower is sent everything: no entries to send, and an
+            // empty append is not wanted. The path below ends the same way
+            // (the last entry's term is always known, as last_entry_id
+            // relies on, and the entries after it are none) but looks both
+            // up first; a leader asks this after every acknowledgement.
+            return false;
+        }
         let Ok(prev_term) = self.raft_log.term(prev_index) else {
             // The log was compacted past what the follower needs.
             return self.maybe_send_snapshot(to);

@@ -20,9 +20,18 @@ impl<S: Storage> Raft<S> {
     /// Handles the message's term first (stepping down on a higher one,
     /// mostly ignoring a lower one), then the messages every role treats
     /// alike, then dispatches on the role.
+    #[inline]
     pub fn step(&mut self, mut m: Message) -> Result<()> {
-        // The handlers below borrow the message instead of taking it: a
-        // Message is 160 bytes, and each by-value hand-over is a copy.
+        // The work is done on a borrowed message: a Message is 160 bytes,
+        // and each by-value hand-over between functions is a copy. This
+        // wrapper inlines into the caller, so the caller's message is the
+        // one worked on.
+        self.step_mut(&mut m)
+    }
+
+    // `step` on a borrowed message; the handlers take from it what they
+    // keep (entries, context, snapshot), and the caller drops the rest.
+    pub(crate) fn step_mut(&mut self, m: &mut Message) -> Result<()> {
         let t = m.get_type();
         if m.term == 0 {
             // A local message.
@@ -163,21 +172,31 @@ impl<S: Storage> Raft<S> {
             }
             MessageType::MsgStorageApplyResp => {
                 if let Some(last) = m.entries.last() {
-                    let index = last.index;
-                    self.applied_to(index, crate::util::ents_size(&m.entries));
-                    self.reduce_uncommitted_size(crate::util::payloads_size(&m.entries));
+                    self.handle_storage_apply_resp(
+                        last.index,
+                        crate::util::ents_size(&m.entries),
+                        crate::util::payloads_size(&m.entries),
+                    );
                 }
             }
-            MessageType::MsgVote | MessageType::MsgPreVote => self.handle_vote_request(&m),
+            MessageType::MsgVote | MessageType::MsgPreVote => self.handle_vote_request(m),
             _ => match self.state {
-                StateRole::Leader => return self.step_leader(&mut m),
-                StateRole::Candidate | StateRole::PreCandidate => {
-                    return self.step_candidate(&mut m)
-                }
-                StateRole::Follower => return self.step_follower(&mut m),
+                StateRole::Leader => return self.step_leader(m),
+                StateRole::Candidate | StateRole::PreCandidate => return self.step_candidate(m),
+                StateRole::Follower => return self.step_follower(m),
             },
         }
         Ok(())
+    }
+
+    /// Handles the acknowledgement that the entries up to `last_index`
+    /// (`size` bytes encoded, `payload_size` bytes of payload) were applied:
+    /// what stepping a MsgStorageApplyResp carrying those entries does.
+    /// `RawNode::advance` calls it directly instead of building that
+    /// message from a copy of the entries.
+    pub fn handle_storage_apply_resp(&mut self, last_index: u64, size: u64, payload_size: u64) {
+        self.applied_to(last_index, size);
+        self.reduce_uncommitted_size(payload_size);
     }
 
     /// Decides on a (pre-)vote request of the current or, for pre-votes, a
