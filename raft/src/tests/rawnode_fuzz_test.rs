@@ -733,3 +733,82 @@ fn step_refuses_terms_and_indexes_out_of_range() {
     n.campaign().unwrap();
     assert_eq!(n.raft.term, 2);
 }
+
+/// The threaded [`Node`](crate::node::Node) takes peer messages through
+/// its own path (`Node::step` then its run loop): random messages from
+/// peers, in every role, never panic its thread (`stop` would re-raise the
+/// thread's panic).
+#[test]
+fn random_peer_messages_never_panic_a_node() {
+    use std::sync::{Arc, RwLock};
+
+    use crossbeam_channel::{after, select};
+
+    let mut rng = Rng(0x5151_aaaa_0000_0001);
+    for round in 0..40u64 {
+        let st = setup(round, &mut rng);
+        let mut store = MemStorage::new();
+        store
+            .apply_snapshot(Snapshot {
+                data: Bytes::new(),
+                metadata: SnapshotMetadata {
+                    conf_state: st.cs.clone(),
+                    index: 2,
+                    term: 1,
+                },
+            })
+            .unwrap();
+        let shared = Arc::new(RwLock::new(store));
+        let mut cfg = st.cfg.clone();
+        // The Node drives the local threads itself only without async
+        // writes; keep to that.
+        cfg.async_storage_writes = false;
+        let rn = RawNode::new(&cfg, shared.clone(), &test_logger()).unwrap();
+        let n = crate::node::Node::new(rn);
+        if st.start == 0 {
+            let _ = n.campaign();
+        }
+        for i in 0..150 {
+            let mut m = random_message(&mut rng, 6, i % 2 == 1);
+            if m.get_type() == MessageType::MsgHeartbeat {
+                // Committing beyond the log is etcd's deliberate "log lost"
+                // panic; the stable log is within the node's.
+                use crate::storage::Storage as _;
+                m.commit = m.commit.min(shared.read().unwrap().last_index().unwrap());
+            }
+            // A proposal waits for a leader, as in etcd: bound the wait.
+            let ctx = crate::node::Context::with_timeout(std::time::Duration::from_millis(5));
+            let _ = n.step_ctx(&ctx, m);
+            if i % 7 == 0 {
+                n.tick();
+            }
+            // Handle whatever is ready, like an application would.
+            loop {
+                select! {
+                    recv(n.ready()) -> rd => {
+                        let Ok(rd) = rd else { break };
+                        {
+                            let mut s = shared.write().unwrap();
+                            if let Some(hs) = rd.hard_state.filter(|hs| !hs.is_empty()) {
+                                s.set_hard_state(hs).unwrap();
+                            }
+                            if let Some(snap) = rd.snapshot.as_ref().filter(|s| s.metadata.index != 0) {
+                                let _ = s.apply_snapshot(snap.clone());
+                            }
+                            if !rd.entries.is_empty() {
+                                s.append(&rd.entries).unwrap();
+                            }
+                        }
+                        n.advance();
+                    }
+                    recv(after(std::time::Duration::from_millis(0))) -> _ => break,
+                }
+            }
+        }
+        assert!(
+            n.status().id == 1,
+            "the node thread is gone (round {round})"
+        );
+        n.stop();
+    }
+}
