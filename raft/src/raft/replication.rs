@@ -95,14 +95,23 @@ impl<S: Storage> Raft<S> {
         let commit = self.raft_log.committed;
         pr.sent_entries(ents.len(), payloads_size(&ents));
         pr.sent_commit(commit);
+        // Every field spelled out: with `..Message::default()` the default
+        // `entries` would be built and dropped (an out-of-line call).
         self.send(Message {
             msg_type: MessageType::MsgApp as i32,
             to,
-            index: prev_index,
+            from: NONE,
+            term: 0,
             log_term: prev_term,
+            index: prev_index,
             entries: ents,
             commit,
-            ..Message::default()
+            snapshot: None,
+            reject: false,
+            reject_hint: 0,
+            context: Bytes::new(),
+            vote: 0,
+            responses: Vec::new(),
         });
         true
     }
