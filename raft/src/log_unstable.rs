@@ -251,20 +251,28 @@ impl Unstable {
     }
 
     /// Panics unless `offset <= lo <= hi <= offset + len(entries)`.
+    #[inline]
     pub fn must_check_out_of_bounds(&self, lo: u64, hi: u64) {
+        // The check inlines (every append the leader sends slices this
+        // log); the panics, never reached in a sound node, stay out of line.
+        if lo > hi || lo < self.offset || hi > self.offset + self.entries.len() as u64 {
+            self.out_of_bounds(lo, hi);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn out_of_bounds(&self, lo: u64, hi: u64) -> ! {
         if lo > hi {
             fatal!(self.logger, "invalid unstable.slice {} > {}", lo, hi);
         }
-        let upper = self.offset + self.entries.len() as u64;
-        if lo < self.offset || hi > upper {
-            fatal!(
-                self.logger,
-                "unstable.slice[{},{}) out of bound [{},{}]",
-                lo,
-                hi,
-                self.offset,
-                upper
-            );
-        }
+        fatal!(
+            self.logger,
+            "unstable.slice[{},{}) out of bound [{},{}]",
+            lo,
+            hi,
+            self.offset,
+            self.offset + self.entries.len() as u64
+        );
     }
 }
