@@ -429,18 +429,27 @@ impl<S: Storage> RaftLog<S> {
 
     /// Raises the commit index to `to_commit` (never lowers it). Panics if
     /// the log does not reach that far.
+    #[inline]
     pub fn commit_to(&mut self, to_commit: u64) {
+        // Inlined (every append and heartbeat a follower gets commits); the
+        // panic, a broken invariant, is out of line.
         if self.committed < to_commit {
             if self.last_index() < to_commit {
-                fatal!(
-                    self.logger,
-                    "tocommit({}) is out of range [lastIndex({})]. Was the raft log corrupted, truncated, or lost?",
-                    to_commit,
-                    self.last_index()
-                );
+                self.commit_out_of_range(to_commit);
             }
             self.committed = to_commit;
         }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn commit_out_of_range(&self, to_commit: u64) -> ! {
+        fatal!(
+            self.logger,
+            "tocommit({}) is out of range [lastIndex({})]. Was the raft log corrupted, truncated, or lost?",
+            to_commit,
+            self.last_index()
+        )
     }
 
     /// Records that the application applied the entries up to `i`, `size`
@@ -692,9 +701,12 @@ impl<S: Storage> RaftLog<S> {
 
     /// Checks `first_index <= lo <= hi <= last_index + 1`: [`Error::Compacted`]
     /// if `lo` is too low, a panic if the range is inverted or too high.
+    #[inline]
     pub fn must_check_out_of_bounds(&self, lo: u64, hi: u64) -> Result<()> {
+        // Inlined (every append sent slices the log); the panics, broken
+        // invariants, are out of line.
         if lo > hi {
-            fatal!(self.logger, "invalid slice {} > {}", lo, hi);
+            self.slice_inverted(lo, hi);
         }
         let fi = self.first_index();
         if lo < fi {
@@ -702,16 +714,28 @@ impl<S: Storage> RaftLog<S> {
         }
         let last = self.last_index();
         if hi > last + 1 {
-            fatal!(
-                self.logger,
-                "slice[{},{}) out of bound [{},{}]",
-                lo,
-                hi,
-                fi,
-                last
-            );
+            self.slice_out_of_bounds(lo, hi, fi, last);
         }
         Ok(())
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn slice_inverted(&self, lo: u64, hi: u64) -> ! {
+        fatal!(self.logger, "invalid slice {} > {}", lo, hi)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn slice_out_of_bounds(&self, lo: u64, hi: u64, fi: u64, last: u64) -> ! {
+        fatal!(
+            self.logger,
+            "slice[{},{}) out of bound [{},{}]",
+            lo,
+            hi,
+            fi,
+            last
+        )
     }
 
     /// The term of a `term()` result, with 0 for a compacted or unavailable
