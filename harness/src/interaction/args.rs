@@ -1,7 +1,7 @@
 //! Reading a stanza's arguments the way etcd's handlers do (Go's
 //! `strconv` rules), reporting mistakes as script errors.
 
-use crate::datadriven::{CmdArg, ScriptError, TestData};
+use crate::datadriven::{go_bool, CmdArg, ScriptError, TestData};
 
 /// What a command handler can fail with.
 #[derive(Debug)]
@@ -59,14 +59,7 @@ pub fn parse_int(s: &str) -> Result<i64, String> {
 
 /// Go's `strconv.ParseBool`, with Go's error text.
 pub fn parse_bool(s: &str) -> Result<bool, String> {
-    match s {
-        "1" | "t" | "T" | "TRUE" | "true" | "True" => Ok(true),
-        "0" | "f" | "F" | "FALSE" | "false" | "False" => Ok(false),
-        _ => Err(format!(
-            "strconv.ParseBool: parsing {}: invalid syntax",
-            go_quote(s)
-        )),
-    }
+    go_bool(s).ok_or_else(|| format!("strconv.ParseBool: parsing {}: invalid syntax", go_quote(s)))
 }
 
 /// Go's `%q` for a plain string argument (enough for error texts).
