@@ -25,7 +25,7 @@ pub type CmdResult = Result<(), Fail>;
 
 /// A script error at `d`'s position.
 pub fn script_err(d: &TestData, msg: impl std::fmt::Display) -> Fail {
-    Fail::Script(ScriptError(format!("{}: {}", d.pos, msg)))
+    Fail::Script(d.error(msg))
 }
 
 /// Go's `strconv.ParseUint(s, 10, 64)`, with Go's error text.
@@ -105,9 +105,7 @@ pub fn scan_bool(d: &TestData, arg: &CmdArg, i: usize) -> Result<bool, Fail> {
 /// must be present.
 pub fn scan_arg<'a>(d: &'a TestData, key: &str) -> Result<&'a str, Fail> {
     let arg = d
-        .cmd_args
-        .iter()
-        .find(|a| a.key == key)
+        .arg(key)
         .ok_or_else(|| script_err(d, format!("missing argument: {key}")))?;
     match arg.vals.as_slice() {
         [v] => Ok(v),

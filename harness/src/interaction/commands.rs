@@ -853,7 +853,7 @@ impl InteractionEnv {
                     .to_owned(),
             ));
         };
-        let status = if d.cmd_args.iter().any(|a| a.key == "status") {
+        let status = if d.has_arg("status") {
             match scan_arg(d, "status")? {
                 "finish" => SnapshotStatus::Finish,
                 "failure" => SnapshotStatus::Failure,
