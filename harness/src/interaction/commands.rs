@@ -353,19 +353,30 @@ impl InteractionEnv {
             .collect()
     }
 
-    /// `process-ready <id>...`
-    pub(super) fn handle_process_ready(&mut self, d: &TestData) -> CmdResult {
+    /// Runs `f` on each node named in `d`, in order. With more than one
+    /// node, each one's output is headed by `> <id> <what>` and indented,
+    /// so that the outputs can be told apart (etcd prints them this way).
+    fn for_each_node(
+        &mut self,
+        d: &TestData,
+        what: &str,
+        f: fn(&mut Self, usize) -> CmdResult,
+    ) -> CmdResult {
         let idxs = self.node_idxs(d)?;
-        for &idx in &idxs {
-            if idxs.len() > 1 {
-                self.output
-                    .write_fmt(format_args!("> {} handling Ready\n", idx + 1));
-                self.with_indent(|env| env.process_ready(idx))?;
-            } else {
-                self.process_ready(idx)?;
-            }
+        if let [idx] = idxs[..] {
+            return f(self, idx);
+        }
+        for idx in idxs {
+            self.output
+                .write_fmt(format_args!("> {} {what}\n", idx + 1));
+            self.with_indent(|env| f(env, idx))?;
         }
         Ok(())
+    }
+
+    /// `process-ready <id>...`
+    pub(super) fn handle_process_ready(&mut self, d: &TestData) -> CmdResult {
+        self.for_each_node(d, "handling Ready", Self::process_ready)
     }
 
     /// Handles one `Ready` of the node: prints it, persists and applies it
@@ -424,17 +435,7 @@ impl InteractionEnv {
 
     /// `process-append-thread <id>...`
     pub(super) fn handle_process_append_thread(&mut self, d: &TestData) -> CmdResult {
-        let idxs = self.node_idxs(d)?;
-        for &idx in &idxs {
-            if idxs.len() > 1 {
-                self.output
-                    .write_fmt(format_args!("> {} processing append thread\n", idx + 1));
-                self.with_indent(|env| env.process_append_thread(idx))?;
-            } else {
-                self.process_append_thread(idx)?;
-            }
-        }
-        Ok(())
+        self.for_each_node(d, "processing append thread", Self::process_append_thread)
     }
 
     /// Performs the node's oldest `MsgStorageAppend` and queues its
@@ -464,17 +465,7 @@ impl InteractionEnv {
 
     /// `process-apply-thread <id>...`
     pub(super) fn handle_process_apply_thread(&mut self, d: &TestData) -> CmdResult {
-        let idxs = self.node_idxs(d)?;
-        for &idx in &idxs {
-            if idxs.len() > 1 {
-                self.output
-                    .write_fmt(format_args!("> {} processing apply thread\n", idx + 1));
-                self.with_indent(|env| env.process_apply_thread(idx))?;
-            } else {
-                self.process_apply_thread(idx)?;
-            }
-        }
-        Ok(())
+        self.for_each_node(d, "processing apply thread", Self::process_apply_thread)
     }
 
     /// Applies the node's oldest `MsgStorageApply` and queues its responses
