@@ -6,13 +6,13 @@ use std::collections::VecDeque;
 use std::mem;
 
 use bytes::Bytes;
-use raft::eraftpb::prost::Message as _;
+use raft::eraftpb::prost;
 
 use raft::config::{Config, ReadOnlyOption};
 use raft::describe::{describe_entries, describe_message, describe_ready_parts, ReadyParts};
 use raft::eraftpb::{
-    conf_changes_from_string, ConfChange, ConfChangeTransition, ConfChangeV2, ConfState, Entry,
-    EntryType, HardState, Message, MessageType, Snapshot, SnapshotMetadata,
+    conf_changes_from_string, ConfChange, ConfChangeI, ConfChangeTransition, ConfChangeV2,
+    ConfState, Entry, EntryType, HardState, Message, MessageType, Snapshot, SnapshotMetadata,
 };
 use raft::raw_node::{is_empty_hard_state, is_empty_snap, RawNode, Ready, SnapshotStatus};
 use raft::storage::Storage;
@@ -907,26 +907,12 @@ fn process_apply(n: &mut Node, ents: &[Entry]) -> CmdResult {
     let mut res = Ok(());
     for ent in ents {
         let (update, cs): (Bytes, Option<ConfState>) = match ent.get_type() {
-            EntryType::EntryConfChange => match ConfChange::decode(ent.data.clone()) {
-                Ok(cc) => {
-                    let cs = n.raw.apply_conf_change(&cc);
-                    (cc.context, keep_first_err(&mut res, cs))
-                }
-                Err(e) => {
-                    keep_first_err::<()>(&mut res, Err(Fail::Print(e.to_string())));
-                    (Bytes::new(), None)
-                }
-            },
-            EntryType::EntryConfChangeV2 => match ConfChangeV2::decode(ent.data.clone()) {
-                Ok(cc) => {
-                    let cs = n.raw.apply_conf_change(&cc);
-                    (cc.context, keep_first_err(&mut res, cs))
-                }
-                Err(e) => {
-                    keep_first_err::<()>(&mut res, Err(Fail::Print(e.to_string())));
-                    (Bytes::new(), None)
-                }
-            },
+            EntryType::EntryConfChange => {
+                apply_conf_change_entry::<ConfChange>(n, ent, &mut res, |cc| cc.context)
+            }
+            EntryType::EntryConfChangeV2 => {
+                apply_conf_change_entry::<ConfChangeV2>(n, ent, &mut res, |cc| cc.context)
+            }
             EntryType::EntryNormal => (ent.data.clone(), None),
         };
         let store = n.storage_mut();
@@ -945,6 +931,28 @@ fn process_apply(n: &mut Node, ents: &[Entry]) -> CmdResult {
         });
     }
     res
+}
+
+/// Decodes the conf change of type `C` in `ent` and applies it to raft.
+/// Returns the change's context (the state machine's update) and the new
+/// configuration, or `None` with the error kept in `res` when the entry
+/// does not decode or raft refuses the change.
+fn apply_conf_change_entry<C: prost::Message + Default + ConfChangeI>(
+    n: &mut Node,
+    ent: &Entry,
+    res: &mut CmdResult,
+    context: fn(C) -> Bytes,
+) -> (Bytes, Option<ConfState>) {
+    match C::decode(ent.data.clone()) {
+        Ok(cc) => {
+            let cs = n.raw.apply_conf_change(&cc);
+            (context(cc), keep_first_err(res, cs))
+        }
+        Err(e) => {
+            keep_first_err::<()>(res, Err(Fail::Print(e.to_string())));
+            (Bytes::new(), None)
+        }
+    }
 }
 
 /// The value of `r`, or `None` with its error kept in `first` unless
