@@ -20,14 +20,6 @@ use crate::tracker::StateType;
 use crate::util::{payload_size, payloads_size, vote_resp_msg_type};
 use crate::Error;
 
-/// `new_message` with a term.
-fn msg_term(from: u64, to: u64, t: MessageType, term: u64) -> Message {
-    Message {
-        term,
-        ..new_message(from, to, t)
-    }
-}
-
 #[test]
 fn test_progress_leader() {
     let s = new_test_memory_storage(vec![with_peers(&[1, 2])]);
