@@ -20,6 +20,7 @@ use crate::eraftpb::{
     HardState, Message, MessageType, Snapshot,
 };
 use crate::errors::{Error, Result};
+use crate::log_unstable::fatal;
 use crate::raft::{Raft, SoftState};
 use crate::read_only::ReadState;
 use crate::status::{BasicStatus, Status};
@@ -578,11 +579,10 @@ impl<S: Storage> RawNode<S> {
         if !self.async_storage_writes {
             if !self.steps_on_advance.is_empty() || self.apply_on_advance.is_some() {
                 // Misuse by the application that would lose acknowledgements.
-                slog::crit!(
+                fatal!(
                     self.raft.logger,
                     "two accepted Ready structs without call to Advance"
                 );
-                panic!("two accepted Ready structs without call to Advance");
             }
             let id = self.raft.id;
             let after = &mut self.raft.msgs_after_append;
@@ -652,11 +652,10 @@ impl<S: Storage> RawNode<S> {
     /// local threads take its place.
     pub fn advance(&mut self) {
         if self.async_storage_writes {
-            slog::crit!(
+            fatal!(
                 self.raft.logger,
                 "Advance must not be called when using AsyncStorageWrites"
             );
-            panic!("Advance must not be called when using AsyncStorageWrites");
         }
         // Errors are impossible for these self-addressed acknowledgements,
         // and etcd ignores them too.
