@@ -833,10 +833,6 @@ fn need_storage_append_msg<S: Storage>(r: &Raft<S>, rd: &Ready) -> bool {
         || !r.msgs_after_append.is_empty()
 }
 
-// Whether raft must hear back about stabilized entries or an installed
-// snapshot. In-progress entries count too (see etcd's comment on
-// newStorageAppendRespMsg): the ack may be needed to truncate the unstable
-// log after an earlier ack was dropped because of a term change.
 /// Message buffers at most this large are not kept around empty: a first
 /// push allocates this much anyway (Rust's minimum for 160-byte elements),
 /// and idle nodes then hold no buffers. Larger ones are reused, so that a
@@ -861,6 +857,10 @@ fn release_if_small(v: &mut Vec<Message>) {
     }
 }
 
+// Whether raft must hear back about stabilized entries or an installed
+// snapshot. In-progress entries count too (see etcd's comment on
+// newStorageAppendRespMsg): the ack may be needed to truncate the unstable
+// log after an earlier ack was dropped because of a term change.
 fn need_storage_append_resp_msg<S: Storage>(r: &Raft<S>, snapshot: Option<&Snapshot>) -> bool {
     r.raft_log.has_next_or_in_progress_unstable_ents() || !is_empty_snap(snapshot)
 }
