@@ -22,6 +22,7 @@ use crate::eraftpb::{
 use crate::errors::{Error, Result};
 use crate::log_unstable::fatal;
 use crate::raft::{Raft, SoftState};
+use crate::raft_log::{check_log_slice, EntryId};
 use crate::read_only::ReadState;
 use crate::status::{BasicStatus, Status};
 use crate::storage::Storage;
@@ -219,23 +220,11 @@ fn range_error(m: &Message) -> Result<()> {
 /// check on receipt yet (a TODO there). Raft's log would otherwise end up
 /// with gaps or out-of-order terms and trip its own invariants.
 fn check_append_slice(m: &Message) -> Result<()> {
-    let (mut term, mut index) = (m.log_term, m.index);
-    for e in &m.entries {
-        if e.term < term || Some(e.index) != index.checked_add(1) {
-            return Err(Error::Decode(format!(
-                "leader term {}: entries {{term:{term} index:{index}}} and {{term:{} index:{}}} not consistent",
-                m.term, e.term, e.index
-            )));
-        }
-        (term, index) = (e.term, e.index);
-    }
-    if m.term < term {
-        return Err(Error::Decode(format!(
-            "leader term {}: entry {{term:{term} index:{index}}} has a newer term",
-            m.term
-        )));
-    }
-    Ok(())
+    let prev = EntryId {
+        term: m.log_term,
+        index: m.index,
+    };
+    check_log_slice(m.term, prev, &m.entries).map_err(Error::Decode)
 }
 
 /// Whether `hs` holds no information (etcd `IsEmptyHardState`).
