@@ -513,15 +513,26 @@ impl<S: Storage> Raft<S> {
             return Err(Error::ProposalDropped);
         }
 
+        let pending_conf_index = self.pending_conf_index;
         for i in 0..m.entries.len() {
-            let Some(cc) = decode_conf_change(&m.entries[i])? else {
-                continue;
+            let cc = match decode_conf_change(&m.entries[i]) {
+                Ok(Some(cc)) => cc,
+                Ok(None) => continue,
+                Err(e) => {
+                    // Nothing of the proposal is appended, so an earlier
+                    // conf change in it must not count as pending.
+                    self.pending_conf_index = pending_conf_index;
+                    return Err(e);
+                }
             };
             let already_pending = self.pending_conf_index > self.raft_log.applied;
             let already_joint = !self.trk.config.voters[1].is_empty();
             let wants_leave_joint = cc.changes.is_empty();
 
-            let failed_check = if already_pending {
+            // Without validation the reason would only be thrown away.
+            let failed_check = if self.disable_conf_change_validation {
+                None
+            } else if already_pending {
                 Some(format!(
                     "possible unapplied conf change at index {} (applied to {})",
                     self.pending_conf_index, self.raft_log.applied
@@ -535,7 +546,7 @@ impl<S: Storage> Raft<S> {
             };
 
             match failed_check {
-                Some(failed) if !self.disable_conf_change_validation => {
+                Some(failed) => {
                     slog::info!(
                         self.logger,
                         "{:x} ignoring conf change {} at config {}: {}",
@@ -551,7 +562,7 @@ impl<S: Storage> Raft<S> {
                         ..Default::default()
                     };
                 }
-                _ => {
+                None => {
                     self.pending_conf_index = self.raft_log.last_index() + i as u64 + 1;
                 }
             }
