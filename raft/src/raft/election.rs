@@ -286,6 +286,8 @@ impl<S: Storage> Raft<S> {
         } else {
             MessageType::MsgPreVoteResp
         };
+        // Sending changes nothing in the log: look its end up once.
+        let last = self.raft_log.last_entry_id();
         let ids = self.trk.config.voters.ids();
         for id in ids.iter() {
             if id == self.id {
@@ -297,7 +299,6 @@ impl<S: Storage> Raft<S> {
                 self.send(m);
                 continue;
             }
-            let last = self.raft_log.last_entry_id();
             slog::info!(
                 self.logger,
                 "{:x} [logterm: {}, index: {}] sent {:?} request to {:x} at term {}",
