@@ -119,11 +119,13 @@ pub(crate) fn check_log_slice(
 /// entries and snapshot not yet written there, and how far it is committed,
 /// handed to the application, and applied (etcd's `raftLog`).
 pub struct RaftLog<S: Storage> {
-    /// All stable entries since the last snapshot.
+    /// The application's durable log: the entries after its latest
+    /// snapshot.
     pub storage: S,
     /// The entries and snapshot not yet in storage.
     pub unstable: Unstable,
-    /// The highest index known to be in stable storage on a quorum.
+    /// The highest index a quorum is known to have persisted, and so the
+    /// highest that may be applied.
     pub committed: u64,
     /// The highest index the application was told to apply; some of these
     /// entries may still be being applied. Advanced when a `Ready` is

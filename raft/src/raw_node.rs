@@ -48,7 +48,8 @@ pub struct Ready {
     /// Answers to read-index requests: a read may be served locally once
     /// the applied index reaches the state's index.
     pub read_states: Vec<ReadState>,
-    /// Entries to append to stable storage before `messages` are sent.
+    /// New log entries; they must be durable before any of `messages`
+    /// leaves the node.
     pub entries: Vec<Entry>,
     /// A snapshot to install in stable storage, if any.
     pub snapshot: Option<Snapshot>,

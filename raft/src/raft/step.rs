@@ -42,8 +42,9 @@ impl<S: Storage> Raft<S> {
                     && self.lead != NONE
                     && self.election_elapsed < self.election_timeout;
                 if !force && in_lease {
-                    // Within the minimum election timeout of hearing from a
-                    // leader, neither the term nor the vote changes.
+                    // A leader was heard from less than an election
+                    // timeout ago: its lease holds, so this candidate can
+                    // neither raise our term nor get our vote (thesis 4.2.3).
                     let last = self.raft_log.last_entry_id();
                     slog::info!(
                         self.logger,
