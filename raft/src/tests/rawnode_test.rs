@@ -18,21 +18,6 @@ use crate::tracker;
 use crate::util::{is_local_msg, payload_size};
 use crate::Error;
 
-/// etcd's `newTestRawNode`.
-fn new_test_raw_node<S: Storage>(
-    id: u64,
-    election: usize,
-    heartbeat: usize,
-    storage: S,
-) -> RawNode<S> {
-    RawNode::new(
-        &new_test_config(id, election, heartbeat),
-        storage,
-        &test_logger(),
-    )
-    .expect("invalid test raw node config")
-}
-
 /// Persists the entries of `rd` into the node's own storage (etcd's
 /// `s.Append(rd.Entries)` on the storage it shares with the node).
 fn append_ready(rn: &mut RawNode<MemStorage>, rd: &Ready) {
@@ -63,13 +48,6 @@ fn apply_cc(rn: &mut RawNode<MemStorage>, cc: &dyn ConfChangeI) -> ConfState {
     match cc.as_v1() {
         Some(v1) => rn.apply_conf_change(v1).unwrap(),
         None => rn.apply_conf_change(&cc.as_v2()).unwrap(),
-    }
-}
-
-fn ccs(t: ConfChangeType, node_id: u64) -> ConfChangeSingle {
-    ConfChangeSingle {
-        change_type: t as i32,
-        node_id,
     }
 }
 
@@ -154,7 +132,7 @@ fn test_raw_node_propose_and_conf_change() {
         (
             Box::new(cc_v2(
                 ConfChangeTransitionAuto,
-                vec![ccs(ConfChangeAddNode, 2)],
+                vec![conf_change_single(ConfChangeAddNode, 2)],
             )),
             conf_state(&[1, 2], &[], &[], &[], false),
             None,
@@ -163,7 +141,7 @@ fn test_raw_node_propose_and_conf_change() {
         (
             Box::new(cc_v2(
                 ConfChangeTransitionAuto,
-                vec![ccs(ConfChangeAddLearnerNode, 2)],
+                vec![conf_change_single(ConfChangeAddLearnerNode, 2)],
             )),
             conf_state(&[1], &[], &[2], &[], false),
             None,
@@ -172,7 +150,7 @@ fn test_raw_node_propose_and_conf_change() {
         (
             Box::new(cc_v2(
                 ConfChangeTransitionJointExplicit,
-                vec![ccs(ConfChangeAddLearnerNode, 2)],
+                vec![conf_change_single(ConfChangeAddLearnerNode, 2)],
             )),
             conf_state(&[1], &[1], &[2], &[], false),
             Some(conf_state(&[1], &[], &[2], &[], false)),
@@ -181,7 +159,7 @@ fn test_raw_node_propose_and_conf_change() {
         (
             Box::new(cc_v2(
                 ConfChangeTransitionJointImplicit,
-                vec![ccs(ConfChangeAddLearnerNode, 2)],
+                vec![conf_change_single(ConfChangeAddLearnerNode, 2)],
             )),
             conf_state(&[1], &[1], &[2], &[], true),
             Some(conf_state(&[1], &[], &[2], &[], false)),
@@ -192,9 +170,9 @@ fn test_raw_node_propose_and_conf_change() {
             Box::new(cc_v2(
                 ConfChangeTransitionAuto,
                 vec![
-                    ccs(ConfChangeAddNode, 2),
-                    ccs(ConfChangeAddLearnerNode, 1),
-                    ccs(ConfChangeAddLearnerNode, 3),
+                    conf_change_single(ConfChangeAddNode, 2),
+                    conf_change_single(ConfChangeAddLearnerNode, 1),
+                    conf_change_single(ConfChangeAddLearnerNode, 3),
                 ],
             )),
             conf_state(&[2], &[1], &[3], &[1], true),
@@ -205,9 +183,9 @@ fn test_raw_node_propose_and_conf_change() {
             Box::new(cc_v2(
                 ConfChangeTransitionJointExplicit,
                 vec![
-                    ccs(ConfChangeAddNode, 2),
-                    ccs(ConfChangeAddLearnerNode, 1),
-                    ccs(ConfChangeAddLearnerNode, 3),
+                    conf_change_single(ConfChangeAddNode, 2),
+                    conf_change_single(ConfChangeAddLearnerNode, 1),
+                    conf_change_single(ConfChangeAddLearnerNode, 3),
                 ],
             )),
             conf_state(&[2], &[1], &[3], &[1], false),
@@ -218,9 +196,9 @@ fn test_raw_node_propose_and_conf_change() {
             Box::new(cc_v2(
                 ConfChangeTransitionJointImplicit,
                 vec![
-                    ccs(ConfChangeAddNode, 2),
-                    ccs(ConfChangeAddLearnerNode, 1),
-                    ccs(ConfChangeAddLearnerNode, 3),
+                    conf_change_single(ConfChangeAddNode, 2),
+                    conf_change_single(ConfChangeAddLearnerNode, 1),
+                    conf_change_single(ConfChangeAddLearnerNode, 3),
                 ],
             )),
             conf_state(&[2], &[1], &[3], &[1], true),
@@ -351,7 +329,10 @@ fn test_raw_node_propose_and_conf_change() {
 fn test_raw_node_joint_auto_leave() {
     let test_cc = cc_v2(
         ConfChangeTransition::ConfChangeTransitionJointImplicit,
-        vec![ccs(ConfChangeType::ConfChangeAddLearnerNode, 2)],
+        vec![conf_change_single(
+            ConfChangeType::ConfChangeAddLearnerNode,
+            2,
+        )],
     );
     let exp_cs = conf_state(&[1], &[1], &[2], &[], true);
     let exp2_cs = conf_state(&[1], &[], &[2], &[], false);
