@@ -202,16 +202,8 @@ pub struct Raft<S: Storage> {
     pub rng: ElectionRng,
 }
 
-/// Logs at critical level and panics: etcd's `logger.Panicf`, for broken
-/// invariants only.
-macro_rules! fatal {
-    ($logger:expr, $($arg:tt)+) => {{
-        let msg = format!($($arg)+);
-        slog::crit!($logger, "{}", msg);
-        panic!("{}", msg)
-    }};
-}
-pub(crate) use fatal;
+// etcd's `logger.Panicf`, shared with the log (one definition).
+pub(crate) use crate::log_unstable::fatal;
 
 impl<S: Storage> Raft<S> {
     /// A node as configured by `c`, reading its initial state from `store`

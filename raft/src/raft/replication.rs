@@ -40,8 +40,9 @@ impl<S: Storage> Raft<S> {
         true
     }
 
-    /// Sends an append with new entries (if any) and the commit index to
-    /// `to` (etcd `sendAppend`).
+    /// Sends `to` what it lacks of the log, or, with nothing to send, an
+    /// empty append that still carries the commit index (etcd
+    /// `sendAppend`).
     pub fn send_append(&mut self, to: u64) {
         self.maybe_send_append(to, true);
     }

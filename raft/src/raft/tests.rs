@@ -123,6 +123,41 @@ fn undecodable_conf_change_proposal_is_an_error() {
 }
 
 #[test]
+fn conf_change_before_an_undecodable_one_is_not_left_pending() {
+    let mut r = new_raft(1, &[1, 2], |_| {});
+    elect(&mut r);
+    let pending = r.pending_conf_index;
+    assert!(
+        pending <= r.raft_log.applied,
+        "a conf change may be proposed"
+    );
+    let cc = crate::eraftpb::ConfChangeV2 {
+        changes: vec![crate::eraftpb::ConfChangeSingle {
+            change_type: crate::eraftpb::ConfChangeType::ConfChangeAddLearnerNode as i32,
+            node_id: 3,
+        }],
+        ..Default::default()
+    };
+    let (typ, data) = crate::eraftpb::marshal_conf_change(Some(&cc));
+    let mut m = msg(MessageType::MsgProp, 1, 1, 0);
+    m.entries = vec![
+        Entry {
+            entry_type: typ as i32,
+            data,
+            ..Default::default()
+        },
+        Entry {
+            entry_type: crate::eraftpb::EntryType::EntryConfChangeV2 as i32,
+            data: Bytes::from_static(&[0xff, 0xff, 0xff]),
+            ..Default::default()
+        },
+    ];
+    assert!(matches!(r.step(m), Err(Error::Decode(_))));
+    // The valid change was not appended, so it must not block the next one.
+    assert_eq!(r.pending_conf_index, pending);
+}
+
+#[test]
 fn snapshot_with_unrestorable_conf_state_is_ignored() {
     let mut r = new_raft(2, &[1, 2], |_| {});
     r.become_follower(1, 1);
