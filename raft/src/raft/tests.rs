@@ -139,7 +139,7 @@ fn conf_change_before_an_undecodable_one_is_not_left_pending() {
         ..Default::default()
     };
     let (typ, data) = crate::eraftpb::marshal_conf_change(Some(&cc));
-    let mut m = msg(MessageType::MsgProp, 1, 1, 0);
+    let mut m = msg_term(1, 1, MessageType::MsgProp, 0);
     m.entries = vec![
         Entry {
             entry_type: typ as i32,

@@ -37,7 +37,8 @@ use prost::Message as _;
 
 use super::support::{
     conf_change, new_entry_with_data, new_message, new_test_config, new_test_memory_storage,
-    new_test_raft, new_test_raw_node, test_logger, with_peers, Network, Peer, NO_LIMIT,
+    new_test_raft, new_test_raw_node, test_logger, typed_entry, with_peers, Network, Peer,
+    NO_LIMIT,
 };
 use crate::config::Config;
 use crate::eraftpb::{
@@ -545,15 +546,6 @@ fn test_node_stop() {
     n.stop();
 }
 
-fn cc_entry(term: u64, index: u64, data: &[u8]) -> Entry {
-    Entry {
-        entry_type: EntryType::EntryConfChange as i32,
-        term,
-        index,
-        data: Bytes::copy_from_slice(data),
-    }
-}
-
 fn hs(term: u64, vote: u64, commit: u64) -> Option<HardState> {
     Some(HardState { term, vote, commit })
 }
@@ -567,8 +559,18 @@ fn test_node_start() {
     let wants = [
         Ready {
             hard_state: hs(1, 0, 1),
-            entries: vec![cc_entry(1, 1, &ccdata)],
-            committed_entries: vec![cc_entry(1, 1, &ccdata)],
+            entries: vec![typed_entry(
+                1,
+                1,
+                EntryType::EntryConfChange,
+                ccdata.clone(),
+            )],
+            committed_entries: vec![typed_entry(
+                1,
+                1,
+                EntryType::EntryConfChange,
+                ccdata.clone(),
+            )],
             must_sync: true,
             ..Default::default()
         },

@@ -16,7 +16,7 @@
 //! * Entries and messages: [`index`]`(i).terms(&[..])` /
 //!   [`Index::term_range`], [`new_entry`], [`new_entry_with_data`],
 //!   [`entry_with_data`], [`entry_of_type`], [`entries`], [`new_message`],
-//!   [`msg_term`],
+//!   [`msg_term`], [`typed_entry`],
 //!   [`prop_msg`] / [`new_prop`], [`empty_prop`], [`conf_change`] (v1),
 //!   [`conf_change_v2`], [`conf_change_single`],
 //!   [`snapshot`], [`accept_and_reply`], [`sort_messages`] (etcd's
@@ -249,6 +249,17 @@ pub fn new_entry_with_data(index: u64, term: u64, data: &'static [u8]) -> Entry 
     Entry {
         data: Bytes::from_static(data),
         ..new_entry(index, term)
+    }
+}
+
+/// An entry of type `t` at `index` and `term` carrying `data` (conf
+/// change entries hold the encoded change).
+pub fn typed_entry(index: u64, term: u64, t: EntryType, data: impl Into<Bytes>) -> Entry {
+    Entry {
+        entry_type: t as i32,
+        term,
+        index,
+        data: data.into(),
     }
 }
 
