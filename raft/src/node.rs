@@ -115,6 +115,7 @@ impl Context {
 
     /// This context with a deadline `timeout` from now, or its own deadline
     /// if that comes first.
+    #[must_use = "the deadline is on the returned context"]
     pub fn timeout(mut self, timeout: Duration) -> Context {
         let d = Instant::now() + timeout;
         self.deadline = Some(self.deadline.map_or(d, |old| old.min(d)));

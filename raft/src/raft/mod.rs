@@ -451,6 +451,7 @@ impl<S: Storage> Raft<S> {
     /// `increaseUncommittedSize`). Returns false, counting nothing, if they
     /// would exceed it; an empty payload, or an empty uncommitted tail,
     /// always fits.
+    #[must_use = "false means nothing was counted and the entries must be dropped"]
     pub fn increase_uncommitted_size(&mut self, ents: &[crate::eraftpb::Entry]) -> bool {
         let s = crate::util::payloads_size(ents);
         if self.uncommitted_size > 0
