@@ -798,7 +798,8 @@ impl<S: Storage> RawNode<S> {
 
 // etcd confChangeToMsg: a proposal with a single conf change entry. The
 // sender is left unset, as etcd does; raft fills it in when forwarding.
-fn conf_change_to_msg<C: ConfChangeI + ?Sized>(cc: &C) -> Message {
+// Shared with `Node`.
+pub(crate) fn conf_change_to_msg<C: ConfChangeI + ?Sized>(cc: &C) -> Message {
     // Through the concrete type, so that `dyn ConfChangeI` works as well.
     let (typ, data) = match cc.as_v1() {
         Some(v1) => marshal_conf_change(Some(v1)),

@@ -85,7 +85,7 @@ pub enum CampaignType {
 impl CampaignType {
     /// etcd's string value, which a transfer campaign also sends as the vote
     /// request's context.
-    pub fn as_str(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         match self {
             CampaignType::PreElection => "CampaignPreElection",
             CampaignType::Election => "CampaignElection",
@@ -96,7 +96,7 @@ impl CampaignType {
 
 /// The context of a vote request that comes from a leadership transfer;
 /// such requests override the leader lease.
-pub(crate) const CAMPAIGN_TRANSFER: &[u8] = b"CampaignTransfer";
+pub(crate) const CAMPAIGN_TRANSFER: &[u8] = CampaignType::Transfer.as_str().as_bytes();
 
 /// A small deterministic PRNG (splitmix64) for the randomized election
 /// timeout, so that runs are reproducible from the node id.
@@ -451,6 +451,7 @@ impl<S: Storage> Raft<S> {
     /// `increaseUncommittedSize`). Returns false, counting nothing, if they
     /// would exceed it; an empty payload, or an empty uncommitted tail,
     /// always fits.
+    #[must_use = "false means nothing was counted and the entries must be dropped"]
     pub fn increase_uncommitted_size(&mut self, ents: &[crate::eraftpb::Entry]) -> bool {
         let s = crate::util::payloads_size(ents);
         if self.uncommitted_size > 0
