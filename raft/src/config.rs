@@ -22,7 +22,10 @@ pub use crate::raft_log::NO_LIMIT;
 ///
 /// Storage and logger, which etcd's `Config` also holds, are passed to
 /// [`Raft::new`](crate::raft::Raft::new) beside it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+///
+/// The default is all zeros and off, with safe reads; `validate` refuses
+/// it (id 0), so start from [`Config::new`] instead.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Config {
     /// This node's id; neither 0 nor a local thread target.
     pub id: u64,
@@ -68,29 +71,6 @@ pub struct Config {
     pub disable_conf_change_validation: bool,
     /// Whether a leader steps down when it is removed or demoted.
     pub step_down_on_removal: bool,
-}
-
-impl Default for Config {
-    fn default() -> Config {
-        Config {
-            id: 0,
-            election_tick: 0,
-            heartbeat_tick: 0,
-            applied: 0,
-            async_storage_writes: false,
-            max_size_per_msg: 0,
-            max_committed_size_per_ready: 0,
-            max_uncommitted_entries_size: 0,
-            max_inflight_msgs: 0,
-            max_inflight_bytes: 0,
-            check_quorum: false,
-            pre_vote: false,
-            read_only_option: ReadOnlyOption::Safe,
-            disable_proposal_forwarding: false,
-            disable_conf_change_validation: false,
-            step_down_on_removal: false,
-        }
-    }
 }
 
 impl Config {

@@ -24,10 +24,10 @@ const SHRINK_CAPACITY: usize = 1024;
 
 /// Log entries and a snapshot that are not yet written to [`Storage`].
 ///
-/// It plays two roles. It holds new entries (and possibly a snapshot) until
-/// they are handed to a `Ready` for persistence; and it keeps holding them
-/// while that write is in progress, so that the log can still serve them,
-/// until the write is known to be reflected in storage.
+/// New entries (and a received snapshot) live here from the moment raft
+/// takes them until the application reports them durable: first waiting to
+/// go out in a `Ready`, then, once handed out, while the write is under way,
+/// so that reads of the log still see them before storage does.
 ///
 /// `entries[i]` is at log index `offset + i`. `offset` may be below the last
 /// index in storage: the next write must then truncate the stored log first.
@@ -43,9 +43,9 @@ pub struct Unstable {
     pub offset: u64,
     /// Whether the snapshot is being written to storage.
     pub snapshot_in_progress: bool,
-    /// `entries[..offset_in_progress - offset]` are being written to storage.
-    /// Like `offset` it is exclusive: the index after the last in-progress
-    /// entry. Invariant: `offset <= offset_in_progress`.
+    /// One past the last entry handed out for writing: the write of
+    /// `entries[..offset_in_progress - offset]` is under way. Invariant:
+    /// `offset <= offset_in_progress`.
     pub offset_in_progress: u64,
     /// Where this log reports what it does.
     pub logger: Logger,
@@ -64,8 +64,8 @@ impl Unstable {
         }
     }
 
-    /// The index of the first possible entry, if there is a snapshot: the one
-    /// after the snapshot.
+    /// With a snapshot, the index just after it (where the log now starts);
+    /// `None` without one, as storage knows the first index then.
     #[inline]
     pub fn maybe_first_index(&self) -> Option<u64> {
         self.snapshot.as_ref().map(|s| s.metadata.index + 1)
@@ -111,9 +111,9 @@ impl Unstable {
         self.snapshot.as_ref()
     }
 
-    /// Marks all entries and the snapshot, if any, as being written to
-    /// storage: `next_entries` and `next_snapshot` no longer return them, but
-    /// return whatever is added afterwards until the next call.
+    /// Records that the current entries and snapshot were handed out for
+    /// writing: `next_entries` and `next_snapshot` skip them from now on and
+    /// return only what arrives later.
     pub fn accept_in_progress(&mut self) {
         if let Some(last) = self.entries.last() {
             // Exclusive, like offset.

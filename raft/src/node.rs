@@ -35,11 +35,9 @@ use bytes::Bytes;
 use crossbeam_channel::{at, bounded, never, select, Receiver, Sender, TrySendError};
 
 use crate::config::{Config, NONE};
-use crate::eraftpb::{
-    marshal_conf_change, ConfChangeI, ConfChangeV2, ConfState, Entry, Message, MessageType,
-};
+use crate::eraftpb::{ConfChangeI, ConfChangeV2, ConfState, Entry, Message, MessageType};
 use crate::errors::{Error, Result};
-use crate::raw_node::{Peer, RawNode, Ready, SnapshotStatus};
+use crate::raw_node::{conf_change_to_msg, Peer, RawNode, Ready, SnapshotStatus};
 use crate::status::Status;
 use crate::storage::Storage;
 use crate::util::{is_local_msg, is_local_msg_target, is_response_msg};
@@ -115,6 +113,7 @@ impl Context {
 
     /// This context with a deadline `timeout` from now, or its own deadline
     /// if that comes first.
+    #[must_use = "the deadline is on the returned context"]
     pub fn timeout(mut self, timeout: Duration) -> Context {
         let d = Instant::now() + timeout;
         self.deadline = Some(self.deadline.map_or(d, |old| old.min(d)));
@@ -334,21 +333,18 @@ impl Node {
     /// once the node took the proposal, without waiting for raft's verdict:
     /// conf changes can be dropped silently (for instance while another
     /// one is pending).
-    pub fn propose_conf_change(&self, cc: &impl ConfChangeI) -> Result<()> {
+    pub fn propose_conf_change(&self, cc: &(impl ConfChangeI + ?Sized)) -> Result<()> {
         self.propose_conf_change_ctx(&Context::background(), cc)
     }
 
     /// [`propose_conf_change`](Node::propose_conf_change), giving up when
     /// `ctx` is done.
-    pub fn propose_conf_change_ctx(&self, ctx: &Context, cc: &impl ConfChangeI) -> Result<()> {
-        let (typ, data) = marshal_conf_change(Some(cc));
-        let mut m = Message::new(MessageType::MsgProp);
-        m.entries.push(Entry {
-            entry_type: typ as i32,
-            data,
-            ..Default::default()
-        });
-        self.step_ctx(ctx, m)
+    pub fn propose_conf_change_ctx(
+        &self,
+        ctx: &Context,
+        cc: &(impl ConfChangeI + ?Sized),
+    ) -> Result<()> {
+        self.step_ctx(ctx, conf_change_to_msg(cc))
     }
 
     /// Steps a message received from a peer (or a local storage thread's
@@ -391,7 +387,7 @@ impl Node {
     /// change entry in `committed_entries` unless the application rejects
     /// the change. Fails with [`Error::Stopped`] once the node stopped, or
     /// with the change's error if it cannot be applied.
-    pub fn apply_conf_change(&self, cc: &impl ConfChangeI) -> Result<ConfState> {
+    pub fn apply_conf_change(&self, cc: &(impl ConfChangeI + ?Sized)) -> Result<ConfState> {
         let (reply, rx) = bounded(1);
         let req = ConfChangeReq {
             cc: cc.as_v2(),

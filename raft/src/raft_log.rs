@@ -82,36 +82,50 @@ impl LogSlice {
     /// `Ok` iff the slice is well formed; otherwise etcd's description of the
     /// first problem found.
     pub fn valid(&self) -> std::result::Result<(), String> {
-        let mut prev = self.prev;
-        for e in &self.entries {
-            let id = EntryId::from(e);
-            if id.term < prev.term || id.index != prev.index + 1 {
-                return Err(format!(
-                    "leader term {}: entries {} and {} not consistent",
-                    self.term, prev, id
-                ));
-            }
-            prev = id;
-        }
-        if self.term < prev.term {
+        check_log_slice(self.term, self.prev, &self.entries)
+    }
+}
+
+/// [`LogSlice::valid`] on the parts of a slice, for callers that hold them
+/// elsewhere (a received `MsgApp`): the entries follow `prev` without gaps,
+/// with terms that never decrease and never exceed the leader's `term`.
+pub(crate) fn check_log_slice(
+    term: u64,
+    prev: EntryId,
+    entries: &[Entry],
+) -> std::result::Result<(), String> {
+    let mut prev = prev;
+    for e in entries {
+        let id = EntryId::from(e);
+        // checked_add: the indices may come from a peer.
+        if id.term < prev.term || Some(id.index) != prev.index.checked_add(1) {
             return Err(format!(
-                "leader term {}: entry {} has a newer term",
-                self.term, prev
+                "leader term {}: entries {} and {} not consistent",
+                term, prev, id
             ));
         }
-        Ok(())
+        prev = id;
     }
+    if term < prev.term {
+        return Err(format!(
+            "leader term {}: entry {} has a newer term",
+            term, prev
+        ));
+    }
+    Ok(())
 }
 
 /// The raft log: what is in [`Storage`], followed by the [`Unstable`]
 /// entries and snapshot not yet written there, and how far it is committed,
 /// handed to the application, and applied (etcd's `raftLog`).
 pub struct RaftLog<S: Storage> {
-    /// All stable entries since the last snapshot.
+    /// The application's durable log: the entries after its latest
+    /// snapshot.
     pub storage: S,
     /// The entries and snapshot not yet in storage.
     pub unstable: Unstable,
-    /// The highest index known to be in stable storage on a quorum.
+    /// The highest index a quorum is known to have persisted, and so the
+    /// highest that may be applied.
     pub committed: u64,
     /// The highest index the application was told to apply; some of these
     /// entries may still be being applied. Advanced when a `Ready` is
@@ -192,6 +206,7 @@ impl<S: Storage> RaftLog<S> {
     /// any conflicting suffix, and commits up to `committed` (but not beyond
     /// the slice). Returns the index of the slice's last entry, or `None` if
     /// `prev` does not match.
+    #[must_use = "None means the slice did not match and nothing was appended"]
     pub fn maybe_append(&mut self, a: LogSlice, committed: u64) -> Option<u64> {
         if !self.match_term(a.prev) {
             return None;

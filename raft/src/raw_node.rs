@@ -20,7 +20,9 @@ use crate::eraftpb::{
     HardState, Message, MessageType, Snapshot,
 };
 use crate::errors::{Error, Result};
+use crate::log_unstable::fatal;
 use crate::raft::{Raft, SoftState};
+use crate::raft_log::{check_log_slice, EntryId};
 use crate::read_only::ReadState;
 use crate::status::{BasicStatus, Status};
 use crate::storage::Storage;
@@ -46,7 +48,8 @@ pub struct Ready {
     /// Answers to read-index requests: a read may be served locally once
     /// the applied index reaches the state's index.
     pub read_states: Vec<ReadState>,
-    /// Entries to append to stable storage before `messages` are sent.
+    /// New log entries; they must be durable before any of `messages`
+    /// leaves the node.
     pub entries: Vec<Entry>,
     /// A snapshot to install in stable storage, if any.
     pub snapshot: Option<Snapshot>,
@@ -218,23 +221,11 @@ fn range_error(m: &Message) -> Result<()> {
 /// check on receipt yet (a TODO there). Raft's log would otherwise end up
 /// with gaps or out-of-order terms and trip its own invariants.
 fn check_append_slice(m: &Message) -> Result<()> {
-    let (mut term, mut index) = (m.log_term, m.index);
-    for e in &m.entries {
-        if e.term < term || Some(e.index) != index.checked_add(1) {
-            return Err(Error::Decode(format!(
-                "leader term {}: entries {{term:{term} index:{index}}} and {{term:{} index:{}}} not consistent",
-                m.term, e.term, e.index
-            )));
-        }
-        (term, index) = (e.term, e.index);
-    }
-    if m.term < term {
-        return Err(Error::Decode(format!(
-            "leader term {}: entry {{term:{term} index:{index}}} has a newer term",
-            m.term
-        )));
-    }
-    Ok(())
+    let prev = EntryId {
+        term: m.log_term,
+        index: m.index,
+    };
+    check_log_slice(m.term, prev, &m.entries).map_err(Error::Decode)
 }
 
 /// Whether `hs` holds no information (etcd `IsEmptyHardState`).
@@ -578,11 +569,10 @@ impl<S: Storage> RawNode<S> {
         if !self.async_storage_writes {
             if !self.steps_on_advance.is_empty() || self.apply_on_advance.is_some() {
                 // Misuse by the application that would lose acknowledgements.
-                slog::crit!(
+                fatal!(
                     self.raft.logger,
                     "two accepted Ready structs without call to Advance"
                 );
-                panic!("two accepted Ready structs without call to Advance");
             }
             let id = self.raft.id;
             let after = &mut self.raft.msgs_after_append;
@@ -652,11 +642,10 @@ impl<S: Storage> RawNode<S> {
     /// local threads take its place.
     pub fn advance(&mut self) {
         if self.async_storage_writes {
-            slog::crit!(
+            fatal!(
                 self.raft.logger,
                 "Advance must not be called when using AsyncStorageWrites"
             );
-            panic!("Advance must not be called when using AsyncStorageWrites");
         }
         // Errors are impossible for these self-addressed acknowledgements,
         // and etcd ignores them too.
@@ -809,7 +798,8 @@ impl<S: Storage> RawNode<S> {
 
 // etcd confChangeToMsg: a proposal with a single conf change entry. The
 // sender is left unset, as etcd does; raft fills it in when forwarding.
-fn conf_change_to_msg<C: ConfChangeI + ?Sized>(cc: &C) -> Message {
+// Shared with `Node`.
+pub(crate) fn conf_change_to_msg<C: ConfChangeI + ?Sized>(cc: &C) -> Message {
     // Through the concrete type, so that `dyn ConfChangeI` works as well.
     let (typ, data) = match cc.as_v1() {
         Some(v1) => marshal_conf_change(Some(v1)),
@@ -834,10 +824,6 @@ fn need_storage_append_msg<S: Storage>(r: &Raft<S>, rd: &Ready) -> bool {
         || !r.msgs_after_append.is_empty()
 }
 
-// Whether raft must hear back about stabilized entries or an installed
-// snapshot. In-progress entries count too (see etcd's comment on
-// newStorageAppendRespMsg): the ack may be needed to truncate the unstable
-// log after an earlier ack was dropped because of a term change.
 /// Message buffers at most this large are not kept around empty: a first
 /// push allocates this much anyway (Rust's minimum for 160-byte elements),
 /// and idle nodes then hold no buffers. Larger ones are reused, so that a
@@ -862,6 +848,10 @@ fn release_if_small(v: &mut Vec<Message>) {
     }
 }
 
+// Whether raft must hear back about stabilized entries or an installed
+// snapshot. In-progress entries count too (see etcd's comment on
+// newStorageAppendRespMsg): the ack may be needed to truncate the unstable
+// log after an earlier ack was dropped because of a term change.
 fn need_storage_append_resp_msg<S: Storage>(r: &Raft<S>, snapshot: Option<&Snapshot>) -> bool {
     r.raft_log.has_next_or_in_progress_unstable_ents() || !is_empty_snap(snapshot)
 }
@@ -952,10 +942,7 @@ mod tests {
     use super::*;
     use crate::raft::StateRole;
     use crate::storage::MemStorage;
-
-    fn logger() -> slog::Logger {
-        slog::Logger::root(slog::Discard, slog::o!())
-    }
+    use crate::tests::support::{new_test_memory_storage, test_logger, with_peers};
 
     #[test]
     fn check_ranges_names_the_first_field_beyond_the_limit() {
@@ -1013,17 +1000,15 @@ mod tests {
         assert!(check_ranges(&m).is_ok());
     }
 
-    fn storage(voters: &[u64]) -> MemStorage {
-        MemStorage::new_with_conf_state(ConfState {
-            voters: voters.to_vec(),
-            ..Default::default()
-        })
-    }
-
     fn node(id: u64, voters: &[u64], async_writes: bool) -> RawNode<MemStorage> {
         let mut cfg = Config::new(id);
         cfg.async_storage_writes = async_writes;
-        RawNode::new(&cfg, storage(voters), &logger()).unwrap()
+        RawNode::new(
+            &cfg,
+            new_test_memory_storage(vec![with_peers(voters)]),
+            &test_logger(),
+        )
+        .unwrap()
     }
 
     // Persists and applies a Ready the way an application must, then advances.
@@ -1083,7 +1068,7 @@ mod tests {
 
     #[test]
     fn bootstrap_refusals_and_first_ready() {
-        let mut rn = RawNode::new(&Config::new(1), MemStorage::new(), &logger()).unwrap();
+        let mut rn = RawNode::new(&Config::new(1), MemStorage::new(), &test_logger()).unwrap();
         assert_eq!(
             rn.bootstrap(&[]).unwrap_err().to_string(),
             "must provide at least one peer to Bootstrap"
@@ -1121,7 +1106,7 @@ mod tests {
         rn.campaign().unwrap();
         assert_eq!(rn.basic_status().raft_state(), StateRole::Candidate);
 
-        let mut again = RawNode::new(&Config::new(1), rn.store().clone(), &logger()).unwrap();
+        let mut again = RawNode::new(&Config::new(1), rn.store().clone(), &test_logger()).unwrap();
         assert_eq!(
             again.bootstrap(&peers).unwrap_err().to_string(),
             "can't bootstrap a nonempty Storage"

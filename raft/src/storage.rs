@@ -17,9 +17,9 @@ use crate::util::limit_size_slice;
 /// What raft needs from the application's stable storage: the persisted
 /// state, the stable log entries and the latest snapshot.
 ///
-/// If a method returns an error other than those documented below, raft
-/// treats it as a broken invariant and panics, as etcd does; the application
-/// is responsible for cleanup and recovery.
+/// An error other than those documented below is a broken invariant to
+/// raft, which panics on it as etcd does; recovering from the failed storage
+/// is then up to the application.
 pub trait Storage {
     /// The persisted `HardState` and the `ConfState` of the latest snapshot.
     /// A storage that never persisted anything returns default (empty)

@@ -169,9 +169,9 @@ impl<S: Storage> Raft<S> {
             pr.recent_active = true;
         }
 
-        // There may or may not be a conf change in the uncommitted tail;
-        // assuming there is avoids scanning it, at the cost of delaying the
-        // next conf change until the tail commits.
+        // The uncommitted tail might hold a conf change. Rather than scan
+        // it, assume it does: the next conf change then merely waits until
+        // the tail is applied.
         self.pending_conf_index = self.raft_log.last_index();
 
         if !self.append_entry(vec![crate::eraftpb::Entry::default()]) {
@@ -286,6 +286,8 @@ impl<S: Storage> Raft<S> {
         } else {
             MessageType::MsgPreVoteResp
         };
+        // Sending changes nothing in the log: look its end up once.
+        let last = self.raft_log.last_entry_id();
         let ids = self.trk.config.voters.ids();
         for id in ids.iter() {
             if id == self.id {
@@ -297,7 +299,6 @@ impl<S: Storage> Raft<S> {
                 self.send(m);
                 continue;
             }
-            let last = self.raft_log.last_entry_id();
             slog::info!(
                 self.logger,
                 "{:x} [logterm: {}, index: {}] sent {:?} request to {:x} at term {}",

@@ -85,7 +85,7 @@ pub enum CampaignType {
 impl CampaignType {
     /// etcd's string value, which a transfer campaign also sends as the vote
     /// request's context.
-    pub fn as_str(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         match self {
             CampaignType::PreElection => "CampaignPreElection",
             CampaignType::Election => "CampaignElection",
@@ -96,7 +96,7 @@ impl CampaignType {
 
 /// The context of a vote request that comes from a leadership transfer;
 /// such requests override the leader lease.
-pub(crate) const CAMPAIGN_TRANSFER: &[u8] = b"CampaignTransfer";
+pub(crate) const CAMPAIGN_TRANSFER: &[u8] = CampaignType::Transfer.as_str().as_bytes();
 
 /// A small deterministic PRNG (splitmix64) for the randomized election
 /// timeout, so that runs are reproducible from the node id.
@@ -202,16 +202,8 @@ pub struct Raft<S: Storage> {
     pub rng: ElectionRng,
 }
 
-/// Logs at critical level and panics: etcd's `logger.Panicf`, for broken
-/// invariants only.
-macro_rules! fatal {
-    ($logger:expr, $($arg:tt)+) => {{
-        let msg = format!($($arg)+);
-        slog::crit!($logger, "{}", msg);
-        panic!("{}", msg)
-    }};
-}
-pub(crate) use fatal;
+// etcd's `logger.Panicf`, shared with the log (one definition).
+pub(crate) use crate::log_unstable::fatal;
 
 impl<S: Storage> Raft<S> {
     /// A node as configured by `c`, reading its initial state from `store`
@@ -459,6 +451,7 @@ impl<S: Storage> Raft<S> {
     /// `increaseUncommittedSize`). Returns false, counting nothing, if they
     /// would exceed it; an empty payload, or an empty uncommitted tail,
     /// always fits.
+    #[must_use = "false means nothing was counted and the entries must be dropped"]
     pub fn increase_uncommitted_size(&mut self, ents: &[crate::eraftpb::Entry]) -> bool {
         let s = crate::util::payloads_size(ents);
         if self.uncommitted_size > 0

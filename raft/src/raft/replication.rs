@@ -16,6 +16,7 @@ impl<S: Storage> Raft<S> {
     /// `appendEntry`), and queues the self-acknowledgement that counts them
     /// once durable. Returns false, appending nothing, if they would exceed
     /// the uncommitted size limit.
+    #[must_use = "false means the entries were dropped, not appended"]
     pub fn append_entry(&mut self, mut es: Vec<Entry>) -> bool {
         let li = self.raft_log.last_index();
         for (i, e) in es.iter_mut().enumerate() {
@@ -40,8 +41,9 @@ impl<S: Storage> Raft<S> {
         true
     }
 
-    /// Sends an append with new entries (if any) and the commit index to
-    /// `to` (etcd `sendAppend`).
+    /// Sends `to` what it lacks of the log, or, with nothing to send, an
+    /// empty append that still carries the commit index (etcd
+    /// `sendAppend`).
     pub fn send_append(&mut self, to: u64) {
         self.maybe_send_append(to, true);
     }

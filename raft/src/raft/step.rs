@@ -42,8 +42,9 @@ impl<S: Storage> Raft<S> {
                     && self.lead != NONE
                     && self.election_elapsed < self.election_timeout;
                 if !force && in_lease {
-                    // Within the minimum election timeout of hearing from a
-                    // leader, neither the term nor the vote changes.
+                    // A leader was heard from less than an election
+                    // timeout ago: its lease holds, so this candidate can
+                    // neither raise our term nor get our vote (thesis 4.2.3).
                     let last = self.raft_log.last_entry_id();
                     slog::info!(
                         self.logger,
@@ -513,15 +514,26 @@ impl<S: Storage> Raft<S> {
             return Err(Error::ProposalDropped);
         }
 
+        let pending_conf_index = self.pending_conf_index;
         for i in 0..m.entries.len() {
-            let Some(cc) = decode_conf_change(&m.entries[i])? else {
-                continue;
+            let cc = match decode_conf_change(&m.entries[i]) {
+                Ok(Some(cc)) => cc,
+                Ok(None) => continue,
+                Err(e) => {
+                    // Nothing of the proposal is appended, so an earlier
+                    // conf change in it must not count as pending.
+                    self.pending_conf_index = pending_conf_index;
+                    return Err(e);
+                }
             };
             let already_pending = self.pending_conf_index > self.raft_log.applied;
             let already_joint = !self.trk.config.voters[1].is_empty();
             let wants_leave_joint = cc.changes.is_empty();
 
-            let failed_check = if already_pending {
+            // Without validation the reason would only be thrown away.
+            let failed_check = if self.disable_conf_change_validation {
+                None
+            } else if already_pending {
                 Some(format!(
                     "possible unapplied conf change at index {} (applied to {})",
                     self.pending_conf_index, self.raft_log.applied
@@ -535,7 +547,7 @@ impl<S: Storage> Raft<S> {
             };
 
             match failed_check {
-                Some(failed) if !self.disable_conf_change_validation => {
+                Some(failed) => {
                     slog::info!(
                         self.logger,
                         "{:x} ignoring conf change {} at config {}: {}",
@@ -551,7 +563,7 @@ impl<S: Storage> Raft<S> {
                         ..Default::default()
                     };
                 }
-                _ => {
+                None => {
                     self.pending_conf_index = self.raft_log.last_index() + i as u64 + 1;
                 }
             }

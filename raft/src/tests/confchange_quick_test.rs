@@ -5,17 +5,11 @@
 
 use proptest::prelude::*;
 
+use super::support::conf_change_single;
 use crate::confchange::{describe, Changer};
 use crate::eraftpb::{ConfChangeSingle, ConfChangeType};
 use crate::errors::Result;
 use crate::tracker::ProgressTracker;
-
-fn cc(change_type: ConfChangeType, node_id: u64) -> ConfChangeSingle {
-    ConfChangeSingle {
-        change_type: change_type as i32,
-        node_id,
-    }
-}
 
 const TYPES: [ConfChangeType; 4] = [
     ConfChangeType::ConfChangeAddNode,
@@ -28,7 +22,7 @@ const TYPES: [ConfChangeType; 4] = [
 /// config never runs out of voters.
 fn conf_changes() -> impl Strategy<Value = Vec<ConfChangeSingle>> {
     proptest::collection::vec(
-        (0..TYPES.len(), 2u64..=10).prop_map(|(t, id)| cc(TYPES[t], id)),
+        (0..TYPES.len(), 2u64..=10).prop_map(|(t, id)| conf_change_single(TYPES[t], id)),
         1..=9,
     )
 }
@@ -36,11 +30,11 @@ fn conf_changes() -> impl Strategy<Value = Vec<ConfChangeSingle>> {
 /// Voter 1 followed by 1-5 more voters among 1-5.
 fn initial_changes() -> impl Strategy<Value = Vec<ConfChangeSingle>> {
     proptest::collection::vec(
-        (1u64..=5).prop_map(|id| cc(ConfChangeType::ConfChangeAddNode, id)),
+        (1u64..=5).prop_map(|id| conf_change_single(ConfChangeType::ConfChangeAddNode, id)),
         1..=5,
     )
     .prop_map(|rest| {
-        let mut ccs = vec![cc(ConfChangeType::ConfChangeAddNode, 1)];
+        let mut ccs = vec![conf_change_single(ConfChangeType::ConfChangeAddNode, 1)];
         ccs.extend(rest);
         ccs
     })

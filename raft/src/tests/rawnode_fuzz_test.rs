@@ -14,7 +14,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use bytes::Bytes;
 
-use super::support::{new_test_config, test_logger};
+use super::support::{new_test_config, test_logger, TestRng};
 use crate::config::LOCAL_APPEND_THREAD;
 use crate::eraftpb::prost::Message as _;
 use crate::eraftpb::{
@@ -25,30 +25,6 @@ use crate::raw_node::RawNode;
 use crate::read_only::ReadOnlyOption;
 use crate::storage::MemStorage;
 use crate::util::is_local_msg_target;
-
-/// A small deterministic generator (xorshift64*), so failures replay.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-
-    fn pick<T: Copy>(&mut self, xs: &[T]) -> T {
-        xs[self.below(xs.len() as u64) as usize]
-    }
-
-    fn chance(&mut self, pct: u64) -> bool {
-        self.below(100) < pct
-    }
-}
 
 /// The configurations node 1 starts in.
 fn conf_states() -> Vec<ConfState> {
@@ -110,7 +86,7 @@ const PEER_TYPES: [MessageType; 16] = [
 ];
 
 /// A random conf change payload: valid, invalid or undecodable.
-fn conf_change_entry(rng: &mut Rng) -> (EntryType, Bytes) {
+fn conf_change_entry(rng: &mut TestRng) -> (EntryType, Bytes) {
     let node = rng.below(7);
     let typ = rng.pick(&[
         ConfChangeType::ConfChangeAddNode,
@@ -147,7 +123,7 @@ fn conf_change_entry(rng: &mut Rng) -> (EntryType, Bytes) {
 
 /// A random message to node 1, claiming to come from anyone: a member, a
 /// stranger, node 1 itself, nobody or a local thread's id.
-fn random_message(rng: &mut Rng, last: u64, malformed: bool) -> Message {
+fn random_message(rng: &mut TestRng, last: u64, malformed: bool) -> Message {
     let t = rng.pick(&PEER_TYPES);
     let mut m = Message::new(t);
     m.to = 1;
@@ -157,7 +133,7 @@ fn random_message(rng: &mut Rng, last: u64, malformed: bool) -> Message {
     } else {
         rng.below(5)
     };
-    let near = |rng: &mut Rng| (last + 3).saturating_sub(rng.below(last + 6));
+    let near = |rng: &mut TestRng| (last + 3).saturating_sub(rng.below(last + 6));
     m.log_term = rng.below(5);
     m.index = near(rng);
     m.commit = near(rng);
@@ -352,7 +328,7 @@ struct Setup {
     start: u64,
 }
 
-fn setup(round: u64, rng: &mut Rng) -> Setup {
+fn setup(round: u64, rng: &mut TestRng) -> Setup {
     let css = conf_states();
     let cs = css[(round % css.len() as u64) as usize].clone();
     let flags = round / css.len() as u64;
@@ -488,14 +464,14 @@ fn random_peer_messages_never_panic_a_raw_node() {
     let hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(|_| {}));
     let mut seen: BTreeMap<String, String> = BTreeMap::new();
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut rng = TestRng(0x9e37_79b9_7f4a_7c15);
     // FUZZ_SEED and FUZZ_ROUNDS explore further than the default run.
     let rounds: u64 = std::env::var("FUZZ_ROUNDS")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(2000);
     if let Some(seed) = std::env::var("FUZZ_SEED").ok().and_then(|v| v.parse().ok()) {
-        rng = Rng(seed);
+        rng = TestRng(seed);
     }
     for round in 0..2 * rounds {
         // Every other round, appends carry slices with gaps and terms
@@ -744,7 +720,7 @@ fn random_peer_messages_never_panic_a_node() {
 
     use crossbeam_channel::{after, select};
 
-    let mut rng = Rng(0x5151_aaaa_0000_0001);
+    let mut rng = TestRng(0x5151_aaaa_0000_0001);
     for round in 0..40u64 {
         let st = setup(round, &mut rng);
         let mut store = MemStorage::new();

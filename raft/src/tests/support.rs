@@ -11,11 +11,14 @@
 //!   `&MemoryStorage{ents: ...}`), [`new_raft`], [`new_test_raft`],
 //!   [`new_test_learner_raft`], [`new_log`], [`ents_with_config`],
 //!   [`voted_with_config`], [`pre_vote_config`], [`ids_by_size`],
-//!   [`test_logger`] (discards), [`NO_LIMIT`].
+//!   [`test_logger`] (discards), [`NO_LIMIT`], [`new_test_raw_node`] (over
+//!   any storage).
 //! * Entries and messages: [`index`]`(i).terms(&[..])` /
 //!   [`Index::term_range`], [`new_entry`], [`new_entry_with_data`],
 //!   [`entry_with_data`], [`entry_of_type`], [`entries`], [`new_message`],
-//!   [`prop_msg`] / [`new_prop`], [`empty_prop`], [`conf_change_v2`],
+//!   [`msg_term`], [`typed_entry`],
+//!   [`prop_msg`] / [`new_prop`], [`empty_prop`], [`conf_change`] (v1),
+//!   [`conf_change_v2`], [`conf_change_single`],
 //!   [`snapshot`], [`accept_and_reply`], [`sort_messages`] (etcd's
 //!   `messageSlice` order).
 //! * Driving one raft ([`RaftTestExt`], implemented for [`TestRaft`]):
@@ -34,6 +37,8 @@
 //!   reproduce.
 //! * Storages: [`IgnoreSizeHintMemStorage`] (etcd's
 //!   `ignoreSizeHintMemStorage`).
+//! * Randomness: [`TestRng`], the seeded PRNG every test that draws
+//!   random choices uses.
 //! * Logs: [`ltoa`] renders a log the way etcd's tests compare logs; compare
 //!   two renderings with `assert_eq!`.
 //!
@@ -61,11 +66,12 @@ use bytes::Bytes;
 
 use crate::config::Config;
 use crate::eraftpb::{
-    ConfChangeSingle, ConfChangeTransition, ConfChangeType, ConfChangeV2, ConfState, Entry,
-    EntryType, HardState, Message, MessageType, Snapshot, SnapshotMetadata,
+    ConfChange, ConfChangeSingle, ConfChangeTransition, ConfChangeType, ConfChangeV2, ConfState,
+    Entry, EntryType, HardState, Message, MessageType, Snapshot, SnapshotMetadata,
 };
 use crate::raft::Raft;
 use crate::raft_log::RaftLog;
+use crate::raw_node::RawNode;
 use crate::storage::{MemStorage, Storage};
 use crate::tracker::{Inflights, Progress, ProgressTracker};
 
@@ -131,6 +137,22 @@ pub fn mem_storage_with_ents(ents: Vec<Entry>) -> MemStorage {
     let mut s = MemStorage::new();
     s.ents = ents;
     s
+}
+
+/// etcd's `newTestRawNode`: a `RawNode` over any storage (a plain
+/// `MemStorage`, or one shared with the test through `Arc<RwLock<_>>`).
+pub fn new_test_raw_node<S: Storage>(
+    id: u64,
+    election: usize,
+    heartbeat: usize,
+    storage: S,
+) -> RawNode<S> {
+    RawNode::new(
+        &new_test_config(id, election, heartbeat),
+        storage,
+        &test_logger(),
+    )
+    .expect("invalid test raw node config")
 }
 
 /// etcd's `newRaft(cfg)` with our explicit storage and the test logger.
@@ -230,6 +252,17 @@ pub fn new_entry_with_data(index: u64, term: u64, data: &'static [u8]) -> Entry 
     }
 }
 
+/// An entry of type `t` at `index` and `term` carrying `data` (conf
+/// change entries hold the encoded change).
+pub fn typed_entry(index: u64, term: u64, t: EntryType, data: impl Into<Bytes>) -> Entry {
+    Entry {
+        entry_type: t as i32,
+        term,
+        index,
+        data: data.into(),
+    }
+}
+
 /// Entries `(index, term)` for each pair, in order.
 pub fn entries(pairs: &[(u64, u64)]) -> Vec<Entry> {
     pairs.iter().map(|&(i, t)| new_entry(i, t)).collect()
@@ -290,6 +323,14 @@ pub fn new_message(from: u64, to: u64, t: MessageType) -> Message {
     m
 }
 
+/// [`new_message`] with a term.
+pub fn msg_term(from: u64, to: u64, t: MessageType, term: u64) -> Message {
+    Message {
+        term,
+        ..new_message(from, to, t)
+    }
+}
+
 /// etcd's `MsgProp` with one entry carrying `data`, from and to `id`
 /// (the same as [`prop_msg`]; kept for the helpers that started with it).
 pub fn new_prop(id: u64, data: &'static [u8]) -> Message {
@@ -310,14 +351,28 @@ pub fn empty_prop(id: u64) -> Message {
     m
 }
 
+/// One change of a `ConfChangeV2`: `t` applied to `node_id`.
+pub fn conf_change_single(t: ConfChangeType, node_id: u64) -> ConfChangeSingle {
+    ConfChangeSingle {
+        change_type: t as i32,
+        node_id,
+    }
+}
+
+/// A v1 `ConfChange`: `t` applied to `node_id`, no context.
+pub fn conf_change(t: ConfChangeType, node_id: u64) -> ConfChange {
+    ConfChange {
+        change_type: t as i32,
+        node_id,
+        ..Default::default()
+    }
+}
+
 /// etcd's `(&pb.ConfChange{Type: t, NodeId: id}).AsV2()`: one simple change.
 pub fn conf_change_v2(t: ConfChangeType, node_id: u64) -> ConfChangeV2 {
     ConfChangeV2 {
         transition: ConfChangeTransition::ConfChangeTransitionAuto as i32,
-        changes: vec![ConfChangeSingle {
-            change_type: t as i32,
-            node_id,
-        }],
+        changes: vec![conf_change_single(t, node_id)],
         context: Bytes::new(),
     }
 }
@@ -591,7 +646,7 @@ pub struct Network {
     /// Called for each message sent; false drops it.
     pub msg_hook: Option<MsgHook>,
     /// A deterministic PRNG for the drop decisions, so runs reproduce.
-    rng: u64,
+    rng: TestRng,
 }
 
 impl Network {
@@ -649,7 +704,7 @@ impl Network {
             dropm: HashMap::new(),
             ignorem: HashSet::new(),
             msg_hook: None,
-            rng: 0x9e37_79b9_7f4a_7c15,
+            rng: TestRng(0x9e37_79b9_7f4a_7c15),
         }
     }
 
@@ -725,16 +780,6 @@ impl Network {
         self.ignorem.clear();
     }
 
-    /// A uniform float in [0, 1) (xorshift64*).
-    fn next_f64(&mut self) -> f64 {
-        let mut x = self.rng;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.rng = x;
-        (x.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 11) as f64 / (1u64 << 53) as f64
-    }
-
     fn filter(&mut self, msgs: Vec<Message>) -> Vec<Message> {
         let mut mm = Vec::with_capacity(msgs.len());
         for m in msgs {
@@ -745,7 +790,7 @@ impl Network {
             // Hups never go over the network.
             assert!(t != MessageType::MsgHup, "unexpected msgHup");
             let perc = self.dropm.get(&(m.from, m.to)).copied().unwrap_or(0.0);
-            if self.next_f64() < perc {
+            if self.rng.next_f64() < perc {
                 continue;
             }
             if let Some(hook) = self.msg_hook.as_mut() {
@@ -756,5 +801,54 @@ impl Network {
             mm.push(m);
         }
         mm
+    }
+}
+
+/// The one small deterministic PRNG of the tests (xorshift64*): the test
+/// network's drops, the rafttest network's drops and delays, and the fuzz
+/// tests draw from it, so every run makes the same choices and a failure
+/// replays. The field is the raw state (never 0).
+#[derive(Clone, Debug)]
+pub struct TestRng(pub u64);
+
+impl TestRng {
+    /// A generator for `seed` (any value, 0 included: the state is spread
+    /// and forced odd, since xorshift stays at 0 forever).
+    pub fn new(seed: u64) -> TestRng {
+        TestRng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1)
+    }
+
+    /// The next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    /// A uniform float in [0, 1).
+    pub fn next_f64(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// A uniform integer in [0, n); 0 when `n` is 0.
+    pub fn below(&mut self, n: u64) -> u64 {
+        if n == 0 {
+            0
+        } else {
+            self.next_u64() % n
+        }
+    }
+
+    /// One element of the non-empty `xs`.
+    pub fn pick<T: Copy>(&mut self, xs: &[T]) -> T {
+        xs[self.below(xs.len() as u64) as usize]
+    }
+
+    /// True with `pct` percent probability.
+    pub fn chance(&mut self, pct: u64) -> bool {
+        self.below(100) < pct
     }
 }

@@ -10,44 +10,11 @@ use std::time::Duration;
 use crossbeam_channel::{bounded, never, Receiver, Sender};
 
 use crate::eraftpb::Message;
+use crate::tests::support::TestRng;
 
 /// How many messages a node's receive queue holds; later ones are dropped
 /// (etcd's queue size).
 const RECV_QUEUE: usize = 1024;
-
-/// A small deterministic PRNG (xorshift64*), seeded like etcd's network
-/// (`rand.NewSource(1)`) so that drop and delay decisions repeat.
-pub struct Rng(u64);
-
-impl Rng {
-    /// A generator seeded with `seed` (0 is replaced, xorshift needs a bit).
-    pub fn new(seed: u64) -> Rng {
-        Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1)
-    }
-
-    fn next_u64(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    /// A uniform float in [0, 1).
-    pub fn next_f64(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
-
-    /// A uniform integer in [0, n); 0 when `n` is 0.
-    pub fn below(&mut self, n: u64) -> u64 {
-        if n == 0 {
-            0
-        } else {
-            self.next_u64() % n
-        }
-    }
-}
 
 /// A random delay of up to `d` on a share `rate` of a link's messages.
 #[derive(Clone, Copy, Default)]
@@ -57,7 +24,7 @@ struct Delay {
 }
 
 struct State {
-    rng: Rng,
+    rng: TestRng,
     disconnected: HashSet<u64>,
     dropmap: HashMap<(u64, u64), f64>,
     delaymap: HashMap<(u64, u64), Delay>,
@@ -74,7 +41,7 @@ impl RaftNetwork {
     pub fn new(nodes: &[u64]) -> Arc<RaftNetwork> {
         Arc::new(RaftNetwork {
             state: Mutex::new(State {
-                rng: Rng::new(1),
+                rng: TestRng::new(1),
                 disconnected: HashSet::new(),
                 dropmap: HashMap::new(),
                 delaymap: HashMap::new(),

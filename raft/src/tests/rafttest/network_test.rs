@@ -3,14 +3,8 @@
 use std::time::{Duration, Instant};
 
 use super::network::RaftNetwork;
-use crate::eraftpb::{Message, MessageType};
-
-fn msg(from: u64, to: u64) -> Message {
-    let mut m = Message::new(MessageType::MsgHup);
-    m.from = from;
-    m.to = to;
-    m
-}
+use crate::eraftpb::MessageType;
+use crate::tests::support::new_message;
 
 #[test]
 fn test_network_drop() {
@@ -20,7 +14,7 @@ fn test_network_drop() {
     let nt = RaftNetwork::new(&[1, 2]);
     RaftNetwork::drop(&nt, 1, 2, droprate);
     for _ in 0..sent {
-        nt.send(msg(1, 2));
+        nt.send(new_message(1, 2, MessageType::MsgHup));
     }
 
     let c = nt.recv_from(2);
@@ -51,7 +45,7 @@ fn test_network_delay() {
     let mut total = Duration::ZERO;
     for _ in 0..sent {
         let s = Instant::now();
-        nt.send(msg(1, 2));
+        nt.send(new_message(1, 2, MessageType::MsgHup));
         total += s.elapsed();
     }
 

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{at, bounded, never, select, tick, unbounded, Receiver, Sender};
 
-use super::network::{NodeNetwork, Rng};
+use super::network::NodeNetwork;
 use crate::config::Config;
 use crate::eraftpb::{HardState, Message, MessageType};
 use crate::errors::Result;
@@ -22,6 +22,7 @@ use crate::raw_node::Peer;
 use crate::status::Status;
 use crate::storage::MemStorage;
 use crate::tests::support::test_logger;
+use crate::tests::support::TestRng;
 
 /// The driver's clock. etcd ticks every 5ms; on a machine shared with
 /// parallel builds and tests, threads can be starved for longer than the
@@ -244,7 +245,7 @@ fn drive(
 // other as they would on a real network.
 fn spawn_sender(id: u64, iface: NodeNetwork, rx: Receiver<Message>) -> JoinHandle<()> {
     thread::spawn(move || {
-        let mut rng = Rng::new(id);
+        let mut rng = TestRng::new(id);
         let mut seq = 0u64;
         let mut queue: BinaryHeap<Reverse<(Instant, u64)>> = BinaryHeap::new();
         let mut pending = std::collections::HashMap::new();
