@@ -4,8 +4,9 @@
 //! (`../shared/conformance/etcd-raft` from the workspace root, or
 //! `$RAFT_CONFORMANCE_DIR`) and has nothing to check elsewhere.
 
-use std::path::Path;
+mod common;
 
+use common::{report_failure, workspace_root};
 use raft_harness::datadriven::suite;
 
 #[test]
@@ -27,19 +28,7 @@ fn ratchet_files_pass() {
                 continue;
             }
         };
-        if !outcome.passed() {
-            failures.push_str(&format!("FAIL {rel}\n{}", outcome.diff(false)));
-            if let Some(e) = &outcome.error {
-                failures.push_str(&format!("{e}\n"));
-            }
-        }
+        report_failure(&mut failures, rel, &outcome);
     }
     assert!(failures.is_empty(), "ratchet files fail:\n{failures}");
-}
-
-/// The workspace root: the parent of this crate's directory.
-fn workspace_root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("the harness crate sits inside the workspace")
 }

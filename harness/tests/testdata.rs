@@ -3,8 +3,9 @@
 //! through the same code path as the `raft-testdata` tool. `REWRITE=1 cargo
 //! test` writes the actual outputs into the files instead of failing.
 
-use std::path::Path;
+mod common;
 
+use common::{report_failure, workspace_root};
 use raft_harness::datadriven::suite;
 
 #[test]
@@ -20,22 +21,10 @@ fn testdata_scripts_pass() {
             eprintln!("rewrote {}", f.display());
             continue;
         }
-        if !outcome.passed() {
-            failures.push_str(&format!("FAIL {}\n{}", f.display(), outcome.diff(false)));
-            if let Some(e) = &outcome.error {
-                failures.push_str(&format!("{e}\n"));
-            }
-        }
+        report_failure(&mut failures, &f.display().to_string(), &outcome);
     }
     assert!(
         failures.is_empty(),
         "{failures}(REWRITE=1 cargo test -p raft-harness --test testdata rewrites the expectations)"
     );
-}
-
-/// The workspace root: the parent of this crate's directory.
-fn workspace_root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("the harness crate sits inside the workspace")
 }

@@ -938,10 +938,7 @@ mod tests {
     use super::*;
     use crate::raft::StateRole;
     use crate::storage::MemStorage;
-
-    fn logger() -> slog::Logger {
-        slog::Logger::root(slog::Discard, slog::o!())
-    }
+    use crate::tests::support::{new_test_memory_storage, test_logger, with_peers};
 
     #[test]
     fn check_ranges_names_the_first_field_beyond_the_limit() {
@@ -999,17 +996,15 @@ mod tests {
         assert!(check_ranges(&m).is_ok());
     }
 
-    fn storage(voters: &[u64]) -> MemStorage {
-        MemStorage::new_with_conf_state(ConfState {
-            voters: voters.to_vec(),
-            ..Default::default()
-        })
-    }
-
     fn node(id: u64, voters: &[u64], async_writes: bool) -> RawNode<MemStorage> {
         let mut cfg = Config::new(id);
         cfg.async_storage_writes = async_writes;
-        RawNode::new(&cfg, storage(voters), &logger()).unwrap()
+        RawNode::new(
+            &cfg,
+            new_test_memory_storage(vec![with_peers(voters)]),
+            &test_logger(),
+        )
+        .unwrap()
     }
 
     // Persists and applies a Ready the way an application must, then advances.
@@ -1069,7 +1064,7 @@ mod tests {
 
     #[test]
     fn bootstrap_refusals_and_first_ready() {
-        let mut rn = RawNode::new(&Config::new(1), MemStorage::new(), &logger()).unwrap();
+        let mut rn = RawNode::new(&Config::new(1), MemStorage::new(), &test_logger()).unwrap();
         assert_eq!(
             rn.bootstrap(&[]).unwrap_err().to_string(),
             "must provide at least one peer to Bootstrap"
@@ -1107,7 +1102,7 @@ mod tests {
         rn.campaign().unwrap();
         assert_eq!(rn.basic_status().raft_state(), StateRole::Candidate);
 
-        let mut again = RawNode::new(&Config::new(1), rn.store().clone(), &logger()).unwrap();
+        let mut again = RawNode::new(&Config::new(1), rn.store().clone(), &test_logger()).unwrap();
         assert_eq!(
             again.bootstrap(&peers).unwrap_err().to_string(),
             "can't bootstrap a nonempty Storage"

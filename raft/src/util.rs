@@ -245,7 +245,7 @@ mod tests {
 
     #[test]
     fn test_assert_conf_states_equivalent() {
-        let logger = Logger::root(slog::Discard, slog::o!());
+        let logger = crate::tests::support::test_logger();
         let a = ConfState {
             voters: vec![1, 2, 3],
             ..Default::default()

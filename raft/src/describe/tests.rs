@@ -1,42 +1,16 @@
 use bytes::Bytes;
 use raft_proto::{
     ConfChange, ConfChangeSingle, ConfChangeTransition, ConfChangeType, ConfChangeV2, ConfState,
-    Entry, EntryType, HardState, Message, MessageType, Snapshot, SnapshotMetadata,
+    EntryType, HardState, Message, MessageType, Snapshot, SnapshotMetadata,
 };
 
 use super::*;
 use crate::raft::StateRole;
-
-fn ent(term: u64, index: u64, data: &'static [u8]) -> Entry {
-    Entry {
-        entry_type: EntryType::EntryNormal as i32,
-        term,
-        index,
-        data: Bytes::from_static(data),
-    }
-}
-
-fn cc_entry(term: u64, index: u64, t: EntryType, data: Vec<u8>) -> Entry {
-    Entry {
-        entry_type: t as i32,
-        term,
-        index,
-        data: data.into(),
-    }
-}
-
-fn msg(t: MessageType, from: u64, to: u64, term: u64) -> Message {
-    Message {
-        from,
-        to,
-        term,
-        ..Message::new(t)
-    }
-}
+use crate::tests::support::{msg_term, new_entry_with_data, typed_entry};
 
 #[test]
 fn test_describe_entry_formatters() {
-    let e = ent(1, 2, b"hello\x00world");
+    let e = new_entry_with_data(2, 1, b"hello\x00world");
     assert_eq!(
         describe_entry(&e, None),
         r#"1/2 EntryNormal "hello\x00world""#
@@ -50,7 +24,7 @@ fn test_describe_entry_formatters() {
     let nothing = |_: &[u8]| String::new();
     assert_eq!(describe_entry(&e, Some(&nothing)), "1/2 EntryNormal");
     assert_eq!(
-        describe_entry(&ent(0, 0, b""), None),
+        describe_entry(&new_entry_with_data(0, 0, b""), None),
         r#"0/0 EntryNormal """#
     );
 }
@@ -62,7 +36,7 @@ fn test_describe_conf_change_entries() {
         node_id: 1,
         ..Default::default()
     };
-    let e = cc_entry(1, 4, EntryType::EntryConfChange, v1.encode_to_vec());
+    let e = typed_entry(4, 1, EntryType::EntryConfChange, v1.encode_to_vec());
     assert_eq!(describe_entry(&e, None), "1/4 EntryConfChange r1");
 
     let v2 = ConfChangeV2 {
@@ -72,26 +46,26 @@ fn test_describe_conf_change_entries() {
         ],
         ..Default::default()
     };
-    let e = cc_entry(1, 4, EntryType::EntryConfChangeV2, v2.encode_to_vec());
+    let e = typed_entry(4, 1, EntryType::EntryConfChangeV2, v2.encode_to_vec());
     assert_eq!(describe_entry(&e, None), "1/4 EntryConfChangeV2 r1 v4");
     // Leaving a joint config is the empty change: nothing after the type.
-    let e = cc_entry(1, 5, EntryType::EntryConfChangeV2, vec![]);
+    let e = typed_entry(5, 1, EntryType::EntryConfChangeV2, vec![]);
     assert_eq!(describe_entry(&e, None), "1/5 EntryConfChangeV2");
     // The formatter only applies to normal entries.
     let nothing = |_: &[u8]| String::from("X");
-    let e = cc_entry(1, 4, EntryType::EntryConfChange, v1.encode_to_vec());
+    let e = typed_entry(4, 1, EntryType::EntryConfChange, v1.encode_to_vec());
     assert_eq!(describe_entry(&e, Some(&nothing)), "1/4 EntryConfChange r1");
 }
 
 #[test]
 fn test_describe_undecodable_conf_change() {
     // A length-delimited field whose length runs past the end.
-    let e = cc_entry(2, 7, EntryType::EntryConfChangeV2, vec![0x1a, 0x05, 0x01]);
+    let e = typed_entry(7, 2, EntryType::EntryConfChangeV2, vec![0x1a, 0x05, 0x01]);
     assert_eq!(
         describe_entry(&e, None),
         "2/7 EntryConfChangeV2 proto: cannot parse invalid wire-format data"
     );
-    let e = cc_entry(2, 7, EntryType::EntryConfChange, vec![0xff]);
+    let e = typed_entry(7, 2, EntryType::EntryConfChange, vec![0xff]);
     assert_eq!(
         describe_entry(&e, None),
         "2/7 EntryConfChange proto: cannot parse invalid wire-format data"
@@ -100,7 +74,10 @@ fn test_describe_undecodable_conf_change() {
 
 #[test]
 fn test_describe_entries() {
-    let ents = [ent(1, 11, b""), ent(1, 12, b"prop_1")];
+    let ents = [
+        new_entry_with_data(11, 1, b""),
+        new_entry_with_data(12, 1, b"prop_1"),
+    ];
     assert_eq!(
         describe_entries(&ents, None),
         "1/11 EntryNormal \"\"\n1/12 EntryNormal \"prop_1\"\n"
@@ -175,23 +152,23 @@ fn test_describe_conf_state_and_snapshot() {
 
 #[test]
 fn test_describe_message() {
-    let mut m = msg(MessageType::MsgApp, 1, 2, 1);
+    let mut m = msg_term(1, 2, MessageType::MsgApp, 1);
     m.log_term = 1;
     m.index = 10;
     m.commit = 10;
-    m.entries = vec![ent(1, 11, b"")];
+    m.entries = vec![new_entry_with_data(11, 1, b"")];
     assert_eq!(
         describe_message(&m, None),
         r#"1->2 MsgApp Term:1 Log:1/10 Commit:10 Entries:[1/11 EntryNormal ""]"#
     );
 
-    m.entries.push(ent(8, 12, b"prop_6_20"));
+    m.entries.push(new_entry_with_data(12, 8, b"prop_6_20"));
     assert_eq!(
         describe_message(&m, None),
         "1->2 MsgApp Term:1 Log:1/10 Commit:10 Entries:[\n  1/11 EntryNormal \"\"\n  8/12 EntryNormal \"prop_6_20\"\n]"
     );
 
-    let mut r = msg(MessageType::MsgAppResp, 2, 1, 1);
+    let mut r = msg_term(2, 1, MessageType::MsgAppResp, 1);
     r.log_term = 0;
     r.index = 3;
     r.reject = true;
@@ -201,7 +178,7 @@ fn test_describe_message() {
         "2->1 MsgAppResp Term:1 Log:0/3 Rejected (Hint: 0)"
     );
 
-    let mut s = msg(MessageType::MsgSnap, 1, 2, 1);
+    let mut s = msg_term(1, 2, MessageType::MsgSnap, 1);
     s.snapshot = Some(Box::new(snap(
         4,
         1,
@@ -220,7 +197,7 @@ fn test_describe_message() {
 
     let v = Message {
         vote: 3,
-        ..msg(MessageType::MsgHeartbeat, 0x1a, 0xff, 2)
+        ..msg_term(0x1a, 0xff, MessageType::MsgHeartbeat, 2)
     };
     assert_eq!(
         describe_message(&v, None),
@@ -230,11 +207,11 @@ fn test_describe_message() {
 
 #[test]
 fn test_describe_message_responses() {
-    let mut m = msg(MessageType::MsgStorageAppend, 1, LOCAL_APPEND_THREAD, 0);
-    m.entries = vec![ent(1, 11, b"")];
-    let mut r1 = msg(MessageType::MsgAppResp, 1, 1, 1);
+    let mut m = msg_term(1, LOCAL_APPEND_THREAD, MessageType::MsgStorageAppend, 0);
+    m.entries = vec![new_entry_with_data(11, 1, b"")];
+    let mut r1 = msg_term(1, 1, MessageType::MsgAppResp, 1);
     r1.index = 11;
-    let mut r2 = msg(MessageType::MsgStorageAppendResp, LOCAL_APPEND_THREAD, 1, 1);
+    let mut r2 = msg_term(LOCAL_APPEND_THREAD, 1, MessageType::MsgStorageAppendResp, 1);
     r2.log_term = 1;
     r2.index = 11;
     m.responses = vec![r1, r2];
@@ -244,11 +221,14 @@ fn test_describe_message_responses() {
     );
 
     // Nested responses and multiple entries indent by two more per level.
-    let mut inner = msg(MessageType::MsgStorageApplyResp, LOCAL_APPLY_THREAD, 1, 0);
-    inner.entries = vec![ent(1, 1, b"a"), ent(1, 2, b"b")];
-    let mut mid = msg(MessageType::MsgStorageApply, 1, LOCAL_APPLY_THREAD, 0);
+    let mut inner = msg_term(LOCAL_APPLY_THREAD, 1, MessageType::MsgStorageApplyResp, 0);
+    inner.entries = vec![
+        new_entry_with_data(1, 1, b"a"),
+        new_entry_with_data(2, 1, b"b"),
+    ];
+    let mut mid = msg_term(1, LOCAL_APPLY_THREAD, MessageType::MsgStorageApply, 0);
     mid.responses = vec![inner];
-    let mut outer = msg(MessageType::MsgStorageAppend, 0, LOCAL_APPEND_THREAD, 0);
+    let mut outer = msg_term(0, LOCAL_APPEND_THREAD, MessageType::MsgStorageAppend, 0);
     outer.responses = vec![mid];
     assert_eq!(
         describe_message(&outer, None),
@@ -295,9 +275,9 @@ fn test_describe_ready() {
         vote: 1,
         commit: 10,
     };
-    let ents = [ent(1, 11, b"")];
-    let committed = [ent(1, 10, b"x")];
-    let mut m = msg(MessageType::MsgApp, 1, 2, 1);
+    let ents = [new_entry_with_data(11, 1, b"")];
+    let committed = [new_entry_with_data(10, 1, b"x")];
+    let mut m = msg_term(1, 2, MessageType::MsgApp, 1);
     m.log_term = 1;
     m.index = 10;
     m.commit = 10;
@@ -479,7 +459,7 @@ fn test_describe_ready_from_raw_node_ready() {
             vote: 2,
             commit: 1,
         }),
-        committed_entries: vec![ent(2, 1, b"data")],
+        committed_entries: vec![new_entry_with_data(1, 2, b"data")],
         must_sync: true,
         ..Default::default()
     };

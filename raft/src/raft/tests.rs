@@ -5,13 +5,10 @@
 use bytes::Bytes;
 
 use super::*;
-use crate::eraftpb::{ConfState, Entry, Message, MessageType, Snapshot, SnapshotMetadata};
+use crate::eraftpb::{ConfState, Entry, MessageType, Snapshot, SnapshotMetadata};
 use crate::read_only::ReadOnlyOption;
 use crate::storage::MemStorage;
-
-fn logger() -> Logger {
-    Logger::root(slog::Discard, slog::o!())
-}
+use crate::tests::support::{msg_term, test_logger};
 
 fn conf_state(voters: &[u64]) -> ConfState {
     ConfState {
@@ -26,17 +23,9 @@ fn new_raft(id: u64, voters: &[u64], f: impl FnOnce(&mut Config)) -> Raft<MemSto
     Raft::new(
         &c,
         MemStorage::new_with_conf_state(conf_state(voters)),
-        &logger(),
+        &test_logger(),
     )
     .unwrap()
-}
-
-fn msg(t: MessageType, from: u64, to: u64, term: u64) -> Message {
-    let mut m = Message::new(t);
-    m.from = from;
-    m.to = to;
-    m.term = term;
-    m
 }
 
 /// Makes `r` the leader of a fresh term by stepping granted votes.
@@ -45,7 +34,7 @@ fn elect(r: &mut Raft<MemStorage>) {
     let term = r.term;
     let voters = r.trk.voter_nodes();
     for id in voters {
-        let _ = r.step(msg(MessageType::MsgVoteResp, id, r.id, term));
+        let _ = r.step(msg_term(id, r.id, MessageType::MsgVoteResp, term));
     }
     assert_eq!(r.state, StateRole::Leader);
 }
@@ -94,14 +83,14 @@ fn election_timeout_is_deterministic_and_in_range() {
 
 #[test]
 fn new_refuses_bad_config_and_applied_index() {
-    let err = Raft::new(&Config::new(0), MemStorage::new(), &logger()).err();
+    let err = Raft::new(&Config::new(0), MemStorage::new(), &test_logger()).err();
     assert_eq!(err.unwrap().to_string(), "cannot use none as id");
     let mut c = Config::new(1);
     c.applied = 5;
     let err = Raft::new(
         &c,
         MemStorage::new_with_conf_state(conf_state(&[1])),
-        &logger(),
+        &test_logger(),
     )
     .err();
     assert_eq!(
@@ -114,7 +103,7 @@ fn new_refuses_bad_config_and_applied_index() {
 fn empty_proposal_is_dropped_not_panicked() {
     let mut r = new_raft(1, &[1, 2], |_| {});
     elect(&mut r);
-    let m = msg(MessageType::MsgProp, 2, 1, 0);
+    let m = msg_term(2, 1, MessageType::MsgProp, 0);
     assert_eq!(r.step(m), Err(Error::ProposalDropped));
 }
 
@@ -122,7 +111,7 @@ fn empty_proposal_is_dropped_not_panicked() {
 fn undecodable_conf_change_proposal_is_an_error() {
     let mut r = new_raft(1, &[1, 2], |_| {});
     elect(&mut r);
-    let mut m = msg(MessageType::MsgProp, 1, 1, 0);
+    let mut m = msg_term(1, 1, MessageType::MsgProp, 0);
     m.entries = vec![Entry {
         entry_type: crate::eraftpb::EntryType::EntryConfChangeV2 as i32,
         data: Bytes::from_static(&[0xff, 0xff, 0xff]),
@@ -150,7 +139,7 @@ fn conf_change_before_an_undecodable_one_is_not_left_pending() {
         ..Default::default()
     };
     let (typ, data) = crate::eraftpb::marshal_conf_change(Some(&cc));
-    let mut m = msg(MessageType::MsgProp, 1, 1, 0);
+    let mut m = msg_term(1, 1, MessageType::MsgProp, 0);
     m.entries = vec![
         Entry {
             entry_type: typ as i32,
@@ -178,7 +167,7 @@ fn snapshot_with_unrestorable_conf_state_is_ignored() {
         learners: vec![2],
         ..Default::default()
     };
-    let mut m = msg(MessageType::MsgSnap, 1, 2, 1);
+    let mut m = msg_term(1, 2, MessageType::MsgSnap, 1);
     m.snapshot = Some(Box::new(Snapshot {
         data: Bytes::new(),
         metadata: SnapshotMetadata {
@@ -205,14 +194,14 @@ fn safe_read_index_batches_under_one_heartbeat_round() {
     elect(&mut r);
     persist_and_ack(&mut r);
     // Commit the empty entry of the term through follower 2's ack.
-    let mut ack = msg(MessageType::MsgAppResp, 2, 1, r.term);
+    let mut ack = msg_term(2, 1, MessageType::MsgAppResp, r.term);
     ack.index = r.raft_log.last_index();
     r.step(ack).unwrap();
     assert!(r.committed_entry_in_current_term());
     r.msgs.clear();
 
     for ctx in [&b"a"[..], b"b"] {
-        let mut m = msg(MessageType::MsgReadIndex, 1, 1, 0);
+        let mut m = msg_term(1, 1, MessageType::MsgReadIndex, 0);
         m.entries = vec![Entry {
             data: Bytes::copy_from_slice(ctx),
             ..Default::default()
@@ -227,18 +216,18 @@ fn safe_read_index_batches_under_one_heartbeat_round() {
     assert!(r.read_states.is_empty());
 
     // An ack of the first round confirms the first request only.
-    let mut resp = msg(MessageType::MsgHeartbeatResp, 2, 1, r.term);
+    let mut resp = msg_term(2, 1, MessageType::MsgHeartbeatResp, r.term);
     resp.context = hb[0].context.clone();
     r.step(resp).unwrap();
     assert_eq!(r.read_states.len(), 1);
     assert_eq!(r.read_states[0].request_ctx.as_ref(), b"a");
 
     // A malformed context acknowledges nothing; a good one the rest.
-    let mut resp = msg(MessageType::MsgHeartbeatResp, 3, 1, r.term);
+    let mut resp = msg_term(3, 1, MessageType::MsgHeartbeatResp, r.term);
     resp.context = Bytes::from_static(b"junk");
     r.step(resp).unwrap();
     assert_eq!(r.read_states.len(), 1);
-    let mut resp = msg(MessageType::MsgHeartbeatResp, 3, 1, r.term);
+    let mut resp = msg_term(3, 1, MessageType::MsgHeartbeatResp, r.term);
     resp.context = hb[1].context.clone();
     r.step(resp).unwrap();
     assert_eq!(r.read_states.len(), 2);
@@ -255,7 +244,7 @@ fn read_index_waits_for_first_commit_of_the_term() {
     });
     elect(&mut r);
     persist_and_ack(&mut r);
-    let mut m = msg(MessageType::MsgReadIndex, 2, 1, 0);
+    let mut m = msg_term(2, 1, MessageType::MsgReadIndex, 0);
     m.entries = vec![Entry {
         data: Bytes::from_static(b"ctx"),
         ..Default::default()
@@ -264,7 +253,7 @@ fn read_index_waits_for_first_commit_of_the_term() {
     assert_eq!(r.pending_read_index_messages.len(), 1);
     r.msgs.clear();
 
-    let mut ack = msg(MessageType::MsgAppResp, 2, 1, r.term);
+    let mut ack = msg_term(2, 1, MessageType::MsgAppResp, r.term);
     ack.index = r.raft_log.last_index();
     r.step(ack).unwrap();
     assert!(r.pending_read_index_messages.is_empty());
@@ -282,7 +271,7 @@ fn uncommitted_size_limit_drops_and_releases() {
     let mut r = new_raft(1, &[1, 2], |c| c.max_uncommitted_entries_size = 10);
     elect(&mut r);
     let prop = |n: usize| {
-        let mut m = msg(MessageType::MsgProp, 1, 1, 0);
+        let mut m = msg_term(1, 1, MessageType::MsgProp, 0);
         m.entries = vec![Entry {
             data: Bytes::from(vec![0u8; n]),
             ..Default::default()
@@ -340,7 +329,7 @@ fn forwarded_requests_with_a_term_do_not_panic() {
         MessageType::MsgReadIndex,
         MessageType::MsgTransferLeader,
     ] {
-        let mut m = msg(t, 3, 2, 3);
+        let mut m = msg_term(3, 2, t, 3);
         m.entries = vec![Entry::default()];
         r.step(m).unwrap();
         let fwd = r.msgs.pop().unwrap();
@@ -392,7 +381,7 @@ fn random_peer_messages_do_not_panic() {
         persist_and_ack(&mut r);
         for _ in 0..40 {
             let t = types[rng.gen_below(types.len())];
-            let mut m = msg(t, 2 + rng.gen_below(2) as u64, 1, rng.gen_below(4) as u64);
+            let mut m = msg_term(2 + rng.gen_below(2) as u64, 1, t, rng.gen_below(4) as u64);
             m.index = rng.gen_below(6) as u64;
             m.log_term = rng.gen_below(4) as u64;
             m.commit = rng.gen_below(6) as u64;

@@ -860,7 +860,8 @@ fn test_scan() {
     let mut l = new_log(storage);
     l.append(entries(half, last));
 
-    // scan() returns the same entries as slice(), on all inputs.
+    // Whatever the bounds and page size, the pages scan() yields add up to
+    // what one slice() call returns.
     for page_size in [0, 1, 10, 100, entry_size, entry_size + 1] {
         for lo in offset + 1..last {
             for hi in lo..=last {

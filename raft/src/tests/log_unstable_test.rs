@@ -319,7 +319,7 @@ fn test_unstable_truncate_and_append() {
             5,
             index(5).terms(&[2, 2]),
         ),
-        // Truncate the existing entries and append.
+        // The new entries replace the tail of the existing ones.
         (
             index(5).terms(&[1, 1, 1]),
             5,

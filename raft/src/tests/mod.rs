@@ -40,7 +40,7 @@
 //! - `ltoa`/`diffu` comparisons of logs compare the rendered strings with
 //!   `assert_eq!`, which shows the difference.
 
-mod support;
+pub(crate) mod support;
 
 mod inflights_test;
 mod progress_test;

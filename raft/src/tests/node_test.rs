@@ -37,7 +37,8 @@ use prost::Message as _;
 
 use super::support::{
     conf_change, new_entry_with_data, new_message, new_test_config, new_test_memory_storage,
-    new_test_raft, new_test_raw_node, test_logger, with_peers, Network, Peer, NO_LIMIT,
+    new_test_raft, new_test_raw_node, test_logger, typed_entry, with_peers, Network, Peer,
+    NO_LIMIT,
 };
 use crate::config::Config;
 use crate::eraftpb::{
@@ -120,9 +121,8 @@ fn campaign_to_leader(n: &Node, s: &Shared, id: u64) {
     }
 }
 
-// TestNodeStep ensures that proposals reach raft through the proposal path
-// and other messages through the receive path, and local messages are
-// ignored.
+/// Every message type stepped into a node: proposals and peer messages
+/// reach raft (through their own channels), local ones are dropped.
 #[test]
 fn test_node_step() {
     let s = shared(new_test_memory_storage(vec![with_peers(&[1])]));
@@ -161,8 +161,8 @@ fn test_node_step() {
     }
 }
 
-// TestNodeStepUnblock ensures that canceling the context and stopping the
-// node unblock a step.
+/// A step stuck waiting for a leader comes back when its context is
+/// cancelled, and when the node stops.
 #[test]
 fn test_node_step_unblock() {
     // Without a leader the node does not take proposals: the step blocks.
@@ -197,8 +197,8 @@ fn test_node_step_unblock() {
     h.join().unwrap();
 }
 
-// TestNodePropose ensures that node.propose sends the given proposal to the
-// underlying raft.
+/// A proposal on the node turns into exactly one MsgProp for raft, with
+/// the proposed bytes.
 #[test]
 fn test_node_propose() {
     let s = shared(new_test_memory_storage(vec![with_peers(&[1])]));
@@ -263,9 +263,8 @@ fn test_disable_proposal_forwarding() {
     assert!(r3.msgs.is_empty());
 }
 
-// TestNodeReadIndexToOldLeader ensures that a MsgReadIndex to an old leader
-// gets forwarded to the new leader and that forwarding does not attach a
-// term.
+/// A read request reaching a leader that was deposed travels on to the
+/// current one, and the forwarded copy carries no term of its own.
 #[test]
 fn test_node_read_index_to_old_leader() {
     let r1 = new_test_raft(
@@ -328,8 +327,8 @@ fn test_node_read_index_to_old_leader() {
     assert_eq!(r1.msgs[1], read_index(3, 3));
 }
 
-// TestNodeProposeConfig ensures that node.propose_conf_change sends the
-// given configuration proposal to the underlying raft.
+/// A conf change proposed on the node reaches raft as one MsgProp whose
+/// entry holds the encoded change.
 #[test]
 fn test_node_propose_config() {
     let s = shared(new_test_memory_storage(vec![with_peers(&[1])]));
@@ -411,8 +410,8 @@ fn wait_applied(
     }
 }
 
-// TestNodeProposeAddDuplicateNode ensures that two proposals to add the
-// same node do not affect a later proposal to add a new node.
+/// Adding a node that is already a member, twice, leaves the log able to
+/// add a genuinely new node afterwards.
 #[test]
 fn test_node_propose_add_duplicate_node() {
     let s = shared(new_test_memory_storage(vec![with_peers(&[1])]));
@@ -430,7 +429,7 @@ fn test_node_propose_add_duplicate_node() {
     n.propose_conf_change(&cc1).unwrap();
     wait_applied(&applied);
 
-    // Try to add the same node again.
+    // Propose adding node 1 a second time.
     n.propose_conf_change(&cc1).unwrap();
     wait_applied(&applied);
 
@@ -447,8 +446,8 @@ fn test_node_propose_add_duplicate_node() {
     assert_eq!(all[3].data, ccdata2);
 }
 
-// TestBlockProposal ensures that the node blocks proposals while it does
-// not know the leader, and accepts them once it does.
+/// Without a known leader a proposal waits; once the node wins its
+/// election the waiting proposal goes through.
 #[test]
 fn test_block_proposal() {
     let s = shared(new_test_memory_storage(vec![with_peers(&[1])]));
@@ -476,8 +475,8 @@ fn test_block_proposal() {
     h.join().unwrap();
 }
 
-// TestNodeProposeWaitDropped ensures that a proposal the leader drops
-// returns the drop error at once instead of waiting for the context.
+/// When raft drops a proposal, the caller gets the drop error straight
+/// away rather than sitting out its context.
 #[test]
 fn test_node_propose_wait_dropped() {
     let s = shared(new_test_memory_storage(vec![with_peers(&[1])]));
@@ -504,8 +503,7 @@ fn test_node_propose_wait_dropped() {
     assert!(msgs.lock().unwrap().is_empty());
 }
 
-// TestNodeTick ensures that node.tick() increases the election elapsed of
-// the underlying raft.
+/// One tick on the node advances raft's election clock by one.
 #[test]
 fn test_node_tick() {
     let s = shared(new_test_memory_storage(vec![with_peers(&[1])]));
@@ -548,21 +546,12 @@ fn test_node_stop() {
     n.stop();
 }
 
-fn cc_entry(term: u64, index: u64, data: &[u8]) -> Entry {
-    Entry {
-        entry_type: EntryType::EntryConfChange as i32,
-        term,
-        index,
-        data: Bytes::copy_from_slice(data),
-    }
-}
-
 fn hs(term: u64, vote: u64, commit: u64) -> Option<HardState> {
     Some(HardState { term, vote, commit })
 }
 
-// TestNodeStart ensures that a node starts with the right configuration
-// change entries and can accept and commit proposals.
+/// A node bootstrapped with one peer hands out its initial conf change
+/// entry first, then campaigns, commits and applies a proposal.
 #[test]
 fn test_node_start() {
     let cc = conf_change(ConfChangeType::ConfChangeAddNode, 1);
@@ -570,8 +559,18 @@ fn test_node_start() {
     let wants = [
         Ready {
             hard_state: hs(1, 0, 1),
-            entries: vec![cc_entry(1, 1, &ccdata)],
-            committed_entries: vec![cc_entry(1, 1, &ccdata)],
+            entries: vec![typed_entry(
+                1,
+                1,
+                EntryType::EntryConfChange,
+                ccdata.clone(),
+            )],
+            committed_entries: vec![typed_entry(
+                1,
+                1,
+                EntryType::EntryConfChange,
+                ccdata.clone(),
+            )],
             must_sync: true,
             ..Default::default()
         },
@@ -1029,9 +1028,9 @@ impl Storage for IgnoreSizeHintMemStorage {
     }
 }
 
-// TestNodeCommitPaginationAfterRestart is a regression test for a storage
-// whose size limit is a little more permissive than raft's: after a
-// restart, raft must not emit a hard state whose commit index regresses.
+/// After a restart over a storage that returns a little more than the
+/// size hint asked for, raft must never hand out a hard state whose commit
+/// index went backwards.
 #[test]
 fn test_node_commit_pagination_after_restart() {
     let mut ms = new_test_memory_storage(vec![with_peers(&[1])]);

@@ -802,8 +802,8 @@ fn test_voter() {
     }
 }
 
-/// Only entries of the leader's current term are committed by counting
-/// replicas (section 5.4.2).
+/// Counting replicas commits an entry only when it belongs to the leader's
+/// own term; older entries commit indirectly (section 5.4.2).
 #[test]
 fn test_leader_only_commits_log_from_current_term() {
     let ents = index(1).terms(&[1, 2]);

@@ -20,14 +20,6 @@ use crate::tracker::StateType;
 use crate::util::{payload_size, payloads_size, vote_resp_msg_type};
 use crate::Error;
 
-/// `new_message` with a term.
-fn msg_term(from: u64, to: u64, t: MessageType, term: u64) -> Message {
-    Message {
-        term,
-        ..new_message(from, to, t)
-    }
-}
-
 #[test]
 fn test_progress_leader() {
     let s = new_test_memory_storage(vec![with_peers(&[1, 2])]);
@@ -377,7 +369,8 @@ fn test_learner_promotion() {
     assert_eq!(nt.peer(2).state, StateRole::Leader);
 }
 
-/// A learner grants a valid vote request (see `Raft::step` for why).
+/// Even a learner answers a proper vote request with a grant (`Raft::step`
+/// explains why it must).
 #[test]
 fn test_learner_can_vote() {
     let mut n2 = new_test_learner_raft(
@@ -492,7 +485,8 @@ fn check_leader_election_overwrite_newer_logs(pre_vote: bool) {
     assert_eq!(n.peer(1).state, StateRole::Leader);
     assert_eq!(n.peer(1).term, 3);
 
-    // Everyone agrees on term 1 at index 1 and term 3 at index 2.
+    // Every log now holds term 1 at index 1 and the new leader's term 3
+    // at index 2.
     for (_, sm) in n.peers.iter() {
         let entries = sm.raft_log.all_entries();
         assert_eq!(entries.len(), 2);
@@ -1167,7 +1161,8 @@ fn test_handle_heartbeat_resp() {
     let last = sm.raft_log.last_index();
     sm.raft_log.commit_to(last);
 
-    // A heartbeat response from a node that is behind: re-send the append.
+    // Node 2 answers a heartbeat while still lacking the entry, so the
+    // leader sends the append again.
     let _ = sm.step(new_message(2, 0, MsgHeartbeatResp));
     let msgs = sm.read_messages();
     assert_eq!(msgs.len(), 1);
@@ -1704,8 +1699,8 @@ fn test_leader_election_with_check_quorum() {
     assert_eq!(nt.peer(3).state, StateRole::Leader);
 }
 
-/// A candidate with a higher term can disrupt the leader even while the
-/// leader still holds its lease; the leader steps down and takes the term.
+/// A candidate stuck at a term above the leader's still gets the group
+/// moving: the leader, lease or not, learns the bigger term and steps down.
 #[test]
 fn test_free_stuck_candidate_with_check_quorum() {
     let mut nt = Network::new(three_peers(|r| r.check_quorum = true));
@@ -2656,7 +2651,7 @@ fn test_slow_node_restore() {
 /// Stepping a conf change proposal appends it and records it as pending.
 #[test]
 fn test_step_config() {
-    // A raft that cannot make progress.
+    // Two voters, only one of them running: nothing can commit.
     let mut r = new_test_raft(1, 10, 1, new_test_memory_storage(vec![with_peers(&[1, 2])]));
     r.become_candidate();
     r.become_leader();
@@ -2673,7 +2668,7 @@ fn test_step_config() {
 /// normal entry, and the pending one stays.
 #[test]
 fn test_step_ignore_config() {
-    // A raft that cannot make progress.
+    // Two voters, only one of them running: nothing can commit.
     let mut r = new_test_raft(1, 10, 1, new_test_memory_storage(vec![with_peers(&[1, 2])]));
     r.become_candidate();
     r.become_leader();

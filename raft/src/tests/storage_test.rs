@@ -143,7 +143,7 @@ fn test_storage_append() {
         (index(3).terms(&[3, 4, 5, 5]), index(3).terms(&[3, 4, 5, 5])),
         // Truncate the incoming entries, truncate the existing ones, append.
         (index(2).terms(&[3, 3, 5]), index(3).terms(&[3, 5])),
-        // Truncate the existing entries and append.
+        // The new entries replace the tail of the existing ones.
         (index(4).terms(&[5]), index(3).terms(&[3, 5])),
         // A plain append.
         (index(6).terms(&[5]), index(3).terms(&[3, 4, 5, 5])),

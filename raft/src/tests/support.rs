@@ -16,6 +16,7 @@
 //! * Entries and messages: [`index`]`(i).terms(&[..])` /
 //!   [`Index::term_range`], [`new_entry`], [`new_entry_with_data`],
 //!   [`entry_with_data`], [`entry_of_type`], [`entries`], [`new_message`],
+//!   [`msg_term`], [`typed_entry`],
 //!   [`prop_msg`] / [`new_prop`], [`empty_prop`], [`conf_change`] (v1),
 //!   [`conf_change_v2`], [`conf_change_single`],
 //!   [`snapshot`], [`accept_and_reply`], [`sort_messages`] (etcd's
@@ -251,6 +252,17 @@ pub fn new_entry_with_data(index: u64, term: u64, data: &'static [u8]) -> Entry 
     }
 }
 
+/// An entry of type `t` at `index` and `term` carrying `data` (conf
+/// change entries hold the encoded change).
+pub fn typed_entry(index: u64, term: u64, t: EntryType, data: impl Into<Bytes>) -> Entry {
+    Entry {
+        entry_type: t as i32,
+        term,
+        index,
+        data: data.into(),
+    }
+}
+
 /// Entries `(index, term)` for each pair, in order.
 pub fn entries(pairs: &[(u64, u64)]) -> Vec<Entry> {
     pairs.iter().map(|&(i, t)| new_entry(i, t)).collect()
@@ -309,6 +321,14 @@ pub fn new_message(from: u64, to: u64, t: MessageType) -> Message {
     m.from = from;
     m.to = to;
     m
+}
+
+/// [`new_message`] with a term.
+pub fn msg_term(from: u64, to: u64, t: MessageType, term: u64) -> Message {
+    Message {
+        term,
+        ..new_message(from, to, t)
+    }
 }
 
 /// etcd's `MsgProp` with one entry carrying `data`, from and to `id`
