@@ -64,6 +64,7 @@ pub struct Context {
 /// Cancels the [`Context`] it was created with when [`cancel`](CancelHandle::cancel)
 /// is called or when it is dropped (like Go's `defer cancel()`).
 #[derive(Debug)]
+#[must_use = "dropping the handle cancels the context"]
 pub struct CancelHandle {
     _tx: Sender<()>,
 }
@@ -90,7 +91,9 @@ impl Context {
     }
 
     /// A context that can be canceled through the returned handle (Go's
-    /// `context.WithCancel`).
+    /// `context.WithCancel`). Keep the handle alive for as long as the
+    /// context is used: dropping it cancels the context, so binding it to
+    /// `_` cancels at once.
     pub fn with_cancel() -> (Context, CancelHandle) {
         let (tx, rx) = bounded(0);
         (

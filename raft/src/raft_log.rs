@@ -327,21 +327,13 @@ impl<S: Storage> RaftLog<S> {
     /// With `allow_unstable`, that includes committed entries not yet in
     /// local stable storage.
     pub fn next_committed_ents(&self, allow_unstable: bool) -> Vec<Entry> {
-        if self.applying_ents_paused {
-            // The limit on outstanding entries is reached.
-            return Vec::new();
-        }
-        if self.has_next_or_in_progress_snapshot() {
-            // See has_next_committed_ents.
+        if !self.has_next_committed_ents(allow_unstable) {
             return Vec::new();
         }
         let (lo, hi) = (
             self.applying + 1,
             self.max_appliable_index(allow_unstable) + 1,
         );
-        if lo >= hi {
-            return Vec::new();
-        }
         // Wrapping like Go's unsigned subtraction; a zero budget while not
         // paused is a broken invariant.
         let max_size = self
@@ -366,10 +358,11 @@ impl<S: Storage> RaftLog<S> {
         }
     }
 
-    /// Whether there are committed entries to hand to the application; a
-    /// cheap version of `next_committed_ents` that reads no entries.
+    /// Whether there are committed entries to hand to the application:
+    /// whether `next_committed_ents` returns any, without reading them.
     pub fn has_next_committed_ents(&self, allow_unstable: bool) -> bool {
         if self.applying_ents_paused {
+            // The budget of entries being applied is used up.
             return false;
         }
         if self.has_next_or_in_progress_snapshot() {

@@ -435,11 +435,7 @@ impl<S: Storage> RawNode<S> {
             r.read_states.clone()
         };
         let must_sync = must_sync(&hs, &self.prev_hard_st, entries.len());
-        let snapshot = if r.raft_log.has_next_unstable_snapshot() {
-            r.raft_log.next_unstable_snapshot().cloned()
-        } else {
-            None
-        };
+        let snapshot = r.raft_log.next_unstable_snapshot().cloned();
         let committed_entries = r.raft_log.next_committed_ents(!self.async_storage_writes);
         let mut messages = if take {
             // The next Ready's queue starts at this one's size, so that a

@@ -253,8 +253,9 @@ impl<S: Storage> Raft<S> {
         // The stored configuration comes from the application's storage:
         // a bad one is reported, not panicked on.
         let (cfg, progress) = restore_conf_state(&r.trk, last_id.index, &cs)?;
-        let cs2 = r.switch_to_config(cfg, progress);
-        crate::util::assert_conf_states_equivalent(&r.logger, &cs, &cs2);
+        // restore_conf_state made sure that this configuration is `cs`
+        // (etcd asserts it here), so the conf state returned is not needed.
+        r.switch_to_config(cfg, progress);
 
         if !hs.is_empty() {
             r.load_state(&hs)?;

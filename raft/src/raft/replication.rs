@@ -451,15 +451,14 @@ impl<S: Storage> Raft<S> {
         // the log changes: the conf state comes from a peer, and one our
         // conf change code refuses makes the snapshot ignored, not a panic
         // (etcd panics).
-        let cs = s.metadata.conf_state.clone();
         let fresh = ProgressTracker::new(self.trk.max_inflight, self.trk.max_inflight_bytes);
-        let (cfg, progress) = match super::restore_conf_state(&fresh, id.index, &cs) {
+        let (cfg, progress) = match super::restore_conf_state(&fresh, id.index, cs) {
             Ok(r) => r,
             Err(e) => {
                 slog::error!(
                     self.logger,
                     "unable to restore config {}: {}",
-                    GoConfState(&cs),
+                    GoConfState(cs),
                     e
                 );
                 return false;
@@ -467,8 +466,8 @@ impl<S: Storage> Raft<S> {
         };
         self.raft_log.restore(s);
         self.trk = fresh;
-        let cs2 = self.switch_to_config(cfg, progress);
-        crate::util::assert_conf_states_equivalent(&self.logger, &cs, &cs2);
+        // restore_conf_state made sure that this configuration is `cs`.
+        self.switch_to_config(cfg, progress);
 
         let last = self.raft_log.last_entry_id();
         slog::info!(
