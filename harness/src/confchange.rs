@@ -12,7 +12,7 @@ use raft::confchange::Changer;
 use raft::eraftpb::conf_changes_from_string;
 use raft::tracker::ProgressTracker;
 
-use crate::datadriven::{Handler, ScriptError, TestData};
+use crate::datadriven::{go_bool, Handler, ScriptError, TestData};
 
 /// A fresh handler for one `confchange` script file.
 pub fn new_handler() -> Box<dyn Handler> {
@@ -76,25 +76,20 @@ fn auto_leave(d: &TestData) -> Result<bool, ScriptError> {
     if d.cmd_args.is_empty() {
         return Ok(false);
     }
-    let Some(arg) = d.cmd_args.iter().find(|a| a.key == "autoleave") else {
-        return Err(ScriptError(format!(
-            "{}: missing argument: autoleave (expected autoleave=true or autoleave=false)",
-            d.pos
-        )));
+    let Some(arg) = d.arg("autoleave") else {
+        return Err(
+            d.error("missing argument: autoleave (expected autoleave=true or autoleave=false)")
+        );
     };
     let [val] = arg.vals.as_slice() else {
-        return Err(ScriptError(format!(
-            "{}: autoleave: expected one value, got {}",
-            d.pos,
+        return Err(d.error(format_args!(
+            "autoleave: expected one value, got {}",
             arg.vals.len()
         )));
     };
-    match val.as_str() {
-        "1" | "t" | "T" | "TRUE" | "true" | "True" => Ok(true),
-        "0" | "f" | "F" | "FALSE" | "false" | "False" => Ok(false),
-        _ => Err(ScriptError(format!(
-            "{}: autoleave: expected true or false, got {val:?}",
-            d.pos
-        ))),
-    }
+    go_bool(val).ok_or_else(|| {
+        d.error(format_args!(
+            "autoleave: expected true or false, got {val:?}"
+        ))
+    })
 }

@@ -52,16 +52,12 @@ struct Args {
     votes: Vec<Index>,
 }
 
-fn script_err(d: &TestData, msg: impl std::fmt::Display) -> ScriptError {
-    ScriptError(format!("{}: {}", d.pos, msg))
-}
-
 fn parse_u64(d: &TestData, arg: &CmdArg, val: &str) -> Result<u64, ScriptError> {
     val.parse().map_err(|_| {
-        script_err(
-            d,
-            format_args!("{}: expected an unsigned integer, got {:?}", arg.key, val),
-        )
+        d.error(format_args!(
+            "{}: expected an unsigned integer, got {:?}",
+            arg.key, val
+        ))
     })
 }
 
@@ -69,13 +65,10 @@ fn parse_args(d: &TestData) -> Result<Args, ScriptError> {
     let mut a = Args::default();
     for arg in &d.cmd_args {
         if !matches!(arg.key.as_str(), "cfg" | "cfgj" | "idx" | "votes") {
-            return Err(script_err(
-                d,
-                format_args!(
-                    "unknown argument {:?} (expected cfg, cfgj, idx or votes)",
-                    arg.key
-                ),
-            ));
+            return Err(d.error(format_args!(
+                "unknown argument {:?} (expected cfg, cfgj, idx or votes)",
+                arg.key
+            )));
         }
         if arg.key == "cfgj" {
             a.joint = true;
@@ -86,7 +79,7 @@ fn parse_args(d: &TestData) -> Result<Args, ScriptError> {
                 "cfg" => a.ids.push(parse_u64(d, arg, val)?),
                 "cfgj" if val == "zero" => {
                     if arg.vals.len() != 1 {
-                        return Err(script_err(d, "cannot mix 'zero' into configuration"));
+                        return Err(d.error("cannot mix 'zero' into configuration"));
                     }
                 }
                 "cfgj" => a.idsj.push(parse_u64(d, arg, val)?),
@@ -95,7 +88,7 @@ fn parse_args(d: &TestData) -> Result<Args, ScriptError> {
                     let n = parse_u64(d, arg, val)?;
                     // 0 is how `_` is recorded, so it cannot also be an index.
                     if n == 0 {
-                        return Err(script_err(d, "cannot use 0 as idx"));
+                        return Err(d.error("cannot use 0 as idx"));
                     }
                     a.idxs.push(n);
                 }
@@ -104,10 +97,9 @@ fn parse_args(d: &TestData) -> Result<Args, ScriptError> {
                     "n" => VOTE_NO,
                     "_" => 0,
                     _ => {
-                        return Err(script_err(
-                            d,
-                            format_args!("unknown vote: {val} (expected y, n or _)"),
-                        ))
+                        return Err(
+                            d.error(format_args!("unknown vote: {val} (expected y, n or _)"))
+                        )
                     }
                 }),
             }
@@ -157,10 +149,10 @@ fn go_index_slice(idxs: &[Index]) -> String {
 
 fn handle(d: &TestData) -> Result<String, ScriptError> {
     if d.cmd != "committed" && d.cmd != "vote" {
-        return Err(script_err(
-            d,
-            format_args!("unknown command {:?} (expected committed or vote)", d.cmd),
-        ));
+        return Err(d.error(format_args!(
+            "unknown command {:?} (expected committed or vote)",
+            d.cmd
+        )));
     }
     let a = parse_args(d)?;
     let c: MajorityConfig = a.ids.iter().copied().collect();

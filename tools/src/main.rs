@@ -13,12 +13,16 @@ const HELP: &str = "\
 raft-testdata: run etcd-style raft scripts against this Rust port
 
 USAGE:
-    raft-testdata [--kind interaction|confchange|quorum] [--rewrite] PATH...
-    raft-testdata --ratchet LIST DIR
+    raft-testdata [--kind KIND] [--rewrite] [--] PATH...
+    raft-testdata [--kind KIND] --ratchet LIST DIR
 
 Each PATH is a script file or a directory searched recursively for *.txt
 files (run in sorted order). Every file runs with a fresh handler of its
-kind: --kind sets it for all files; otherwise the nearest enclosing directory
+kind, one of:
+    interaction   raft nodes driven by commands (etcd's rafttest)
+    confchange    configuration changes (simple, enter-joint, leave-joint)
+    quorum        commit index and vote outcome (committed, vote)
+--kind sets it for all files; otherwise the nearest enclosing directory
 named interaction, confchange or quorum decides (so both testdata/quorum/x.txt
 and etcd's quorum/testdata/x.txt are quorum scripts), and interaction is the
 default (etcd's top-level testdata/).
@@ -28,22 +32,30 @@ by the position (path:line) of its first differing stanza and a unified diff
 from the file as written to the file with the actual outputs (coloured when
 standard output is a terminal), or by `path:line: message` for a script
 error (malformed directive or argument, unknown command, a file that is
-not UTF-8 text). The last line is
+not UTF-8 text), which stops that file. The last line is
 `N passed, M failed`.
 
 OPTIONS:
-    --kind KIND      run every file with the handler of KIND
-    --rewrite        write the actual outputs into the files (comments and
-                     layout are kept; a file with a script error is left
-                     alone) and report which files changed
+    --kind KIND      run every file with the handler of KIND (also --kind=KIND)
+    --rewrite        write the actual outputs into the files, keeping comments
+                     and layout. Each changed file is reported as
+                     `REWROTE path`, one `path:line: output changed` per
+                     changed stanza and the diff, and counts as passed; a
+                     line `N rewritten` comes before the totals. A file with
+                     a script error is left alone and fails.
     --ratchet LIST   check exactly the files listed in LIST (paths relative to
-                     DIR, one per line, # comments): each must pass. Files
-                     under DIR that pass but are not listed are printed as
-                     `UNLISTED path` so the list can grow.
+                     DIR, one per line, # comments): each must pass, and a
+                     listed file that does not exist fails. Files under DIR
+                     that pass but are not listed are printed as
+                     `UNLISTED path passes; add it to the ratchet list`.
+    --               what follows is a PATH even if it starts with -
     -h, --help       show this help
 
 EXIT STATUS:
-    0 all files passed, 1 some file failed, 2 usage or I/O error
+    0  every file passed (or was rewritten)
+    1  some file failed: a differing output, a script error or a missing
+       ratchet file
+    2  usage error, or a file or directory that cannot be read or written
 
 EXAMPLES:
     raft-testdata testdata

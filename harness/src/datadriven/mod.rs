@@ -116,17 +116,17 @@ impl TestData {
     }
 
     /// The first value of the argument `key` as a boolean with Go's
-    /// `strconv.ParseBool` spellings (`1 t T TRUE true True`, `0 f F FALSE
-    /// false False`), which etcd's handlers use; `Ok(None)` when absent.
+    /// spellings (see [`go_bool`]); `Ok(None)` when absent.
     pub fn maybe_scan_bool(&self, key: &str) -> Result<Option<bool>, ScriptError> {
         let Some(arg) = self.arg(key) else {
             return Ok(None);
         };
-        match arg.vals.first().map(String::as_str) {
-            Some("1" | "t" | "T" | "TRUE" | "true" | "True") => Ok(Some(true)),
-            Some("0" | "f" | "F" | "FALSE" | "false" | "False") => Ok(Some(false)),
-            Some(v) => Err(self.error(format_args!("{key}: invalid boolean {v:?}"))),
-            None => Err(self.error(format_args!("argument {key:?} requires a value"))),
+        let Some(v) = arg.vals.first() else {
+            return Err(self.error(format_args!("argument {key:?} requires a value")));
+        };
+        match go_bool(v) {
+            Some(b) => Ok(Some(b)),
+            None => Err(self.error(format_args!("{key}: invalid boolean {v:?}"))),
         }
     }
 
@@ -178,6 +178,17 @@ impl TestData {
     {
         val.parse()
             .map_err(|e| self.error(format_args!("{key}: failed to scan value {i} {val:?}: {e}")))
+    }
+}
+
+/// `s` read with the spellings of Go's `strconv.ParseBool` (`1 t T TRUE
+/// true True`, `0 f F FALSE false False`), which etcd's handlers accept for
+/// every boolean argument; `None` for anything else.
+pub fn go_bool(s: &str) -> Option<bool> {
+    match s {
+        "1" | "t" | "T" | "TRUE" | "true" | "True" => Some(true),
+        "0" | "f" | "F" | "FALSE" | "false" | "False" => Some(false),
+        _ => None,
     }
 }
 

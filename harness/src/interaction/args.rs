@@ -1,7 +1,7 @@
 //! Reading a stanza's arguments the way etcd's handlers do (Go's
 //! `strconv` rules), reporting mistakes as script errors.
 
-use crate::datadriven::{CmdArg, ScriptError, TestData};
+use crate::datadriven::{go_bool, CmdArg, ScriptError, TestData};
 
 /// What a command handler can fail with.
 #[derive(Debug)]
@@ -25,7 +25,7 @@ pub type CmdResult = Result<(), Fail>;
 
 /// A script error at `d`'s position.
 pub fn script_err(d: &TestData, msg: impl std::fmt::Display) -> Fail {
-    Fail::Script(ScriptError(format!("{}: {}", d.pos, msg)))
+    Fail::Script(d.error(msg))
 }
 
 /// Go's `strconv.ParseUint(s, 10, 64)`, with Go's error text.
@@ -59,14 +59,7 @@ pub fn parse_int(s: &str) -> Result<i64, String> {
 
 /// Go's `strconv.ParseBool`, with Go's error text.
 pub fn parse_bool(s: &str) -> Result<bool, String> {
-    match s {
-        "1" | "t" | "T" | "TRUE" | "true" | "True" => Ok(true),
-        "0" | "f" | "F" | "FALSE" | "false" | "False" => Ok(false),
-        _ => Err(format!(
-            "strconv.ParseBool: parsing {}: invalid syntax",
-            go_quote(s)
-        )),
-    }
+    go_bool(s).ok_or_else(|| format!("strconv.ParseBool: parsing {}: invalid syntax", go_quote(s)))
 }
 
 /// Go's `%q` for a plain string argument (enough for error texts).
@@ -112,9 +105,7 @@ pub fn scan_bool(d: &TestData, arg: &CmdArg, i: usize) -> Result<bool, Fail> {
 /// must be present.
 pub fn scan_arg<'a>(d: &'a TestData, key: &str) -> Result<&'a str, Fail> {
     let arg = d
-        .cmd_args
-        .iter()
-        .find(|a| a.key == key)
+        .arg(key)
         .ok_or_else(|| script_err(d, format!("missing argument: {key}")))?;
     match arg.vals.as_slice() {
         [v] => Ok(v),

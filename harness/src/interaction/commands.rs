@@ -6,13 +6,13 @@ use std::collections::VecDeque;
 use std::mem;
 
 use bytes::Bytes;
-use raft::eraftpb::prost::Message as _;
+use raft::eraftpb::prost;
 
 use raft::config::{Config, ReadOnlyOption};
 use raft::describe::{describe_entries, describe_message, describe_ready_parts, ReadyParts};
 use raft::eraftpb::{
-    conf_changes_from_string, ConfChange, ConfChangeTransition, ConfChangeV2, ConfState, Entry,
-    EntryType, HardState, Message, MessageType, Snapshot, SnapshotMetadata,
+    conf_changes_from_string, ConfChange, ConfChangeI, ConfChangeTransition, ConfChangeV2,
+    ConfState, Entry, EntryType, HardState, Message, MessageType, Snapshot, SnapshotMetadata,
 };
 use raft::raw_node::{is_empty_hard_state, is_empty_snap, RawNode, Ready, SnapshotStatus};
 use raft::storage::Storage;
@@ -353,19 +353,30 @@ impl InteractionEnv {
             .collect()
     }
 
-    /// `process-ready <id>...`
-    pub(super) fn handle_process_ready(&mut self, d: &TestData) -> CmdResult {
+    /// Runs `f` on each node named in `d`, in order. With more than one
+    /// node, each one's output is headed by `> <id> <what>` and indented,
+    /// so that the outputs can be told apart (etcd prints them this way).
+    fn for_each_node(
+        &mut self,
+        d: &TestData,
+        what: &str,
+        f: fn(&mut Self, usize) -> CmdResult,
+    ) -> CmdResult {
         let idxs = self.node_idxs(d)?;
-        for &idx in &idxs {
-            if idxs.len() > 1 {
-                self.output
-                    .write_fmt(format_args!("> {} handling Ready\n", idx + 1));
-                self.with_indent(|env| env.process_ready(idx))?;
-            } else {
-                self.process_ready(idx)?;
-            }
+        if let [idx] = idxs[..] {
+            return f(self, idx);
+        }
+        for idx in idxs {
+            self.output
+                .write_fmt(format_args!("> {} {what}\n", idx + 1));
+            self.with_indent(|env| f(env, idx))?;
         }
         Ok(())
+    }
+
+    /// `process-ready <id>...`
+    pub(super) fn handle_process_ready(&mut self, d: &TestData) -> CmdResult {
+        self.for_each_node(d, "handling Ready", Self::process_ready)
     }
 
     /// Handles one `Ready` of the node: prints it, persists and applies it
@@ -424,17 +435,7 @@ impl InteractionEnv {
 
     /// `process-append-thread <id>...`
     pub(super) fn handle_process_append_thread(&mut self, d: &TestData) -> CmdResult {
-        let idxs = self.node_idxs(d)?;
-        for &idx in &idxs {
-            if idxs.len() > 1 {
-                self.output
-                    .write_fmt(format_args!("> {} processing append thread\n", idx + 1));
-                self.with_indent(|env| env.process_append_thread(idx))?;
-            } else {
-                self.process_append_thread(idx)?;
-            }
-        }
-        Ok(())
+        self.for_each_node(d, "processing append thread", Self::process_append_thread)
     }
 
     /// Performs the node's oldest `MsgStorageAppend` and queues its
@@ -464,17 +465,7 @@ impl InteractionEnv {
 
     /// `process-apply-thread <id>...`
     pub(super) fn handle_process_apply_thread(&mut self, d: &TestData) -> CmdResult {
-        let idxs = self.node_idxs(d)?;
-        for &idx in &idxs {
-            if idxs.len() > 1 {
-                self.output
-                    .write_fmt(format_args!("> {} processing apply thread\n", idx + 1));
-                self.with_indent(|env| env.process_apply_thread(idx))?;
-            } else {
-                self.process_apply_thread(idx)?;
-            }
-        }
-        Ok(())
+        self.for_each_node(d, "processing apply thread", Self::process_apply_thread)
     }
 
     /// Applies the node's oldest `MsgStorageApply` and queues its responses
@@ -853,7 +844,7 @@ impl InteractionEnv {
                     .to_owned(),
             ));
         };
-        let status = if d.cmd_args.iter().any(|a| a.key == "status") {
+        let status = if d.has_arg("status") {
             match scan_arg(d, "status")? {
                 "finish" => SnapshotStatus::Finish,
                 "failure" => SnapshotStatus::Failure,
@@ -916,26 +907,12 @@ fn process_apply(n: &mut Node, ents: &[Entry]) -> CmdResult {
     let mut res = Ok(());
     for ent in ents {
         let (update, cs): (Bytes, Option<ConfState>) = match ent.get_type() {
-            EntryType::EntryConfChange => match ConfChange::decode(ent.data.clone()) {
-                Ok(cc) => {
-                    let cs = n.raw.apply_conf_change(&cc);
-                    (cc.context, keep_first_err(&mut res, cs))
-                }
-                Err(e) => {
-                    keep_first_err::<()>(&mut res, Err(Fail::Print(e.to_string())));
-                    (Bytes::new(), None)
-                }
-            },
-            EntryType::EntryConfChangeV2 => match ConfChangeV2::decode(ent.data.clone()) {
-                Ok(cc) => {
-                    let cs = n.raw.apply_conf_change(&cc);
-                    (cc.context, keep_first_err(&mut res, cs))
-                }
-                Err(e) => {
-                    keep_first_err::<()>(&mut res, Err(Fail::Print(e.to_string())));
-                    (Bytes::new(), None)
-                }
-            },
+            EntryType::EntryConfChange => {
+                apply_conf_change_entry::<ConfChange>(n, ent, &mut res, |cc| cc.context)
+            }
+            EntryType::EntryConfChangeV2 => {
+                apply_conf_change_entry::<ConfChangeV2>(n, ent, &mut res, |cc| cc.context)
+            }
             EntryType::EntryNormal => (ent.data.clone(), None),
         };
         let store = n.storage_mut();
@@ -954,6 +931,28 @@ fn process_apply(n: &mut Node, ents: &[Entry]) -> CmdResult {
         });
     }
     res
+}
+
+/// Decodes the conf change of type `C` in `ent` and applies it to raft.
+/// Returns the change's context (the state machine's update) and the new
+/// configuration, or `None` with the error kept in `res` when the entry
+/// does not decode or raft refuses the change.
+fn apply_conf_change_entry<C: prost::Message + Default + ConfChangeI>(
+    n: &mut Node,
+    ent: &Entry,
+    res: &mut CmdResult,
+    context: fn(C) -> Bytes,
+) -> (Bytes, Option<ConfState>) {
+    match C::decode(ent.data.clone()) {
+        Ok(cc) => {
+            let cs = n.raw.apply_conf_change(&cc);
+            (context(cc), keep_first_err(res, cs))
+        }
+        Err(e) => {
+            keep_first_err::<()>(res, Err(Fail::Print(e.to_string())));
+            (Bytes::new(), None)
+        }
+    }
 }
 
 /// The value of `r`, or `None` with its error kept in `first` unless
