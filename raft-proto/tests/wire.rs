@@ -221,23 +221,59 @@ fn test_unknown_enum_values_read_as_zero() {
 #[cfg(target_pointer_width = "64")]
 fn test_proto_memory_sizes() {
     // Guards against accidental growth of the types raft moves around most,
-    // as etcd's test does for its Go structs.
+    // as etcd's test does for its Go structs. Each expected size is the sum
+    // of the fields' own sizes (an i32 enum or a bool pads to the 8-byte
+    // alignment of the u64s beside it), so a new field or a field that
+    // stops being boxed shows up here.
     use std::mem::size_of;
-    assert_eq!(size_of::<Entry>(), 56, "Entry size check");
+    const U64: usize = 8;
+    // One i32 or bool (or both) next to u64 fields.
+    const SMALL: usize = 8;
+    let bytes = size_of::<Bytes>();
+    let vec = size_of::<Vec<u64>>();
+    // voters, learners, voters_outgoing, learners_next; auto_leave.
+    let conf_state = 4 * vec + SMALL;
+    // conf_state inline; index, term.
+    let snapshot_metadata = conf_state + 2 * U64;
+    assert_eq!(
+        size_of::<Entry>(),
+        bytes + 2 * U64 + SMALL,
+        "Entry size check"
+    );
     assert_eq!(
         size_of::<SnapshotMetadata>(),
-        120,
+        snapshot_metadata,
         "SnapshotMetadata size check"
     );
-    assert_eq!(size_of::<Snapshot>(), 152, "Snapshot size check");
-    assert_eq!(size_of::<Message>(), 160, "Message size check");
-    assert_eq!(size_of::<HardState>(), 24, "HardState size check");
-    assert_eq!(size_of::<ConfState>(), 104, "ConfState size check");
-    assert_eq!(size_of::<ConfChange>(), 56, "ConfChange size check");
+    assert_eq!(
+        size_of::<Snapshot>(),
+        bytes + snapshot_metadata,
+        "Snapshot size check"
+    );
+    // to, from, term, log_term, index, commit, reject_hint, vote; entries
+    // and responses; context; the boxed snapshot; msg_type and reject.
+    assert_eq!(
+        size_of::<Message>(),
+        8 * U64 + 2 * vec + bytes + size_of::<Option<Box<Snapshot>>>() + SMALL,
+        "Message size check"
+    );
+    assert_eq!(size_of::<HardState>(), 3 * U64, "HardState size check");
+    assert_eq!(size_of::<ConfState>(), conf_state, "ConfState size check");
+    // id, node_id; context; change_type.
+    assert_eq!(
+        size_of::<ConfChange>(),
+        2 * U64 + bytes + SMALL,
+        "ConfChange size check"
+    );
     assert_eq!(
         size_of::<ConfChangeSingle>(),
-        16,
+        U64 + SMALL,
         "ConfChangeSingle size check"
     );
-    assert_eq!(size_of::<ConfChangeV2>(), 64, "ConfChangeV2 size check");
+    // changes; context; transition.
+    assert_eq!(
+        size_of::<ConfChangeV2>(),
+        vec + bytes + SMALL,
+        "ConfChangeV2 size check"
+    );
 }

@@ -1,12 +1,12 @@
 use bytes::Bytes;
 use raft_proto::{
     ConfChange, ConfChangeSingle, ConfChangeTransition, ConfChangeType, ConfChangeV2, ConfState,
-    EntryType, HardState, Message, MessageType, Snapshot, SnapshotMetadata,
+    EntryType, HardState, Message, MessageType, Snapshot,
 };
 
 use super::*;
 use crate::raft::StateRole;
-use crate::tests::support::{msg_term, new_entry_with_data, typed_entry};
+use crate::tests::support::{msg_term, new_entry_with_data, snapshot_with_conf_state, typed_entry};
 
 #[test]
 fn test_describe_entry_formatters() {
@@ -111,17 +111,6 @@ fn test_describe_hard_soft_state() {
     assert_eq!(describe_soft_state(&ss), "Lead:0 State:StatePreCandidate");
 }
 
-fn snap(index: u64, term: u64, cs: ConfState) -> Snapshot {
-    Snapshot {
-        data: Bytes::new(),
-        metadata: SnapshotMetadata {
-            conf_state: cs,
-            index,
-            term,
-        },
-    }
-}
-
 #[test]
 fn test_describe_conf_state_and_snapshot() {
     let cs = ConfState {
@@ -145,7 +134,7 @@ fn test_describe_conf_state_and_snapshot() {
         "Voters:[3 1] VotersOutgoing:[] Learners:[4] LearnersNext:[5 6] AutoLeave:false"
     );
     assert_eq!(
-        describe_snapshot(&snap(11, 1, cs)),
+        describe_snapshot(&snapshot_with_conf_state(11, 1, cs)),
         "Index:11 Term:1 ConfState:Voters:[3 1] VotersOutgoing:[] Learners:[4] LearnersNext:[5 6] AutoLeave:false"
     );
 }
@@ -179,7 +168,7 @@ fn test_describe_message() {
     );
 
     let mut s = msg_term(1, 2, MessageType::MsgSnap, 1);
-    s.snapshot = Some(Box::new(snap(
+    s.snapshot = Some(Box::new(snapshot_with_conf_state(
         4,
         1,
         ConfState {
@@ -283,7 +272,7 @@ fn test_describe_ready() {
     m.commit = 10;
     m.entries = ents.to_vec();
     let msgs = [m];
-    let sn = snap(
+    let sn = snapshot_with_conf_state(
         4,
         1,
         ConfState {

@@ -186,8 +186,8 @@ pub struct Raft<S: Storage> {
     /// The base election timeout, in ticks.
     pub election_timeout: usize,
     /// The current election timeout, in `[election_timeout,
-    /// 2*election_timeout - 1]`; re-drawn when becoming follower or
-    /// candidate.
+    /// 2*election_timeout - 1]`; re-drawn by every [`reset`](Raft::reset),
+    /// i.e. on becoming follower, candidate or leader (not pre-candidate).
     pub randomized_election_timeout: usize,
     /// Whether followers drop proposals instead of forwarding them.
     pub disable_proposal_forwarding: bool,

@@ -44,8 +44,9 @@ impl<S: Storage> Raft<S> {
         read_index: u64,
     ) -> Option<Message> {
         if req.from == NONE || req.from == self.id {
-            // Proposals always carry one entry holding the request context;
-            // tolerate a malformed local request rather than panic.
+            // A read-index request carries its context in its one entry; a
+            // malformed one (no entry, say from a peer with no id) gets an
+            // empty context rather than a panic.
             let request_ctx = req
                 .entries
                 .first_mut()

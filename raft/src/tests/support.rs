@@ -16,11 +16,10 @@
 //! * Entries and messages: [`index`]`(i).terms(&[..])` /
 //!   [`Index::term_range`], [`new_entry`], [`new_entry_with_data`],
 //!   [`entry_with_data`], [`entry_of_type`], [`entries`], [`new_message`],
-//!   [`msg_term`], [`typed_entry`],
-//!   [`prop_msg`] / [`new_prop`], [`empty_prop`], [`conf_change`] (v1),
-//!   [`conf_change_v2`], [`conf_change_single`],
-//!   [`snapshot`], [`accept_and_reply`], [`sort_messages`] (etcd's
-//!   `messageSlice` order).
+//!   [`msg_term`], [`typed_entry`], [`prop_msg`] / [`new_prop`],
+//!   [`empty_prop`], [`conf_change`] (v1), [`conf_change_v2`],
+//!   [`conf_change_single`], [`snapshot`] / [`snapshot_with_conf_state`],
+//!   [`accept_and_reply`], [`sort_messages`] (etcd's `messageSlice` order).
 //! * Driving one raft ([`RaftTestExt`], implemented for [`TestRaft`]):
 //!   `read_messages`, `advance_messages_after_append`,
 //!   `take_messages_after_append`, `step_or_send`, `must_append_entry`,
@@ -379,13 +378,22 @@ pub fn conf_change_v2(t: ConfChangeType, node_id: u64) -> ConfChangeV2 {
 
 /// A snapshot at `index`/`term` with the given voters.
 pub fn snapshot(index: u64, term: u64, voters: &[u64]) -> Snapshot {
+    snapshot_with_conf_state(
+        index,
+        term,
+        ConfState {
+            voters: voters.to_vec(),
+            ..ConfState::default()
+        },
+    )
+}
+
+/// A snapshot at `index`/`term` with any configuration, and no data.
+pub fn snapshot_with_conf_state(index: u64, term: u64, conf_state: ConfState) -> Snapshot {
     Snapshot {
         data: Bytes::new(),
         metadata: SnapshotMetadata {
-            conf_state: ConfState {
-                voters: voters.to_vec(),
-                ..ConfState::default()
-            },
+            conf_state,
             index,
             term,
         },
