@@ -135,10 +135,8 @@ pub fn payloads_size(ents: &[Entry]) -> u64 {
 /// capacity is wasted.
 #[inline]
 pub fn extend(dst: &mut Vec<Entry>, vals: &[Entry]) {
-    let need = dst.len() + vals.len();
-    if need > dst.capacity() {
-        dst.reserve_exact(need - dst.len());
-    }
+    // A no-op when the spare capacity already suffices.
+    dst.reserve_exact(vals.len());
     dst.extend_from_slice(vals);
 }
 

@@ -9,12 +9,12 @@ use bytes::Bytes;
 use raft::eraftpb::prost;
 
 use raft::config::{Config, ReadOnlyOption};
-use raft::describe::{describe_entries, describe_message, describe_ready_parts, ReadyParts};
+use raft::describe::{describe_entries, describe_message, describe_ready};
 use raft::eraftpb::{
     conf_changes_from_string, ConfChange, ConfChangeI, ConfChangeTransition, ConfChangeV2,
     ConfState, Entry, EntryType, HardState, Message, MessageType, Snapshot, SnapshotMetadata,
 };
-use raft::raw_node::{is_empty_hard_state, is_empty_snap, RawNode, Ready, SnapshotStatus};
+use raft::raw_node::{is_empty_hard_state, is_empty_snap, RawNode, SnapshotStatus};
 use raft::storage::Storage;
 use raft::util::is_local_msg_target;
 
@@ -46,23 +46,6 @@ fn desc_msg(m: &Message) -> String {
 /// Entries as etcd's `DescribeEntries` prints them, data quoted.
 fn desc_entries(ents: &[Entry]) -> String {
     describe_entries(ents, None)
-}
-
-/// A `Ready` as etcd's `DescribeReady` prints it, data quoted.
-fn desc_ready(rd: &Ready) -> String {
-    describe_ready_parts(
-        &ReadyParts {
-            soft_state: rd.soft_state.as_ref(),
-            hard_state: rd.hard_state.as_ref(),
-            read_states: &rd.read_states,
-            entries: &rd.entries,
-            snapshot: rd.snapshot.as_ref(),
-            committed_entries: &rd.committed_entries,
-            messages: &rd.messages,
-            must_sync: rd.must_sync,
-        },
-        None,
-    )
 }
 
 /// etcd's `raftConfigStub`: small tick counts and no size or in-flight
@@ -393,7 +376,7 @@ impl InteractionEnv {
     pub fn process_ready(&mut self, idx: usize) -> CmdResult {
         let n = &mut self.nodes[idx];
         let rd = n.raw.ready();
-        self.output.write_str(&desc_ready(&rd));
+        self.output.write_str(&describe_ready(&rd, None));
         let sync = !n.config.async_storage_writes;
         let mut res = Ok(());
         if sync {

@@ -145,8 +145,7 @@ impl<'a> Changer<'a> {
             return;
         };
         pr.is_learner = false;
-        cfg.learners.remove(id);
-        cfg.learners_next.remove(id);
+        leave_incoming(cfg, id);
         cfg.voters[0].insert(id);
     }
 
@@ -163,9 +162,7 @@ impl<'a> Changer<'a> {
             return;
         }
         // As `remove` would, but keeping the progress.
-        cfg.voters[0].remove(id);
-        cfg.learners.remove(id);
-        cfg.learners_next.remove(id);
+        leave_incoming(cfg, id);
         if cfg.voters[1].contains(id) {
             cfg.learners_next.insert(id);
         } else {
@@ -206,12 +203,19 @@ fn remove(cfg: &mut Config, trk: &mut ProgressMap, id: u64) {
     if !trk.contains(id) {
         return;
     }
-    cfg.voters[0].remove(id);
-    cfg.learners.remove(id);
-    cfg.learners_next.remove(id);
+    leave_incoming(cfg, id);
     if !cfg.voters[1].contains(id) {
         trk.remove(id);
     }
+}
+
+/// Takes `id` out of every set it can be in besides the outgoing voters
+/// (incoming voters, learners, staged learners), so that the caller can put
+/// it into exactly one.
+fn leave_incoming(cfg: &mut Config, id: u64) {
+    cfg.voters[0].remove(id);
+    cfg.learners.remove(id);
+    cfg.learners_next.remove(id);
 }
 
 /// The number of ids in exactly one of `l` and `r`.

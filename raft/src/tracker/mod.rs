@@ -77,11 +77,6 @@ pub struct ProgressTracker {
     pub max_inflight_bytes: u64,
 }
 
-/// A tracker with an empty configuration (etcd `MakeProgressTracker`).
-pub fn make_progress_tracker(max_inflight: usize, max_bytes: u64) -> ProgressTracker {
-    ProgressTracker::new(max_inflight, max_bytes)
-}
-
 /// Reports as votes whether each voter was recently active, so that the vote
 /// arithmetic answers "is a quorum active?".
 struct RecentActive<'a>(&'a ProgressMap);
@@ -97,7 +92,8 @@ impl VoteLookup for RecentActive<'_> {
 
 impl ProgressTracker {
     /// A tracker with an empty configuration whose new progresses allow
-    /// `max_inflight` appends and `max_bytes` bytes (0: unlimited) in flight.
+    /// `max_inflight` appends and `max_bytes` bytes (0: unlimited) in flight
+    /// (etcd `MakeProgressTracker`).
     pub fn new(max_inflight: usize, max_bytes: u64) -> ProgressTracker {
         ProgressTracker {
             config: Config::default(),
@@ -317,8 +313,8 @@ mod tests {
     }
 
     #[test]
-    fn make_progress_tracker_is_empty() {
-        let t = make_progress_tracker(7, 99);
+    fn new_tracker_is_empty() {
+        let t = ProgressTracker::new(7, 99);
         assert_eq!((t.max_inflight, t.max_inflight_bytes), (7, 99));
         assert!(t.progress.is_empty());
         assert_eq!(t.config.to_string(), "voters=()");

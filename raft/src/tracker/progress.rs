@@ -12,8 +12,8 @@ use crate::quorum::{AckedIndexer, Index};
 /// only mean something in some states (see [`StateType`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Progress {
-    /// The index up to which the follower's log is known to match the
-    /// leader's (etcd `Match`).
+    /// The highest index at which the follower's log is known to agree
+    /// with the leader's (etcd `Match`).
     pub matched: u64,
     /// The index of the next entry to send. Entries in `(matched, next)` are
     /// in flight. Invariant: `matched < next`; in [`StateType::Snapshot`],
