@@ -37,8 +37,8 @@ use prost::Message as _;
 
 use super::support::{
     conf_change, new_entry_with_data, new_message, new_test_config, new_test_memory_storage,
-    new_test_raft, new_test_raw_node, test_logger, typed_entry, with_peers, Network, Peer,
-    NO_LIMIT,
+    new_test_raft, new_test_raw_node, test_logger, typed_entry, with_peers,
+    IgnoreSizeHintMemStorage, Network, Peer, NO_LIMIT,
 };
 use crate::config::Config;
 use crate::eraftpb::{
@@ -49,7 +49,7 @@ use crate::errors::{Error, Result};
 use crate::node::{restart_node, start_node, Context, Node};
 use crate::raft::{SoftState, StateRole};
 use crate::raw_node::{is_empty_hard_state, Peer as RaftPeer, RawNode, Ready};
-use crate::storage::{MemStorage, Storage};
+use crate::storage::MemStorage;
 use crate::util::is_local_msg;
 
 /// The storage shared by the application (the test) and the node thread.
@@ -1000,31 +1000,6 @@ fn test_commit_pagination_with_async_storage_writes() {
     // Acknowledge the second and third entries' application.
     for resp in apply_resps {
         assert_eq!(n.step(resp), Ok(()));
-    }
-}
-
-/// A storage whose `entries` ignores the size hint (etcd's
-/// `ignoreSizeHintMemStorage`).
-struct IgnoreSizeHintMemStorage(Shared);
-
-impl Storage for IgnoreSizeHintMemStorage {
-    fn initial_state(&self) -> Result<(HardState, ConfState)> {
-        self.0.initial_state()
-    }
-    fn entries(&self, lo: u64, hi: u64, _max_size: u64) -> Result<Vec<Entry>> {
-        self.0.entries(lo, hi, u64::MAX)
-    }
-    fn term(&self, i: u64) -> Result<u64> {
-        self.0.term(i)
-    }
-    fn last_index(&self) -> Result<u64> {
-        self.0.last_index()
-    }
-    fn first_index(&self) -> Result<u64> {
-        self.0.first_index()
-    }
-    fn snapshot(&self) -> Result<Snapshot> {
-        self.0.snapshot()
     }
 }
 

@@ -14,7 +14,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use bytes::Bytes;
 
-use super::support::{new_test_config, test_logger, TestRng};
+use super::support::{msg_term, new_test_config, test_logger, TestRng};
 use crate::config::LOCAL_APPEND_THREAD;
 use crate::eraftpb::prost::Message as _;
 use crate::eraftpb::{
@@ -581,12 +581,6 @@ fn follower() -> RawNode<MemStorage> {
     n
 }
 
-fn peer_msg(t: MessageType, from: u64, term: u64) -> Message {
-    let mut m = Message::new(t);
-    (m.from, m.to, m.term) = (from, 2, term);
-    m
-}
-
 /// Messages only a peer sends are refused when they claim to come from the
 /// node itself, from a local thread's id, or carry no term; the node's
 /// state does not change.
@@ -598,18 +592,21 @@ fn step_refuses_messages_no_peer_sends() {
     let cases = [
         // The node itself as a leader: it would forward to itself.
         (
-            peer_msg(MessageType::MsgHeartbeat, 2, 1),
+            msg_term(2, 2, MessageType::MsgHeartbeat, 1),
             Error::StepPeerNotFound,
         ),
         (
-            peer_msg(MessageType::MsgSnap, 2, 1),
+            msg_term(2, 2, MessageType::MsgSnap, 1),
             Error::StepPeerNotFound,
         ),
-        (peer_msg(MessageType::MsgApp, 2, 1), Error::StepPeerNotFound),
+        (
+            msg_term(2, 2, MessageType::MsgApp, 1),
+            Error::StepPeerNotFound,
+        ),
         // A rejection from itself: a leader would retry an append to itself.
         (
             {
-                let mut m = peer_msg(MessageType::MsgAppResp, 2, 1);
+                let mut m = msg_term(2, 2, MessageType::MsgAppResp, 1);
                 m.reject = true;
                 m
             },
@@ -617,12 +614,12 @@ fn step_refuses_messages_no_peer_sends() {
         ),
         // The id of the append thread as a leader.
         (
-            peer_msg(MessageType::MsgHeartbeat, LOCAL_APPEND_THREAD, 1),
+            msg_term(LOCAL_APPEND_THREAD, 2, MessageType::MsgHeartbeat, 1),
             Error::StepPeerNotFound,
         ),
         // A termless append: raft would skip every term check.
-        (peer_msg(MessageType::MsgApp, 3, 0), Error::StepLocalMsg),
-        (peer_msg(MessageType::MsgVote, 3, 0), Error::StepLocalMsg),
+        (msg_term(3, 2, MessageType::MsgApp, 0), Error::StepLocalMsg),
+        (msg_term(3, 2, MessageType::MsgVote, 0), Error::StepLocalMsg),
     ];
     for (m, want) in cases {
         let desc = format!("{m:?}");
@@ -651,7 +648,7 @@ fn step_refuses_inconsistent_appends() {
         ..Default::default()
     };
     let app = |log_term, index, ents: Vec<Entry>| {
-        let mut m = peer_msg(MessageType::MsgApp, 1, 2);
+        let mut m = msg_term(1, 2, MessageType::MsgApp, 2);
         (m.log_term, m.index, m.entries) = (log_term, index, ents);
         m
     };
@@ -686,7 +683,7 @@ fn step_refuses_inconsistent_appends() {
 #[test]
 fn step_refuses_terms_and_indexes_out_of_range() {
     let mut n = follower();
-    let hb = peer_msg(MessageType::MsgHeartbeat, 1, u64::MAX);
+    let hb = msg_term(1, 2, MessageType::MsgHeartbeat, u64::MAX);
     match n.step(hb) {
         Err(crate::errors::Error::Decode(s)) => assert_eq!(
             s,
@@ -694,7 +691,7 @@ fn step_refuses_terms_and_indexes_out_of_range() {
         ),
         other => panic!("{other:?}"),
     }
-    let mut snap = peer_msg(MessageType::MsgSnap, 1, 2);
+    let mut snap = msg_term(1, 2, MessageType::MsgSnap, 2);
     snap.snapshot = Some(Box::new(Snapshot {
         data: Bytes::new(),
         metadata: SnapshotMetadata {

@@ -429,10 +429,12 @@ pub fn ltoa<S: Storage>(l: &RaftLog<S>) -> String {
 /// A storage that ignores the size limit of `entries` (etcd's
 /// `ignoreSizeHintMemStorage`), like a user storage whose limit is a little
 /// looser than raft's.
+/// Wraps a plain `MemStorage` by default, or any other storage (such as the
+/// `Arc<RwLock<MemStorage>>` a threaded node shares with its test).
 #[derive(Clone, Debug, Default)]
-pub struct IgnoreSizeHintMemStorage(pub MemStorage);
+pub struct IgnoreSizeHintMemStorage<S = MemStorage>(pub S);
 
-impl Storage for IgnoreSizeHintMemStorage {
+impl<S: Storage> Storage for IgnoreSizeHintMemStorage<S> {
     fn initial_state(&self) -> crate::Result<(HardState, ConfState)> {
         self.0.initial_state()
     }
