@@ -107,9 +107,9 @@ fn split_msgs(
 
 /// The message type named `s` (etcd's `MessageType_value`).
 fn message_type_by_name(s: &str) -> Option<MessageType> {
-    (0..=i32::from(u8::MAX))
+    (0..)
         .map_while(|i| MessageType::try_from(i).ok())
-        .find(|t| format!("{t:?}") == s)
+        .find(|t| t.as_str() == s)
 }
 
 impl InteractionEnv {
