@@ -19,8 +19,8 @@ use raft::storage::Storage;
 use raft::util::is_local_msg_target;
 
 use super::args::{
-    first_as_int, node_ids, parse_int, parse_u64, scan_arg, scan_bool, scan_int, scan_u64,
-    script_err, CmdResult, Fail,
+    bad_value, first_as_int, node_ids, parse_int, parse_u64, scan_arg, scan_bool, scan_int,
+    scan_u64, script_err, CmdResult, Fail,
 };
 use super::storage::NodeStorage;
 use super::{InteractionEnv, Node, LEVEL_NAMES};
@@ -264,7 +264,7 @@ impl InteractionEnv {
         let mut rs: Vec<Recipient> = Vec::new();
         for arg in &d.cmd_args {
             if arg.vals.is_empty() {
-                let id = parse_u64(&arg.key).map_err(|e| script_err(d, e))?;
+                let id = parse_u64(&arg.key).map_err(|e| bad_value(d, e, "node ids"))?;
                 rs.push(Recipient { id, drop: false });
             }
             for i in 0..arg.vals.len() {
@@ -548,7 +548,7 @@ impl InteractionEnv {
     pub(super) fn handle_set_randomized_election_timeout(&mut self, d: &TestData) -> CmdResult {
         let idx = self.node_index(first_as_int(d)?)?;
         let v = scan_arg(d, "timeout")?;
-        let timeout = parse_int(v).map_err(|e| script_err(d, e))?;
+        let timeout = parse_int(v).map_err(|e| bad_value(d, e, "a number of ticks"))?;
         if timeout <= 0 {
             return Err(script_err(d, "timeout must be positive"));
         }
@@ -687,8 +687,8 @@ impl InteractionEnv {
 
     /// `transfer-leadership from=<id> to=<id>`
     pub(super) fn handle_transfer_leadership(&mut self, d: &TestData) -> CmdResult {
-        let from = parse_u64(scan_arg(d, "from")?).map_err(|e| script_err(d, e))?;
-        let to = parse_u64(scan_arg(d, "to")?).map_err(|e| script_err(d, e))?;
+        let from = parse_u64(scan_arg(d, "from")?).map_err(|e| bad_value(d, e, "a node id"))?;
+        let to = parse_u64(scan_arg(d, "to")?).map_err(|e| bad_value(d, e, "a node id"))?;
         let n = self.nodes.len() as u64;
         if from == 0 || from > n {
             return Err(Fail::Print(r#"expected valid "from" argument"#.to_owned()));
