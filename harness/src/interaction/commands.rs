@@ -281,10 +281,14 @@ impl InteractionEnv {
                     }
                     "type" => {
                         let s = &arg.vals[i];
-                        typ =
-                            Some(message_type_by_name(s).ok_or_else(|| {
-                                script_err(d, format!("unknown message type {s}"))
-                            })?);
+                        typ = Some(message_type_by_name(s).ok_or_else(|| {
+                            script_err(
+                                d,
+                                format!(
+                                    "unknown message type {s} (expected a name such as MsgApp)"
+                                ),
+                            )
+                        })?);
                     }
                     _ => {}
                 }
@@ -550,7 +554,10 @@ impl InteractionEnv {
         let v = scan_arg(d, "timeout")?;
         let timeout = parse_int(v).map_err(|e| bad_value(d, e, "a number of ticks"))?;
         if timeout <= 0 {
-            return Err(script_err(d, "timeout must be positive"));
+            return Err(script_err(
+                d,
+                "timeout must be positive (expected at least 1 tick)",
+            ));
         }
         self.nodes[idx].raw.raft.randomized_election_timeout = timeout as usize;
         Ok(())
