@@ -84,7 +84,7 @@ pub fn collect_scripts(path: &Path) -> io::Result<Vec<PathBuf>> {
         return Ok(vec![path.to_path_buf()]);
     }
     let mut files = Vec::new();
-    for entry in walkdir::WalkDir::new(path).sort_by_file_name() {
+    for entry in walkdir::WalkDir::new(path) {
         let entry = entry.map_err(|e| {
             let p = e.path().unwrap_or(path).display().to_string();
             io::Error::other(format!("{p}: {e}"))

@@ -1,6 +1,8 @@
 //! Reading a stanza's arguments the way etcd's handlers do (Go's
 //! `strconv` rules), reporting mistakes as script errors.
 
+use raft::describe::go_quote;
+
 use crate::datadriven::{go_bool, CmdArg, ScriptError, TestData};
 
 /// What a command handler can fail with.
@@ -33,13 +35,13 @@ pub fn parse_u64(s: &str) -> Result<u64, String> {
     if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
         return Err(format!(
             "strconv.ParseUint: parsing {}: invalid syntax",
-            go_quote(s)
+            go_quote(s.as_bytes())
         ));
     }
     s.parse::<u64>().map_err(|_| {
         format!(
             "strconv.ParseUint: parsing {}: value out of range",
-            go_quote(s)
+            go_quote(s.as_bytes())
         )
     })
 }
@@ -50,21 +52,25 @@ pub fn parse_int(s: &str) -> Result<i64, String> {
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return Err(format!(
             "strconv.Atoi: parsing {}: invalid syntax",
-            go_quote(s)
+            go_quote(s.as_bytes())
         ));
     }
-    s.parse::<i64>()
-        .map_err(|_| format!("strconv.Atoi: parsing {}: value out of range", go_quote(s)))
+    s.parse::<i64>().map_err(|_| {
+        format!(
+            "strconv.Atoi: parsing {}: value out of range",
+            go_quote(s.as_bytes())
+        )
+    })
 }
 
 /// Go's `strconv.ParseBool`, with Go's error text.
 pub fn parse_bool(s: &str) -> Result<bool, String> {
-    go_bool(s).ok_or_else(|| format!("strconv.ParseBool: parsing {}: invalid syntax", go_quote(s)))
-}
-
-/// Go's `%q` for a plain string argument (enough for error texts).
-pub fn go_quote(s: &str) -> String {
-    format!("{s:?}")
+    go_bool(s).ok_or_else(|| {
+        format!(
+            "strconv.ParseBool: parsing {}: invalid syntax",
+            go_quote(s.as_bytes())
+        )
+    })
 }
 
 /// The first argument as an integer (etcd `firstAsInt`).

@@ -135,17 +135,11 @@ impl InteractionEnv {
     pub fn handle(&mut self, d: &TestData) -> Result<String, ScriptError> {
         // Anything a previous, failed stanza left behind is not ours.
         self.output.take();
-        let res = self.dispatch(d);
-        let err = match res {
-            Ok(()) => None,
+        match self.dispatch(d) {
+            Ok(()) => {}
             Err(Fail::Script(e)) => return Err(e),
-            Err(Fail::Print(e)) => Some(e),
-        };
-        if let Some(e) = err {
-            if self.output.quiet() {
-                return Ok(e);
-            }
-            self.output.write_str(&e);
+            Err(Fail::Print(e)) if self.output.quiet() => return Ok(e),
+            Err(Fail::Print(e)) => self.output.write_str(&e),
         }
         let out = self.output.take();
         if out.is_empty() {

@@ -46,35 +46,7 @@ impl JointConfig {
 
     /// The union of both halves, sorted (etcd `IDs`).
     pub fn ids(&self) -> MajorityConfig {
-        let (a, b) = (self.0[0].as_slice(), self.0[1].as_slice());
-        let mut out = MajorityConfig::with_capacity(a.len() + b.len());
-        // Both halves are sorted, so a merge keeps the result sorted; insert
-        // then only ever appends.
-        let (mut i, mut j) = (0, 0);
-        while i < a.len() || j < b.len() {
-            let next = match (a.get(i), b.get(j)) {
-                (Some(&x), Some(&y)) if x == y => {
-                    i += 1;
-                    j += 1;
-                    x
-                }
-                (Some(&x), Some(&y)) if x < y => {
-                    i += 1;
-                    x
-                }
-                (Some(&x), None) => {
-                    i += 1;
-                    x
-                }
-                (_, Some(&y)) => {
-                    j += 1;
-                    y
-                }
-                (None, None) => unreachable!("loop condition"),
-            };
-            out.insert(next);
-        }
-        out
+        self.0[0].iter().chain(self.0[1].iter()).collect()
     }
 
     /// The largest index committed in both halves (etcd `CommittedIndex`).
