@@ -93,6 +93,30 @@ fn assert_no_ready(n: &Node) {
     }
 }
 
+/// Runs `f` on a new thread and returns the channel its result arrives
+/// on, once the thread is about to call `f` and `f` has not returned
+/// within [`QUIET`] (it blocks, as the caller expects). A bare sleep would
+/// pass vacuously when a busy machine has not run the thread yet.
+fn spawn_blocked<T: Send + std::fmt::Debug + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> (crossbeam_channel::Receiver<T>, thread::JoinHandle<()>) {
+    let (started_tx, started) = bounded(1);
+    let (res_tx, res) = bounded(1);
+    let h = thread::spawn(move || {
+        let _ = started_tx.send(());
+        let _ = res_tx.send(f());
+    });
+    select! {
+        recv(started) -> _ => {}
+        recv(after(WAIT)) -> _ => panic!("the thread never ran"),
+    }
+    select! {
+        recv(res) -> r => panic!("returned {r:?}, want blocking"),
+        recv(after(QUIET)) -> _ => {}
+    }
+    (res, h)
+}
+
 fn append(s: &Shared, ents: &[Entry]) {
     s.write().unwrap().append(ents).expect("append");
 }
@@ -170,12 +194,8 @@ fn test_node_step_unblock() {
     let n = Arc::new(Node::new(new_test_raw_node(1, 10, 1, s.clone())));
 
     let (ctx, cancel) = Context::with_cancel();
-    let (errc_tx, errc) = bounded(1);
     let n2 = n.clone();
-    let h = thread::spawn(move || {
-        let _ = errc_tx.send(n2.step_ctx(&ctx, Message::new(MessageType::MsgProp)));
-    });
-    thread::sleep(Duration::from_millis(10));
+    let (errc, h) = spawn_blocked(move || n2.step_ctx(&ctx, Message::new(MessageType::MsgProp)));
     cancel.cancel();
     select! {
         recv(errc) -> err => assert_eq!(err.unwrap(), Err(Error::Canceled)),
@@ -183,12 +203,8 @@ fn test_node_step_unblock() {
     }
     h.join().unwrap();
 
-    let (errc_tx, errc) = bounded(1);
     let n2 = n.clone();
-    let h = thread::spawn(move || {
-        let _ = errc_tx.send(n2.step(Message::new(MessageType::MsgProp)));
-    });
-    thread::sleep(Duration::from_millis(10));
+    let (errc, h) = spawn_blocked(move || n2.step(Message::new(MessageType::MsgProp)));
     n.stop();
     select! {
         recv(errc) -> err => assert_eq!(err.unwrap(), Err(Error::Stopped)),
@@ -453,16 +469,10 @@ fn test_block_proposal() {
     let s = shared(new_test_memory_storage(vec![with_peers(&[1])]));
     let n = Arc::new(Node::new(new_test_raw_node(1, 10, 1, s.clone())));
 
-    let (errc_tx, errc) = bounded(1);
+    // etcd sleeps 10ms and looks; spawn_blocked makes sure the proposer
+    // really ran and is still waiting.
     let n2 = n.clone();
-    let h = thread::spawn(move || {
-        let _ = errc_tx.send(n2.propose(&b"somedata"[..]));
-    });
-
-    thread::sleep(Duration::from_millis(10));
-    if let Ok(err) = errc.try_recv() {
-        panic!("err = {err:?}, want blocking");
-    }
+    let (errc, h) = spawn_blocked(move || n2.propose(&b"somedata"[..]));
 
     n.campaign().unwrap();
     let rd = ready_with_timeout(&n);
@@ -512,7 +522,14 @@ fn test_node_tick() {
         .exec::<Shared, _>(|rn, _| rn.raft.election_elapsed)
         .unwrap();
     n.tick();
+    // Wait (bounded, so a lost tick fails rather than hangs) until the
+    // node thread has taken the tick.
+    let deadline = std::time::Instant::now() + WAIT;
     while n.pending_ticks() != 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the tick was never taken"
+        );
         thread::sleep(Duration::from_millis(10));
     }
     // The node thread handles the tick before this request.
