@@ -139,16 +139,33 @@ impl fmt::Display for ConfChangeParseError {
 
 impl std::error::Error for ConfChangeParseError {}
 
-/// Go's `%q` of a string that came from our own tokenizer: quotes and
-/// backslashes escaped, other characters kept (enough for error texts).
+/// Go's `%q` of a token for an error text: quotes, backslashes and control
+/// characters escaped as Go escapes them (a token can hold the newlines and
+/// tabs of a multi-line input), other characters kept. (The full `%q`,
+/// which also escapes non-printable non-control characters, is in the
+/// `raft` crate's `describe`, which this crate cannot use.)
 fn go_quote_str(s: &str) -> String {
+    use fmt::Write as _;
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
     for c in s.chars() {
         match c {
             '"' => out.push_str("\\\""),
             '\\' => out.push_str("\\\\"),
-            c if c.is_control() => out.push_str(&format!("\\x{:02x}", c as u32)),
+            '\u{07}' => out.push_str("\\a"),
+            '\u{08}' => out.push_str("\\b"),
+            '\u{0c}' => out.push_str("\\f"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{0b}' => out.push_str("\\v"),
+            // Go writes ASCII controls as \xNN and the C1 controls as \uNNNN.
+            c if (c as u32) < 0x80 && c.is_control() => {
+                let _ = write!(out, "\\x{:02x}", c as u32);
+            }
+            c if c.is_control() => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
             c => out.push(c),
         }
     }
@@ -392,6 +409,12 @@ mod tests {
             ),
             ("é1", "unknown input: é1"),
             ("vé", "strconv.ParseUint: parsing \"é\": invalid syntax"),
+            // Only spaces separate tokens: the line break of a two-line
+            // input stays in the token and prints as Go escapes it.
+            (
+                "v1\nv2\tv\u{1}\u{85}9",
+                "strconv.ParseUint: parsing \"1\\nv2\\tv\\x01\\u00859\": invalid syntax",
+            ),
         ];
         for (input, want) in cases {
             let err = conf_changes_from_string(input).unwrap_err();
