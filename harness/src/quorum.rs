@@ -159,11 +159,13 @@ fn handle(d: &TestData) -> Result<String, ScriptError> {
         )));
     }
     let a = parse_args(d)?;
-    let c: MajorityConfig = a.ids.iter().copied().collect();
-    let cj: MajorityConfig = a.idsj.iter().copied().collect();
+    let cfg = JointConfig::new(
+        a.ids.iter().copied().collect(),
+        a.idsj.iter().copied().collect(),
+    );
 
     let input = if d.cmd == "vote" { &a.votes } else { &a.idxs };
-    let voters = JointConfig::new(c.clone(), cj.clone()).ids();
+    let voters = cfg.ids();
     if voters.len() != input.len() {
         // etcd reports this as the stanza's output, not as a failure.
         return Ok(format!(
@@ -177,9 +179,9 @@ fn handle(d: &TestData) -> Result<String, ScriptError> {
     if d.cmd == "committed" {
         let l = make_lookup(&a.idxs, &a.ids, &a.idsj);
         if a.joint {
-            committed_joint(&mut buf, c, cj, &l);
+            committed_joint(&mut buf, &cfg, &l);
         } else {
-            committed_majority(&mut buf, &c, &l);
+            committed_majority(&mut buf, &cfg[0], &l);
         }
     } else {
         let l: BTreeMap<u64, bool> = make_lookup(&a.votes, &a.ids, &a.idsj)
@@ -187,14 +189,14 @@ fn handle(d: &TestData) -> Result<String, ScriptError> {
             .map(|(id, v)| (id, v != VOTE_NO))
             .collect();
         if a.joint {
-            let r = JointConfig::new(c.clone(), cj.clone()).vote_result(&l);
-            let swapped = JointConfig::new(cj, c).vote_result(&l);
+            let r = cfg.vote_result(&l);
+            let swapped = JointConfig::new(cfg[1].clone(), cfg[0].clone()).vote_result(&l);
             if swapped != r {
                 let _ = writeln!(buf, "{swapped} <-- via symmetry");
             }
             let _ = writeln!(buf, "{r}");
         } else {
-            let _ = writeln!(buf, "{}", c.vote_result(&l));
+            let _ = writeln!(buf, "{}", cfg[0].vote_result(&l));
         }
     }
     Ok(buf)
@@ -255,13 +257,7 @@ fn committed_majority(buf: &mut String, c: &MajorityConfig, l: &BTreeMap<u64, In
     let _ = writeln!(buf, "{}", IndexDisplay(idx));
 }
 
-fn committed_joint(
-    buf: &mut String,
-    c: MajorityConfig,
-    cj: MajorityConfig,
-    l: &BTreeMap<u64, Index>,
-) {
-    let cc = JointConfig::new(c, cj);
+fn committed_joint(buf: &mut String, cc: &JointConfig, l: &BTreeMap<u64, Index>) {
     buf.push_str(&cc.describe(l));
     let idx = cc.committed_index(l);
     // Which half is which must not matter.
