@@ -79,7 +79,9 @@ fn parse_args(d: &TestData) -> Result<Args, ScriptError> {
                 "cfg" => a.ids.push(parse_u64(d, arg, val)?),
                 "cfgj" if val == "zero" => {
                     if arg.vals.len() != 1 {
-                        return Err(d.error("cannot mix 'zero' into configuration"));
+                        return Err(d.error(
+                            "cannot mix 'zero' into configuration (expected cfgj=zero on its own)",
+                        ));
                     }
                 }
                 "cfgj" => a.idsj.push(parse_u64(d, arg, val)?),
@@ -88,7 +90,9 @@ fn parse_args(d: &TestData) -> Result<Args, ScriptError> {
                     let n = parse_u64(d, arg, val)?;
                     // 0 is how `_` is recorded, so it cannot also be an index.
                     if n == 0 {
-                        return Err(d.error("cannot use 0 as idx"));
+                        return Err(d.error(
+                            "cannot use 0 as idx (expected an index above 0, or _ for none)",
+                        ));
                     }
                     a.idxs.push(n);
                 }

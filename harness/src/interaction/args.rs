@@ -30,6 +30,12 @@ pub fn script_err(d: &TestData, msg: impl std::fmt::Display) -> Fail {
     Fail::Script(d.error(msg))
 }
 
+/// A script error for a value that does not parse: Go's error text (what
+/// etcd's harness fails with) followed by what was expected instead.
+pub fn bad_value(d: &TestData, go_err: impl std::fmt::Display, expected: &str) -> Fail {
+    script_err(d, format!("{go_err} (expected {expected})"))
+}
+
 /// Go's `strconv.ParseUint(s, 10, 64)`, with Go's error text.
 pub fn parse_u64(s: &str) -> Result<u64, String> {
     if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
@@ -79,7 +85,7 @@ pub fn first_as_int(d: &TestData) -> Result<i64, Fail> {
         .cmd_args
         .first()
         .ok_or_else(|| script_err(d, "expected at least one argument"))?;
-    parse_int(&arg.key).map_err(|e| script_err(d, e))
+    parse_int(&arg.key).map_err(|e| bad_value(d, e, "an integer as the first argument"))
 }
 
 /// The positional arguments as node ids (etcd `nodeIdxs`, without the
@@ -88,23 +94,24 @@ pub fn node_ids(d: &TestData) -> Result<Vec<i64>, Fail> {
     d.cmd_args
         .iter()
         .filter(|a| a.vals.is_empty())
-        .map(|a| parse_int(&a.key).map_err(|e| script_err(d, e)))
+        .map(|a| parse_int(&a.key).map_err(|e| bad_value(d, e, "node ids")))
         .collect()
 }
 
 /// Value `i` of `arg` read as a `u64` (etcd `CmdArg.Scan` into a uint64).
 pub fn scan_u64(d: &TestData, arg: &CmdArg, i: usize) -> Result<u64, Fail> {
-    parse_u64(&arg.vals[i]).map_err(|e| script_err(d, format!("{}: {e}", arg.key)))
+    parse_u64(&arg.vals[i])
+        .map_err(|e| bad_value(d, format!("{}: {e}", arg.key), "an unsigned integer"))
 }
 
 /// Value `i` of `arg` read as an `int`.
 pub fn scan_int(d: &TestData, arg: &CmdArg, i: usize) -> Result<i64, Fail> {
-    parse_int(&arg.vals[i]).map_err(|e| script_err(d, format!("{}: {e}", arg.key)))
+    parse_int(&arg.vals[i]).map_err(|e| bad_value(d, format!("{}: {e}", arg.key), "an integer"))
 }
 
 /// Value `i` of `arg` read as a `bool`.
 pub fn scan_bool(d: &TestData, arg: &CmdArg, i: usize) -> Result<bool, Fail> {
-    parse_bool(&arg.vals[i]).map_err(|e| script_err(d, format!("{}: {e}", arg.key)))
+    parse_bool(&arg.vals[i]).map_err(|e| bad_value(d, format!("{}: {e}", arg.key), "true or false"))
 }
 
 /// The single value of the argument named `key` (etcd `ScanArgs`), which

@@ -19,8 +19,8 @@ use raft::storage::Storage;
 use raft::util::is_local_msg_target;
 
 use super::args::{
-    first_as_int, node_ids, parse_int, parse_u64, scan_arg, scan_bool, scan_int, scan_u64,
-    script_err, CmdResult, Fail,
+    bad_value, first_as_int, node_ids, parse_int, parse_u64, scan_arg, scan_bool, scan_int,
+    scan_u64, script_err, CmdResult, Fail,
 };
 use super::storage::NodeStorage;
 use super::{InteractionEnv, Node, LEVEL_NAMES};
@@ -107,9 +107,9 @@ fn split_msgs(
 
 /// The message type named `s` (etcd's `MessageType_value`).
 fn message_type_by_name(s: &str) -> Option<MessageType> {
-    (0..=i32::from(u8::MAX))
+    (0..)
         .map_while(|i| MessageType::try_from(i).ok())
-        .find(|t| format!("{t:?}") == s)
+        .find(|t| t.as_str() == s)
 }
 
 impl InteractionEnv {
@@ -264,7 +264,7 @@ impl InteractionEnv {
         let mut rs: Vec<Recipient> = Vec::new();
         for arg in &d.cmd_args {
             if arg.vals.is_empty() {
-                let id = parse_u64(&arg.key).map_err(|e| script_err(d, e))?;
+                let id = parse_u64(&arg.key).map_err(|e| bad_value(d, e, "node ids"))?;
                 rs.push(Recipient { id, drop: false });
             }
             for i in 0..arg.vals.len() {
@@ -281,10 +281,14 @@ impl InteractionEnv {
                     }
                     "type" => {
                         let s = &arg.vals[i];
-                        typ =
-                            Some(message_type_by_name(s).ok_or_else(|| {
-                                script_err(d, format!("unknown message type {s}"))
-                            })?);
+                        typ = Some(message_type_by_name(s).ok_or_else(|| {
+                            script_err(
+                                d,
+                                format!(
+                                    "unknown message type {s} (expected a name such as MsgApp)"
+                                ),
+                            )
+                        })?);
                     }
                     _ => {}
                 }
@@ -548,9 +552,12 @@ impl InteractionEnv {
     pub(super) fn handle_set_randomized_election_timeout(&mut self, d: &TestData) -> CmdResult {
         let idx = self.node_index(first_as_int(d)?)?;
         let v = scan_arg(d, "timeout")?;
-        let timeout = parse_int(v).map_err(|e| script_err(d, e))?;
+        let timeout = parse_int(v).map_err(|e| bad_value(d, e, "a number of ticks"))?;
         if timeout <= 0 {
-            return Err(script_err(d, "timeout must be positive"));
+            return Err(script_err(
+                d,
+                "timeout must be positive (expected at least 1 tick)",
+            ));
         }
         self.nodes[idx].raw.raft.randomized_election_timeout = timeout as usize;
         Ok(())
@@ -687,8 +694,8 @@ impl InteractionEnv {
 
     /// `transfer-leadership from=<id> to=<id>`
     pub(super) fn handle_transfer_leadership(&mut self, d: &TestData) -> CmdResult {
-        let from = parse_u64(scan_arg(d, "from")?).map_err(|e| script_err(d, e))?;
-        let to = parse_u64(scan_arg(d, "to")?).map_err(|e| script_err(d, e))?;
+        let from = parse_u64(scan_arg(d, "from")?).map_err(|e| bad_value(d, e, "a node id"))?;
+        let to = parse_u64(scan_arg(d, "to")?).map_err(|e| bad_value(d, e, "a node id"))?;
         let n = self.nodes.len() as u64;
         if from == 0 || from > n {
             return Err(Fail::Print(r#"expected valid "from" argument"#.to_owned()));

@@ -5,13 +5,6 @@ use crate::eraftpb::{ConfChangeSingle, ConfChangeType, ConfState};
 use crate::errors::Result;
 use crate::tracker::{Config, ProgressMap};
 
-fn single(change_type: ConfChangeType, node_id: u64) -> ConfChangeSingle {
-    ConfChangeSingle {
-        change_type: change_type as i32,
-        node_id,
-    }
-}
-
 /// Translates `cs` into two lists of changes: the first builds, from an
 /// empty config, the config that becomes the outgoing half; the second,
 /// applied on top of it while entering the joint config, gives `cs`.
@@ -26,22 +19,26 @@ fn to_conf_change_single(cs: &ConfState) -> (Vec<ConfChangeSingle>, Vec<ConfChan
     let outgoing = cs
         .voters_outgoing
         .iter()
-        .map(|&id| single(ConfChangeAddNode, id))
+        .map(|&id| ConfChangeSingle::new(ConfChangeAddNode, id))
         .collect();
     let incoming = cs
         .voters_outgoing
         .iter()
-        .map(|&id| single(ConfChangeRemoveNode, id))
-        .chain(cs.voters.iter().map(|&id| single(ConfChangeAddNode, id)))
+        .map(|&id| ConfChangeSingle::new(ConfChangeRemoveNode, id))
+        .chain(
+            cs.voters
+                .iter()
+                .map(|&id| ConfChangeSingle::new(ConfChangeAddNode, id)),
+        )
         .chain(
             cs.learners
                 .iter()
-                .map(|&id| single(ConfChangeAddLearnerNode, id)),
+                .map(|&id| ConfChangeSingle::new(ConfChangeAddLearnerNode, id)),
         )
         .chain(
             cs.learners_next
                 .iter()
-                .map(|&id| single(ConfChangeAddLearnerNode, id)),
+                .map(|&id| ConfChangeSingle::new(ConfChangeAddLearnerNode, id)),
         )
         .collect();
     (outgoing, incoming)
@@ -60,14 +57,17 @@ pub fn restore(chg: Changer<'_>, cs: &ConfState) -> Result<(Config, ProgressMap)
     let step = |trk: &crate::tracker::ProgressTracker, cc: &ConfChangeSingle| {
         Changer::new(trk, chg.last_index).simple(std::slice::from_ref(cc))
     };
-    if outgoing.is_empty() {
-        for cc in &incoming {
-            (trk.config, trk.progress) = step(&trk, cc)?;
-        }
+    // Without an outgoing half there is nothing to enter a joint config
+    // from, and the incoming changes are replayed one by one instead.
+    let one_by_one = if outgoing.is_empty() {
+        &incoming
     } else {
-        for cc in &outgoing {
-            (trk.config, trk.progress) = step(&trk, cc)?;
-        }
+        &outgoing
+    };
+    for cc in one_by_one {
+        (trk.config, trk.progress) = step(&trk, cc)?;
+    }
+    if !outgoing.is_empty() {
         (trk.config, trk.progress) =
             Changer::new(&trk, chg.last_index).enter_joint(cs.auto_leave, &incoming)?;
     }
