@@ -1,7 +1,6 @@
 //! Port of etcd's `tracker/inflights_test.go`.
 
-use std::panic::{catch_unwind, AssertUnwindSafe};
-
+use super::support::panics;
 use crate::tracker::Inflights;
 
 /// The buffer as `(index, bytes)` per slot, from parallel lists.
@@ -145,8 +144,7 @@ fn test_inflights_full() {
         inf.free_le(free_le);
         add_until_full(&mut inf, full_at, again_at);
 
-        let res = catch_unwind(AssertUnwindSafe(|| inf.add(100, 1024)));
-        assert!(res.is_err(), "{name}: add did not panic");
+        assert!(panics(|| inf.add(100, 1024)), "{name}: add did not panic");
     }
 }
 

@@ -1,8 +1,6 @@
 //! Port of etcd's `log_test.go`.
 
-use std::panic::{catch_unwind, AssertUnwindSafe};
-
-use super::support::{index, new_entry, new_log, snapshot, test_logger, NO_LIMIT};
+use super::support::{index, new_entry, new_log, panics, snapshot, test_logger, NO_LIMIT};
 use crate::eraftpb::Entry;
 use crate::errors::Error;
 use crate::raft_log::{EntryId, LogSlice, RaftLog};
@@ -18,11 +16,6 @@ fn storage_at(index: u64, term: u64) -> MemStorage {
 
 fn must_term(r: crate::Result<u64>) -> u64 {
     r.unwrap()
-}
-
-/// Runs `f`; whether it panicked.
-fn panics(f: impl FnOnce()) -> bool {
-    catch_unwind(AssertUnwindSafe(f)).is_err()
 }
 
 #[test]

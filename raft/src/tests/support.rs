@@ -36,6 +36,7 @@
 //!   reproduce.
 //! * Storages: [`IgnoreSizeHintMemStorage`] (etcd's
 //!   `ignoreSizeHintMemStorage`).
+//! * Expected panics: [`panics`].
 //! * Randomness: [`TestRng`], the seeded PRNG every test that draws
 //!   random choices uses.
 //! * Logs: [`ltoa`] renders a log the way etcd's tests compare logs; compare
@@ -812,6 +813,12 @@ impl Network {
         }
         mm
     }
+}
+
+/// Runs `f` and says whether it panicked: for the cases where etcd's tests
+/// expect one of raft's own invariant panics.
+pub fn panics(f: impl FnOnce()) -> bool {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).is_err()
 }
 
 /// The one small deterministic PRNG of the tests (xorshift64*): the test
