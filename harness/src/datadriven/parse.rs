@@ -247,46 +247,42 @@ impl<'a> Reader<'a> {
             return Ok(buf);
         };
         if first == "----" {
+            // Go accepts an unterminated block that runs to the end of the
+            // file, hence the plain returns when the lines run out.
             while let Some(l) = self.next_line() {
-                if l == "----" {
-                    let l = l.to_string();
-                    if let Some(l2) = self.next_line() {
-                        if l2 == "----" {
-                            if let Some(l3) = self.next_line() {
-                                if !l3.is_empty() {
-                                    return Err(ScriptError(format!(
-                                        "{}: expected a blank line after the closing ----/---- of an output",
-                                        self.pos(self.i - 1)
-                                    )));
-                                }
-                            }
-                            return Ok(buf);
-                        }
-                        buf.push_str(&l);
-                        buf.push('\n');
-                        buf.push_str(l2);
-                        buf.push('\n');
-                        continue;
-                    }
-                    buf.push_str(&l);
+                if l != "----" {
+                    buf.push_str(l);
                     buf.push('\n');
                     continue;
                 }
-                buf.push_str(l);
-                buf.push('\n');
+                // A single `----` inside the block is output; only two in a
+                // row close it.
+                match self.next_line() {
+                    Some("----") => {
+                        if self.next_line().is_some_and(|l3| !l3.is_empty()) {
+                            return Err(ScriptError(format!(
+                                "{}: expected a blank line after the closing ----/---- of an output",
+                                self.pos(self.i - 1)
+                            )));
+                        }
+                        return Ok(buf);
+                    }
+                    Some(l2) => {
+                        buf.push_str("----\n");
+                        buf.push_str(l2);
+                        buf.push('\n');
+                    }
+                    None => buf.push_str("----\n"),
+                }
             }
-            // Go accepts an unterminated block that runs to the end of the file.
             return Ok(buf);
         }
-        let mut line = first.to_string();
-        loop {
-            if line.trim().is_empty() {
-                break;
-            }
-            buf.push_str(&line);
+        let mut line = first;
+        while !line.trim().is_empty() {
+            buf.push_str(line);
             buf.push('\n');
             match self.next_line() {
-                Some(l) => line = l.to_string(),
+                Some(l) => line = l,
                 None => break,
             }
         }
