@@ -569,25 +569,15 @@ impl InteractionEnv {
     pub(super) fn handle_stabilize(&mut self, d: &TestData) -> CmdResult {
         let idxs = self.node_idxs(d)?;
         let old = self.output.level();
-        let mut restore = false;
-        let mut res = Ok(());
-        'args: for arg in &d.cmd_args {
-            if arg.key == "log-level" {
-                for v in &arg.vals {
-                    restore = true;
-                    res = self.log_level(v);
-                    if res.is_err() {
-                        break 'args;
-                    }
-                }
-            }
-        }
-        if res.is_ok() {
-            res = self.stabilize(&idxs);
-        }
-        if restore {
-            self.output.set_level(old);
-        }
+        let res = d
+            .cmd_args
+            .iter()
+            .filter(|a| a.key == "log-level")
+            .flat_map(|a| &a.vals)
+            .try_for_each(|v| self.log_level(v))
+            .and_then(|()| self.stabilize(&idxs));
+        // The level applies to this stabilize only.
+        self.output.set_level(old);
         res
     }
 
