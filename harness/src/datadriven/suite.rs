@@ -75,11 +75,16 @@ impl FromStr for Kind {
     }
 }
 
+/// `e` with the path it concerns in front, so that the tool's message says
+/// which file or directory failed; the kind is kept for callers that check it.
+fn at_path(path: &Path, e: io::Error) -> io::Error {
+    io::Error::new(e.kind(), format!("{}: {e}", path.display()))
+}
+
 /// The script files named by `path`: the file itself, or every `*.txt`
 /// below the directory (recursively), sorted by path.
 pub fn collect_scripts(path: &Path) -> io::Result<Vec<PathBuf>> {
-    let meta = std::fs::metadata(path)
-        .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+    let meta = std::fs::metadata(path).map_err(|e| at_path(path, e))?;
     if !meta.is_dir() {
         return Ok(vec![path.to_path_buf()]);
     }
@@ -101,8 +106,7 @@ pub fn collect_scripts(path: &Path) -> io::Result<Vec<PathBuf>> {
 /// (inferred from the path when `None`). Only reading can fail; script
 /// problems are in the outcome.
 pub fn run_file(path: &Path, kind: Option<Kind>) -> io::Result<FileOutcome> {
-    let bytes = std::fs::read(path)
-        .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+    let bytes = std::fs::read(path).map_err(|e| at_path(path, e))?;
     let shown = path.display().to_string();
     let source = match String::from_utf8(bytes) {
         Ok(s) => s,
@@ -141,16 +145,14 @@ pub fn rewrite_file(path: &Path, outcome: &FileOutcome) -> io::Result<bool> {
     if outcome.error.is_some() || !outcome.changed() {
         return Ok(false);
     }
-    std::fs::write(path, &outcome.rewritten)
-        .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+    std::fs::write(path, &outcome.rewritten).map_err(|e| at_path(path, e))?;
     Ok(true)
 }
 
 /// Reads a ratchet list: one path per line (relative to the conformance
 /// directory), `#` comments and blank lines ignored.
 pub fn read_ratchet(path: &Path) -> io::Result<Vec<String>> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+    let text = std::fs::read_to_string(path).map_err(|e| at_path(path, e))?;
     Ok(parse_ratchet(&text))
 }
 
