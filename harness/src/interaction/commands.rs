@@ -799,13 +799,7 @@ impl InteractionEnv {
     /// `report-unreachable <id> <peer>`: `<id>` learns that `<peer>` could
     /// not be reached.
     pub(super) fn handle_report_unreachable(&mut self, d: &TestData) -> CmdResult {
-        let ids = node_ids(d)?;
-        let [on, peer] = ids[..] else {
-            return Err(Fail::Print(
-                "must specify exactly two node indexes: node on which to report, and reported node"
-                    .to_owned(),
-            ));
-        };
+        let (on, peer) = reporter_and_peer(d)?;
         let on = self.node_index(on)?;
         let peer = self.node_index(peer)?;
         let peer_id = self.nodes[peer].config.id;
@@ -817,13 +811,7 @@ impl InteractionEnv {
     /// harness has no such command): `<id>` hears how sending a snapshot to
     /// `<peer>` went (etcd `ReportSnapshot`); `finish` unless told.
     pub(super) fn handle_report_snapshot(&mut self, d: &TestData) -> CmdResult {
-        let ids = node_ids(d)?;
-        let [on, peer] = ids[..] else {
-            return Err(Fail::Print(
-                "must specify exactly two node indexes: node on which to report, and reported node"
-                    .to_owned(),
-            ));
-        };
+        let (on, peer) = reporter_and_peer(d)?;
         let status = if d.has_arg("status") {
             match scan_arg(d, "status")? {
                 "finish" => SnapshotStatus::Finish,
@@ -843,6 +831,19 @@ impl InteractionEnv {
         let peer_id = self.nodes[peer].config.id;
         self.nodes[on].raw.report_snapshot(peer_id, status);
         Ok(())
+    }
+}
+
+/// The two positional node ids of `report-unreachable` and
+/// `report-snapshot`: the node that hears the report and the peer it is
+/// about. Anything but two ids is etcd's printed error.
+fn reporter_and_peer(d: &TestData) -> Result<(i64, i64), Fail> {
+    match node_ids(d)?[..] {
+        [on, peer] => Ok((on, peer)),
+        _ => Err(Fail::Print(
+            "must specify exactly two node indexes: node on which to report, and reported node"
+                .to_owned(),
+        )),
     }
 }
 
