@@ -728,10 +728,7 @@ impl InteractionEnv {
     /// `propose <id> <data>`
     pub(super) fn handle_propose(&mut self, d: &TestData) -> CmdResult {
         let idx = self.node_index(first_as_int(d)?)?;
-        if d.cmd_args.len() != 2 || !d.cmd_args[1].vals.is_empty() {
-            return Err(script_err(d, "expected exactly one key with no vals"));
-        }
-        let data = Bytes::from(d.cmd_args[1].key.clone().into_bytes());
+        let data = payload_arg(d)?;
         self.nodes[idx].raw.propose(data)?;
         Ok(())
     }
@@ -788,10 +785,7 @@ impl InteractionEnv {
     /// command is ours (etcd's harness has none for reads).
     pub(super) fn handle_read_index(&mut self, d: &TestData) -> CmdResult {
         let idx = self.node_index(first_as_int(d)?)?;
-        if d.cmd_args.len() != 2 || !d.cmd_args[1].vals.is_empty() {
-            return Err(script_err(d, "expected exactly one key with no vals"));
-        }
-        let ctx = Bytes::from(d.cmd_args[1].key.clone().into_bytes());
+        let ctx = payload_arg(d)?;
         self.nodes[idx].raw.read_index(ctx);
         Ok(())
     }
@@ -831,6 +825,16 @@ impl InteractionEnv {
         let peer_id = self.nodes[peer].config.id;
         self.nodes[on].raw.report_snapshot(peer_id, status);
         Ok(())
+    }
+}
+
+/// The payload of `propose <id> <data>` and `read-index <id> <ctx>`: the
+/// second word, which must be the last and have no `=value`, as etcd
+/// demands.
+fn payload_arg(d: &TestData) -> Result<Bytes, Fail> {
+    match &d.cmd_args[..] {
+        [_, arg] if arg.vals.is_empty() => Ok(Bytes::from(arg.key.clone().into_bytes())),
+        _ => Err(script_err(d, "expected exactly one key with no vals")),
     }
 }
 
