@@ -36,47 +36,37 @@ pub fn bad_value(d: &TestData, go_err: impl std::fmt::Display, expected: &str) -
     script_err(d, format!("{go_err} (expected {expected})"))
 }
 
+/// Go's error text for `func` failing on `s`, e.g. `strconv.Atoi: parsing
+/// "x": invalid syntax`.
+fn strconv_err(func: &str, s: &str, reason: &str) -> String {
+    format!(
+        "strconv.{func}: parsing {}: {reason}",
+        go_quote(s.as_bytes())
+    )
+}
+
 /// Go's `strconv.ParseUint(s, 10, 64)`, with Go's error text.
 pub fn parse_u64(s: &str) -> Result<u64, String> {
     if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(format!(
-            "strconv.ParseUint: parsing {}: invalid syntax",
-            go_quote(s.as_bytes())
-        ));
+        return Err(strconv_err("ParseUint", s, "invalid syntax"));
     }
-    s.parse::<u64>().map_err(|_| {
-        format!(
-            "strconv.ParseUint: parsing {}: value out of range",
-            go_quote(s.as_bytes())
-        )
-    })
+    s.parse::<u64>()
+        .map_err(|_| strconv_err("ParseUint", s, "value out of range"))
 }
 
 /// Go's `strconv.Atoi` (a signed machine integer), with Go's error text.
 pub fn parse_int(s: &str) -> Result<i64, String> {
     let digits = s.strip_prefix(['+', '-']).unwrap_or(s);
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(format!(
-            "strconv.Atoi: parsing {}: invalid syntax",
-            go_quote(s.as_bytes())
-        ));
+        return Err(strconv_err("Atoi", s, "invalid syntax"));
     }
-    s.parse::<i64>().map_err(|_| {
-        format!(
-            "strconv.Atoi: parsing {}: value out of range",
-            go_quote(s.as_bytes())
-        )
-    })
+    s.parse::<i64>()
+        .map_err(|_| strconv_err("Atoi", s, "value out of range"))
 }
 
 /// Go's `strconv.ParseBool`, with Go's error text.
 pub fn parse_bool(s: &str) -> Result<bool, String> {
-    go_bool(s).ok_or_else(|| {
-        format!(
-            "strconv.ParseBool: parsing {}: invalid syntax",
-            go_quote(s.as_bytes())
-        )
-    })
+    go_bool(s).ok_or_else(|| strconv_err("ParseBool", s, "invalid syntax"))
 }
 
 /// The first argument as an integer (etcd `firstAsInt`).
