@@ -822,16 +822,7 @@ impl<S: Storage> Raft<S> {
                 self.handle_snapshot_mut(m);
             }
             MessageType::MsgTransferLeader => {
-                if self.lead == NONE {
-                    slog::info!(
-                        self.logger,
-                        "{:x} no leader at term {}; dropping leader transfer msg",
-                        self.id,
-                        self.term
-                    );
-                    return Ok(());
-                }
-                self.forward_to_leader(std::mem::take(m));
+                self.forward_or_drop(m, "leader transfer msg");
             }
             MessageType::MsgForgetLeader => {
                 if self.read_only.option == ReadOnlyOption::LeaseBased {
@@ -865,16 +856,7 @@ impl<S: Storage> Raft<S> {
                 self.hup(CampaignType::Transfer);
             }
             MessageType::MsgReadIndex => {
-                if self.lead == NONE {
-                    slog::info!(
-                        self.logger,
-                        "{:x} no leader at term {}; dropping index reading msg",
-                        self.id,
-                        self.term
-                    );
-                    return Ok(());
-                }
-                self.forward_to_leader(std::mem::take(m));
+                self.forward_or_drop(m, "index reading msg");
             }
             MessageType::MsgReadIndexResp => {
                 if m.entries.len() != 1 {
@@ -900,6 +882,23 @@ impl<S: Storage> Raft<S> {
 }
 
 impl<S: Storage> Raft<S> {
+    /// A follower's handling of a transfer or read-index request: forwarded
+    /// to the leader, or dropped (etcd's log line names it as `what`) while
+    /// there is none. One helper, so both requests log and forward alike.
+    fn forward_or_drop(&mut self, m: &mut Message, what: &str) {
+        if self.lead == NONE {
+            slog::info!(
+                self.logger,
+                "{:x} no leader at term {}; dropping {}",
+                self.id,
+                self.term,
+                what
+            );
+            return;
+        }
+        self.forward_to_leader(std::mem::take(m));
+    }
+
     /// Forwards a proposal, read-index or transfer request to the leader.
     fn forward_to_leader(&mut self, mut m: Message) {
         m.to = self.lead;
