@@ -1020,14 +1020,21 @@ mod tests {
         rn.advance();
     }
 
-    #[test]
-    fn conf_changes_through_dyn() {
+    // Node 1 alone, campaigned and with every Ready handled: the leader of a
+    // one-voter group, the starting point of several tests.
+    fn elected_single_node() -> RawNode<MemStorage> {
         let mut rn = node(1, &[1], false);
         rn.campaign().unwrap();
         while rn.has_ready() {
             let rd = rn.ready();
             handle(&mut rn, &rd);
         }
+        rn
+    }
+
+    #[test]
+    fn conf_changes_through_dyn() {
+        let mut rn = elected_single_node();
         let v1 = ConfChange {
             change_type: ConfChangeType::ConfChangeAddLearnerNode as i32,
             node_id: 2,
@@ -1188,12 +1195,7 @@ mod tests {
 
     #[test]
     fn status_json_form() {
-        let mut rn = node(1, &[1], false);
-        rn.campaign().unwrap();
-        while rn.has_ready() {
-            let rd = rn.ready();
-            handle(&mut rn, &rd);
-        }
+        let rn = elected_single_node();
         let st = rn.status();
         assert_eq!(st.raft_state(), StateRole::Leader);
         assert_eq!(
