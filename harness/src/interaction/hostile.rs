@@ -6,7 +6,9 @@ use std::panic::{self, AssertUnwindSafe};
 use super::InteractionEnv;
 use crate::datadriven::{parse_line, TestData};
 
-fn stanza(line: &str, input: &str) -> TestData {
+/// A stanza of one directive, for driving the environment directly (also
+/// used by the module's other tests).
+pub(super) fn stanza(line: &str, input: &str) -> TestData {
     let (cmd, cmd_args) = parse_line(line).unwrap();
     TestData {
         pos: "t:1".to_owned(),

@@ -232,17 +232,8 @@ mod tests {
         }
     }
 
-    /// A stanza of one directive, for driving the environment directly.
-    fn stanza(line: &str, input: &str) -> TestData {
-        let (cmd, cmd_args) = crate::datadriven::parse_line(line).unwrap();
-        TestData {
-            pos: "t:1".to_owned(),
-            cmd,
-            cmd_args,
-            input: input.to_owned(),
-            expected: String::new(),
-        }
-    }
+    // The hostile-input tests build their stanzas the same way.
+    use super::hostile::stanza;
 
     #[test]
     fn errors_print_but_script_mistakes_stop() {
