@@ -37,13 +37,12 @@ use prost::Message as _;
 
 use super::support::{
     conf_change, new_entry_with_data, new_message, new_test_config, new_test_memory_storage,
-    new_test_raft, new_test_raw_node, test_logger, typed_entry, with_peers,
-    IgnoreSizeHintMemStorage, Network, Peer, NO_LIMIT,
+    new_test_raft, new_test_raw_node, restarted_from_snapshot_storage, test_logger, typed_entry,
+    with_peers, IgnoreSizeHintMemStorage, Network, Peer, NO_LIMIT,
 };
 use crate::config::Config;
 use crate::eraftpb::{
     ConfChange, ConfChangeType, ConfState, Entry, EntryType, HardState, Message, MessageType,
-    Snapshot, SnapshotMetadata,
 };
 use crate::errors::{Error, Result};
 use crate::node::{restart_node, start_node, Context, Node};
@@ -685,35 +684,15 @@ fn test_node_restart() {
 
 #[test]
 fn test_node_restart_from_snapshot() {
-    let snap = Snapshot {
-        data: Bytes::new(),
-        metadata: SnapshotMetadata {
-            conf_state: ConfState {
-                voters: vec![1, 2],
-                ..Default::default()
-            },
-            index: 2,
-            term: 1,
-        },
-    };
-    let entries = vec![new_entry_with_data(3, 1, b"foo")];
-    let st = HardState {
-        term: 1,
-        vote: 0,
-        commit: 3,
-    };
+    let (s, entries) = restarted_from_snapshot_storage();
     let want = Ready {
         // Nothing changed relative to what is persisted.
         hard_state: None,
-        committed_entries: entries.clone(),
+        committed_entries: entries,
         must_sync: false,
         ..Default::default()
     };
 
-    let mut s = MemStorage::new();
-    s.set_hard_state(st).unwrap();
-    s.apply_snapshot(snap).unwrap();
-    s.append(&entries).unwrap();
     let mut c = Config::new(1);
     c.max_size_per_msg = NO_LIMIT;
     let n = restart_node(&c, shared(s), &test_logger()).unwrap();

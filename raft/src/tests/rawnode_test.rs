@@ -665,36 +665,15 @@ fn test_raw_node_restart() {
 
 #[test]
 fn test_raw_node_restart_from_snapshot() {
-    let snap = Snapshot {
-        data: Bytes::new(),
-        metadata: SnapshotMetadata {
-            conf_state: ConfState {
-                voters: vec![1, 2],
-                ..Default::default()
-            },
-            index: 2,
-            term: 1,
-        },
-    };
-    let entries = vec![new_entry_with_data(3, 1, b"foo")];
-    let st = HardState {
-        term: 1,
-        commit: 3,
-        vote: 0,
-    };
-
+    let (s, entries) = restarted_from_snapshot_storage();
     let want = Ready {
         hard_state: None,
-        // Committed up to the commit index of st.
-        committed_entries: entries.clone(),
+        // Committed up to the stored commit index.
+        committed_entries: entries,
         must_sync: false,
         ..Default::default()
     };
 
-    let mut s = MemStorage::new();
-    s.set_hard_state(st).unwrap();
-    s.apply_snapshot(snap).unwrap();
-    s.append(&entries).unwrap();
     let mut raw_node = new_test_raw_node(1, 10, 1, s);
     let rd = raw_node.ready();
     assert_eq!(rd, want);

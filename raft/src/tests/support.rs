@@ -233,6 +233,35 @@ pub fn ids_by_size(size: usize) -> Vec<u64> {
 // Entries, messages, snapshots
 // ---------------------------------------------------------------------------
 
+/// The storage a node restarts from in etcd's TestNodeRestartFromSnapshot
+/// and TestRawNodeRestartFromSnapshot: a snapshot at index 2 (voters 1 and
+/// 2), one entry after it, and a hard state that commits that entry. Also
+/// returns the entries, which the restarted node must hand out as committed.
+pub fn restarted_from_snapshot_storage() -> (MemStorage, Vec<Entry>) {
+    let snap = Snapshot {
+        data: Bytes::new(),
+        metadata: SnapshotMetadata {
+            conf_state: ConfState {
+                voters: vec![1, 2],
+                ..Default::default()
+            },
+            index: 2,
+            term: 1,
+        },
+    };
+    let entries = vec![new_entry_with_data(3, 1, b"foo")];
+    let st = HardState {
+        term: 1,
+        vote: 0,
+        commit: 3,
+    };
+    let mut s = MemStorage::new();
+    s.set_hard_state(st).unwrap();
+    s.apply_snapshot(snap).unwrap();
+    s.append(&entries).unwrap();
+    (s, entries)
+}
+
 /// A normal entry at `index` of `term` with no data (etcd's
 /// `pb.Entry{Index: i, Term: t}`).
 pub fn new_entry(index: u64, term: u64) -> Entry {
