@@ -37,7 +37,7 @@ use prost::Message as _;
 
 use super::support::{
     conf_change, new_entry_with_data, new_message, new_test_config, new_test_memory_storage,
-    new_test_raft, new_test_raw_node, restarted_from_snapshot_storage, test_logger, typed_entry,
+    new_test_raw_node, restarted_from_snapshot_storage, test_logger, three_voter_raft, typed_entry,
     with_peers, IgnoreSizeHintMemStorage, Network, Peer, NO_LIMIT,
 };
 use crate::config::Config;
@@ -238,18 +238,8 @@ fn test_node_propose() {
 // passing it on to the leader; without it, the proposal travels on.
 #[test]
 fn test_disable_proposal_forwarding() {
-    let r1 = new_test_raft(
-        1,
-        10,
-        1,
-        new_test_memory_storage(vec![with_peers(&[1, 2, 3])]),
-    );
-    let r2 = new_test_raft(
-        2,
-        10,
-        1,
-        new_test_memory_storage(vec![with_peers(&[1, 2, 3])]),
-    );
+    let r1 = three_voter_raft(1);
+    let r2 = three_voter_raft(2);
     let mut cfg3 = new_test_config(3, 10, 1);
     cfg3.disable_proposal_forwarding = true;
     let r3 = super::support::new_raft(&cfg3, new_test_memory_storage(vec![with_peers(&[1, 2, 3])]));
@@ -282,24 +272,9 @@ fn test_disable_proposal_forwarding() {
 /// current one, and the forwarded copy carries no term of its own.
 #[test]
 fn test_node_read_index_to_old_leader() {
-    let r1 = new_test_raft(
-        1,
-        10,
-        1,
-        new_test_memory_storage(vec![with_peers(&[1, 2, 3])]),
-    );
-    let r2 = new_test_raft(
-        2,
-        10,
-        1,
-        new_test_memory_storage(vec![with_peers(&[1, 2, 3])]),
-    );
-    let r3 = new_test_raft(
-        3,
-        10,
-        1,
-        new_test_memory_storage(vec![with_peers(&[1, 2, 3])]),
-    );
+    let r1 = three_voter_raft(1);
+    let r2 = three_voter_raft(2);
+    let r3 = three_voter_raft(3);
     let mut nt = Network::new(vec![Peer::from(r1), Peer::from(r2), Peer::from(r3)]);
 
     // Elect r1 as leader.

@@ -26,12 +26,7 @@ fn test_leader_update_term_from_message() {
 /// a candidate or leader that learns its term is stale reverts to follower
 /// (section 5.1).
 fn check_update_term_from_message(state: StateRole) {
-    let mut r = new_test_raft(
-        1,
-        10,
-        1,
-        new_test_memory_storage(vec![with_peers(&[1, 2, 3])]),
-    );
+    let mut r = three_voter_raft(1);
     match state {
         StateRole::Follower => r.become_follower(1, 2),
         StateRole::Candidate => r.become_candidate(),
@@ -56,12 +51,7 @@ fn check_update_term_from_message(state: StateRole) {
 /// function (a response, a log change) are checked to be absent.
 #[test]
 fn test_reject_stale_term_message() {
-    let mut r = new_test_raft(
-        1,
-        10,
-        1,
-        new_test_memory_storage(vec![with_peers(&[1, 2, 3])]),
-    );
+    let mut r = three_voter_raft(1);
     r.load_state(&HardState {
         term: 2,
         ..Default::default()
@@ -82,12 +72,7 @@ fn test_reject_stale_term_message() {
 /// Servers start as followers (section 5.2).
 #[test]
 fn test_start_as_follower() {
-    let r = new_test_raft(
-        1,
-        10,
-        1,
-        new_test_memory_storage(vec![with_peers(&[1, 2, 3])]),
-    );
+    let r = three_voter_raft(1);
     assert_eq!(r.state, StateRole::Follower);
 }
 
@@ -242,12 +227,7 @@ fn test_follower_vote() {
         (3, 2, true),
     ];
     for (i, (vote, nvote, wreject)) in cases.into_iter().enumerate() {
-        let mut r = new_test_raft(
-            1,
-            10,
-            1,
-            new_test_memory_storage(vec![with_peers(&[1, 2, 3])]),
-        );
+        let mut r = three_voter_raft(1);
         r.load_state(&HardState {
             term: 1,
             vote,
@@ -273,12 +253,7 @@ fn test_follower_vote() {
 #[test]
 fn test_candidate_fallback() {
     for (i, term) in [1, 2].into_iter().enumerate() {
-        let mut r = new_test_raft(
-            1,
-            10,
-            1,
-            new_test_memory_storage(vec![with_peers(&[1, 2, 3])]),
-        );
+        let mut r = three_voter_raft(1);
         let _ = r.step(new_message(1, 1, MessageType::MsgHup));
         assert_eq!(r.state, StateRole::Candidate, "#{i}");
 
@@ -542,12 +517,7 @@ fn test_follower_commit_entry() {
         (vec![e(1, "some data"), e(2, "some data2")], 1),
     ];
     for (i, (ents, commit)) in cases.into_iter().enumerate() {
-        let mut r = new_test_raft(
-            1,
-            10,
-            1,
-            new_test_memory_storage(vec![with_peers(&[1, 2, 3])]),
-        );
+        let mut r = three_voter_raft(1);
         r.become_follower(1, 2);
 
         let m = Message {
@@ -729,12 +699,7 @@ fn test_leader_sync_follower_log() {
 fn test_vote_request() {
     let cases = vec![(index(1).terms(&[1]), 2), (index(1).terms(&[1, 2]), 3)];
     for (j, (ents, wterm)) in cases.into_iter().enumerate() {
-        let mut r = new_test_raft(
-            1,
-            10,
-            1,
-            new_test_memory_storage(vec![with_peers(&[1, 2, 3])]),
-        );
+        let mut r = three_voter_raft(1);
         let m = Message {
             term: wterm - 1,
             log_term: 0,

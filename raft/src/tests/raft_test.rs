@@ -512,12 +512,7 @@ fn check_vote_from_any_state(vt: MessageType) {
         StateRole::Leader,
         StateRole::PreCandidate,
     ] {
-        let mut r = new_test_raft(
-            1,
-            10,
-            1,
-            new_test_memory_storage(vec![with_peers(&[1, 2, 3])]),
-        );
+        let mut r = three_voter_raft(1);
         r.term = 1;
 
         match st {
@@ -729,24 +724,9 @@ fn test_commit_without_new_term_entry() {
 
 #[test]
 fn test_dueling_candidates() {
-    let a = new_test_raft(
-        1,
-        10,
-        1,
-        new_test_memory_storage(vec![with_peers(&[1, 2, 3])]),
-    );
-    let b = new_test_raft(
-        2,
-        10,
-        1,
-        new_test_memory_storage(vec![with_peers(&[1, 2, 3])]),
-    );
-    let c = new_test_raft(
-        3,
-        10,
-        1,
-        new_test_memory_storage(vec![with_peers(&[1, 2, 3])]),
-    );
+    let a = three_voter_raft(1);
+    let b = three_voter_raft(2);
+    let c = three_voter_raft(3);
 
     let mut nt = Network::new(vec![a.into(), b.into(), c.into()]);
     nt.cut(1, 3);
@@ -1392,12 +1372,7 @@ fn test_all_server_stepdown() {
     let tterm = 3;
 
     for (i, (state, wstate, wterm, windex)) in cases.into_iter().enumerate() {
-        let mut sm = new_test_raft(
-            1,
-            10,
-            1,
-            new_test_memory_storage(vec![with_peers(&[1, 2, 3])]),
-        );
+        let mut sm = three_voter_raft(1);
         match state {
             Follower => sm.become_follower(1, 0),
             PreCandidate => sm.become_pre_candidate(),
@@ -1431,12 +1406,7 @@ fn test_all_server_stepdown() {
 fn three_peers(f: impl Fn(&mut TestRaft)) -> Vec<Peer> {
     (1..=3)
         .map(|id| {
-            let mut r = new_test_raft(
-                id,
-                10,
-                1,
-                new_test_memory_storage(vec![with_peers(&[1, 2, 3])]),
-            );
+            let mut r = three_voter_raft(id);
             f(&mut r);
             r.into()
         })
@@ -2155,12 +2125,7 @@ fn test_leader_app_resp() {
         cases.into_iter().enumerate()
     {
         // The leader's term is 1, so the last log term must be 1 to commit.
-        let mut sm = new_test_raft(
-            1,
-            10,
-            1,
-            new_test_memory_storage(vec![with_peers(&[1, 2, 3])]),
-        );
+        let mut sm = three_voter_raft(1);
         sm.raft_log = new_log(mem_storage_with_ents(index(0).terms(&[0, 1, 1])));
         sm.become_candidate();
         sm.become_leader();
@@ -2250,12 +2215,7 @@ fn test_recv_msg_beat() {
     ];
 
     for (i, (state, wmsg)) in cases.into_iter().enumerate() {
-        let mut sm = new_test_raft(
-            1,
-            10,
-            1,
-            new_test_memory_storage(vec![with_peers(&[1, 2, 3])]),
-        );
+        let mut sm = three_voter_raft(1);
         sm.raft_log = new_log(mem_storage_with_ents(index(0).terms(&[0, 1, 1])));
         sm.term = 1;
         // The per-state step function follows the state.
@@ -3088,15 +3048,21 @@ fn test_leader_transfer_to_non_existing_node() {
     check_leader_transfer_state(nt.peer(1), StateRole::Leader, 1);
 }
 
-#[test]
-fn test_leader_transfer_timeout() {
+/// Three fresh nodes, 1 elected, 3 cut off, and a transfer of leadership to
+/// 3 asked of 1: the transfer stays pending, as 3 never answers. The start
+/// of the tests of what ends such a transfer.
+fn transfer_to_isolated_3() -> Network {
     let mut nt = Network::new(vec![Peer::Nil, Peer::Nil, Peer::Nil]);
     nt.send1(new_message(1, 1, MsgHup));
-
     nt.isolate(3);
-
-    // Transfer to the isolated node and wait for the timeout.
     nt.send1(new_message(3, 1, MsgTransferLeader));
+    nt
+}
+
+#[test]
+fn test_leader_transfer_timeout() {
+    // Transfer to the isolated node and wait for the timeout.
+    let mut nt = transfer_to_isolated_3();
     assert_eq!(nt.peer(1).lead_transferee, 3);
 
     let lead = nt.peer_mut(1);
@@ -3134,13 +3100,8 @@ fn test_leader_transfer_ignore_proposal() {
 
 #[test]
 fn test_leader_transfer_receive_higher_term_vote() {
-    let mut nt = Network::new(vec![Peer::Nil, Peer::Nil, Peer::Nil]);
-    nt.send1(new_message(1, 1, MsgHup));
-
-    nt.isolate(3);
-
     // A transfer to the isolated node stays pending.
-    nt.send1(new_message(3, 1, MsgTransferLeader));
+    let mut nt = transfer_to_isolated_3();
     assert_eq!(nt.peer(1).lead_transferee, 3);
 
     nt.send1(Message {
@@ -3205,12 +3166,7 @@ fn test_leader_transfer_demote_node() {
 /// A leader can take back a pending transfer.
 #[test]
 fn test_leader_transfer_back() {
-    let mut nt = Network::new(vec![Peer::Nil, Peer::Nil, Peer::Nil]);
-    nt.send1(new_message(1, 1, MsgHup));
-
-    nt.isolate(3);
-
-    nt.send1(new_message(3, 1, MsgTransferLeader));
+    let mut nt = transfer_to_isolated_3();
     assert_eq!(nt.peer(1).lead_transferee, 3);
 
     // Transfer back to itself.
@@ -3222,12 +3178,7 @@ fn test_leader_transfer_back() {
 /// A leader can transfer to another node while a transfer is pending.
 #[test]
 fn test_leader_transfer_second_transfer_to_another_node() {
-    let mut nt = Network::new(vec![Peer::Nil, Peer::Nil, Peer::Nil]);
-    nt.send1(new_message(1, 1, MsgHup));
-
-    nt.isolate(3);
-
-    nt.send1(new_message(3, 1, MsgTransferLeader));
+    let mut nt = transfer_to_isolated_3();
     assert_eq!(nt.peer(1).lead_transferee, 3);
 
     // Transfer to another node.
@@ -3240,12 +3191,7 @@ fn test_leader_transfer_second_transfer_to_another_node() {
 /// the pending transfer.
 #[test]
 fn test_leader_transfer_second_transfer_to_same_node() {
-    let mut nt = Network::new(vec![Peer::Nil, Peer::Nil, Peer::Nil]);
-    nt.send1(new_message(1, 1, MsgHup));
-
-    nt.isolate(3);
-
-    nt.send1(new_message(3, 1, MsgTransferLeader));
+    let mut nt = transfer_to_isolated_3();
     assert_eq!(nt.peer(1).lead_transferee, 3);
 
     let (ht, et) = (nt.peer(1).heartbeat_timeout, nt.peer(1).election_timeout);
@@ -3405,12 +3351,7 @@ fn test_learner_campaign() {
 fn new_pre_vote_migration_cluster() -> Network {
     let peers = (1..=3)
         .map(|id| {
-            let mut r = new_test_raft(
-                id,
-                10,
-                1,
-                new_test_memory_storage(vec![with_peers(&[1, 2, 3])]),
-            );
+            let mut r = three_voter_raft(id);
             r.become_follower(1, 0);
             // n3 does not use pre-vote yet: a mixed-version group during a
             // rolling restart.

@@ -165,6 +165,17 @@ pub fn new_test_raft(id: u64, election: usize, heartbeat: usize, storage: MemSto
     new_raft(&new_test_config(id, election, heartbeat), storage)
 }
 
+/// Node `id` of the three voters 1, 2 and 3, fresh, with an election
+/// timeout of 10 ticks and a heartbeat of 1: the peer most tests build.
+pub fn three_voter_raft(id: u64) -> TestRaft {
+    new_test_raft(
+        id,
+        10,
+        1,
+        new_test_memory_storage(vec![with_peers(&[1, 2, 3])]),
+    )
+}
+
 /// etcd's `newTestLearnerRaft` (identical to [`new_test_raft`]: the storage
 /// says who is a learner).
 pub fn new_test_learner_raft(
