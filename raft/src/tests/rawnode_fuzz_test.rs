@@ -14,7 +14,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use bytes::Bytes;
 
-use super::support::{msg_term, new_test_config, test_logger, TestRng};
+use super::support::{msg_term, new_test_config, snapshot_with_conf_state, test_logger, TestRng};
 use crate::config::LOCAL_APPEND_THREAD;
 use crate::eraftpb::prost::Message as _;
 use crate::eraftpb::{
@@ -349,19 +349,21 @@ fn setup(round: u64, rng: &mut TestRng) -> Setup {
     }
 }
 
+impl Setup {
+    /// A storage holding only a snapshot of the setup's configuration at
+    /// index 2, term 1: where both the RawNode and the Node rounds start.
+    fn storage(&self) -> MemStorage {
+        let mut store = MemStorage::new();
+        store
+            .apply_snapshot(snapshot_with_conf_state(2, 1, self.cs.clone()))
+            .unwrap();
+        store
+    }
+}
+
 /// Runs a round; `Err` holds the panic message.
 fn run_round(st: &Setup, actions: &[Action]) -> Result<(), String> {
-    let mut store = MemStorage::new();
-    store
-        .apply_snapshot(Snapshot {
-            data: Bytes::new(),
-            metadata: SnapshotMetadata {
-                conf_state: st.cs.clone(),
-                index: 2,
-                term: 1,
-            },
-        })
-        .unwrap();
+    let store = st.storage();
     let res = catch_unwind(AssertUnwindSafe(|| {
         let mut n = RawNode::new(&st.cfg, store, &test_logger()).unwrap();
         match st.start {
@@ -720,17 +722,7 @@ fn random_peer_messages_never_panic_a_node() {
     let mut rng = TestRng(0x5151_aaaa_0000_0001);
     for round in 0..40u64 {
         let st = setup(round, &mut rng);
-        let mut store = MemStorage::new();
-        store
-            .apply_snapshot(Snapshot {
-                data: Bytes::new(),
-                metadata: SnapshotMetadata {
-                    conf_state: st.cs.clone(),
-                    index: 2,
-                    term: 1,
-                },
-            })
-            .unwrap();
+        let store = st.storage();
         let shared = Arc::new(RwLock::new(store));
         let mut cfg = st.cfg.clone();
         // The Node drives the local threads itself only without async
