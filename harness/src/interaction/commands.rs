@@ -23,7 +23,7 @@ use super::args::{
     scan_u64, script_err, CmdResult, Fail,
 };
 use super::storage::NodeStorage;
-use super::{InteractionEnv, Node, LEVEL_NAMES};
+use super::{InteractionEnv, Node, Output, LEVEL_NAMES};
 use crate::datadriven::{ScriptError, TestData};
 
 /// Guards `stabilize` against raft livelocks: far more rounds than any
@@ -429,24 +429,16 @@ impl InteractionEnv {
     /// responses (etcd `ProcessAppendThread`).
     pub fn process_append_thread(&mut self, idx: usize) -> CmdResult {
         let n = &mut self.nodes[idx];
-        let Some(mut m) = n.append_work.pop_front() else {
-            self.output.write_str("no append work to perform");
+        let Some((m, resps)) = take_work(&self.output, &mut n.append_work, "append") else {
             return Ok(());
         };
-        let resps = mem::take(&mut m.responses);
-        self.output.write_str("Processing:\n");
-        self.output.write_fmt(format_args!("{}\n", desc_msg(&m)));
         let st = HardState {
             term: m.term,
             vote: m.vote,
             commit: m.commit,
         };
         process_append(n, Some(st), &m.entries, m.snapshot.as_deref())?;
-        self.output.write_str("Responses:\n");
-        for r in &resps {
-            self.output.write_fmt(format_args!("{}\n", desc_msg(r)));
-        }
-        self.messages.extend(resps);
+        self.deliver_work_responses(resps);
         Ok(())
     }
 
@@ -459,22 +451,25 @@ impl InteractionEnv {
     /// (etcd `ProcessApplyThread`).
     pub fn process_apply_thread(&mut self, idx: usize) -> CmdResult {
         let n = &mut self.nodes[idx];
-        let Some(mut m) = n.apply_work.pop_front() else {
-            self.output.write_str("no apply work to perform");
+        let Some((m, resps)) = take_work(&self.output, &mut n.apply_work, "apply") else {
             return Ok(());
         };
-        let resps = mem::take(&mut m.responses);
-        self.output.write_str("Processing:\n");
-        self.output.write_fmt(format_args!("{}\n", desc_msg(&m)));
         // Every entry is applied even when a conf change is refused (see
         // `process_apply`), so raft hears about it either way.
         let res = process_apply(n, &m.entries);
+        self.deliver_work_responses(resps);
+        res
+    }
+
+    /// Prints the responses of a storage thread's message and queues them
+    /// for delivery, the end of both process-append-thread and
+    /// process-apply-thread.
+    fn deliver_work_responses(&mut self, resps: Vec<Message>) {
         self.output.write_str("Responses:\n");
         for r in &resps {
             self.output.write_fmt(format_args!("{}\n", desc_msg(r)));
         }
         self.messages.extend(resps);
-        res
     }
 
     /// `log-level <level>`: one of DEBUG, INFO, WARN, ERROR, FATAL, NONE in
@@ -952,4 +947,22 @@ fn keep_first_err<T>(first: &mut CmdResult, r: Result<T, impl Into<Fail>>) -> Op
             None
         }
     }
+}
+
+/// Takes the oldest message of a storage thread's queue and its responses,
+/// printing it as etcd's ProcessAppendThread and ProcessApplyThread do; when
+/// the queue is empty, says so (`what` names the thread) and gives `None`.
+fn take_work(
+    out: &Output,
+    queue: &mut VecDeque<Message>,
+    what: &str,
+) -> Option<(Message, Vec<Message>)> {
+    let Some(mut m) = queue.pop_front() else {
+        out.write_fmt(format_args!("no {what} work to perform"));
+        return None;
+    };
+    let resps = mem::take(&mut m.responses);
+    out.write_str("Processing:\n");
+    out.write_fmt(format_args!("{}\n", desc_msg(&m)));
+    Some((m, resps))
 }
