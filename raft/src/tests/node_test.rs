@@ -120,6 +120,14 @@ fn append(s: &Shared, ents: &[Entry]) {
     s.write().unwrap().append(ents).expect("append");
 }
 
+/// Waits for the node's next Ready, appends its entries to the storage and
+/// advances: the whole handling of a Ready the test has nothing to check in.
+fn persist_next_ready(n: &Node, s: &Shared) {
+    let rd = ready_with_timeout(n);
+    append(s, &rd.entries);
+    n.advance();
+}
+
 /// Steps for the test hook: records messages into `msgs` and consumes them.
 fn install_hook<F>(n: &Node, mut f: F)
 where
@@ -408,9 +416,7 @@ fn test_node_propose_add_duplicate_node() {
     let cfg = new_test_config(1, 10, 1);
     let n = Arc::new(new_node_test_harness(&cfg, &s, &[]));
     n.campaign().unwrap();
-    let rd = ready_with_timeout(&n);
-    append(&s, &rd.entries);
-    n.advance();
+    persist_next_ready(&n, &s);
 
     let (stop, applied, h) = drive(n.clone(), s.clone(), false);
 
@@ -449,9 +455,7 @@ fn test_block_proposal() {
     let (errc, h) = spawn_blocked(move || n2.propose(&b"somedata"[..]));
 
     n.campaign().unwrap();
-    let rd = ready_with_timeout(&n);
-    append(&s, &rd.entries);
-    n.advance();
+    persist_next_ready(&n, &s);
     select! {
         recv(errc) -> err => assert_eq!(err.unwrap(), Ok(())),
         recv(after(WAIT)) -> _ => panic!("blocking proposal, want unblocking"),
@@ -603,13 +607,9 @@ fn test_node_start() {
     n.campaign().unwrap();
 
     // Persist the vote.
-    let rd = ready_with_timeout(&n);
-    append(&s, &rd.entries);
-    n.advance();
+    persist_next_ready(&n, &s);
     // Append the empty entry.
-    let rd = ready_with_timeout(&n);
-    append(&s, &rd.entries);
-    n.advance();
+    persist_next_ready(&n, &s);
 
     n.propose(&b"foo"[..]).unwrap();
     let rd = ready_with_timeout(&n);
@@ -685,18 +685,12 @@ fn test_node_advance() {
 
     n.campaign().unwrap();
     // Persist the vote.
-    let rd = ready_with_timeout(&n);
-    append(&s, &rd.entries);
-    n.advance();
+    persist_next_ready(&n, &s);
     // Append the empty entry.
-    let rd = ready_with_timeout(&n);
-    append(&s, &rd.entries);
-    n.advance();
+    persist_next_ready(&n, &s);
 
     n.propose(&b"foo"[..]).unwrap();
-    let rd = ready_with_timeout(&n);
-    append(&s, &rd.entries);
-    n.advance();
+    persist_next_ready(&n, &s);
     select! {
         recv(n.ready()) -> _ => {}
         recv(after(WAIT)) -> _ => panic!("expect Ready after Advance, but there is no Ready available"),
@@ -821,13 +815,9 @@ fn test_commit_pagination() {
     n.campaign().unwrap();
 
     // Persist the vote.
-    let rd = ready_with_timeout(&n);
-    append(&s, &rd.entries);
-    n.advance();
+    persist_next_ready(&n, &s);
     // Append the empty entry.
-    let rd = ready_with_timeout(&n);
-    append(&s, &rd.entries);
-    n.advance();
+    persist_next_ready(&n, &s);
     // Apply the empty entry.
     let rd = ready_with_timeout(&n);
     assert_eq!(rd.committed_entries.len(), 1);
