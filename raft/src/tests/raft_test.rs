@@ -660,20 +660,25 @@ fn test_single_node_commit() {
     assert_eq!(tt.peer(1).raft_log.committed, 3);
 }
 
+/// Five fresh nodes, 1 elected, then cut off from 3, 4 and 5, and two
+/// proposals made to it: they reach only 2, so cannot commit. The start of
+/// the tests of committing an earlier term's entries after a leader change.
+fn leader_1_cut_from_3_4_5_with_two_proposals() -> Network {
+    let mut tt = Network::new(vec![Peer::Nil, Peer::Nil, Peer::Nil, Peer::Nil, Peer::Nil]);
+    tt.send1(new_message(1, 1, MsgHup));
+    tt.cut(1, 3);
+    tt.cut(1, 4);
+    tt.cut(1, 5);
+    tt.send1(prop_msg(1, b"some data"));
+    tt.send1(prop_msg(1, b"some data"));
+    tt
+}
+
 /// Entries of an earlier term are not committed after a leader change when
 /// no new proposal arrives and the new leader's empty entry is filtered.
 #[test]
 fn test_cannot_commit_without_new_term_entry() {
-    let mut tt = Network::new(vec![Peer::Nil, Peer::Nil, Peer::Nil, Peer::Nil, Peer::Nil]);
-    tt.send1(new_message(1, 1, MsgHup));
-
-    // 1 cannot reach 3, 4, 5.
-    tt.cut(1, 3);
-    tt.cut(1, 4);
-    tt.cut(1, 5);
-
-    tt.send1(prop_msg(1, b"some data"));
-    tt.send1(prop_msg(1, b"some data"));
+    let mut tt = leader_1_cut_from_3_4_5_with_two_proposals();
 
     assert_eq!(tt.peer(1).raft_log.committed, 1);
 
@@ -701,16 +706,7 @@ fn test_cannot_commit_without_new_term_entry() {
 /// the new leader's empty entry commits.
 #[test]
 fn test_commit_without_new_term_entry() {
-    let mut tt = Network::new(vec![Peer::Nil, Peer::Nil, Peer::Nil, Peer::Nil, Peer::Nil]);
-    tt.send1(new_message(1, 1, MsgHup));
-
-    // 1 cannot reach 3, 4, 5.
-    tt.cut(1, 3);
-    tt.cut(1, 4);
-    tt.cut(1, 5);
-
-    tt.send1(prop_msg(1, b"some data"));
-    tt.send1(prop_msg(1, b"some data"));
+    let mut tt = leader_1_cut_from_3_4_5_with_two_proposals();
 
     assert_eq!(tt.peer(1).raft_log.committed, 1);
 
