@@ -130,7 +130,7 @@ impl fmt::Display for ConfChangeParseError {
                 write!(
                     f,
                     "strconv.ParseUint: parsing {}: {reason}",
-                    go_quote_str(&token[1..])
+                    crate::quote::go_quote(&token.as_bytes()[1..])
                 )
             }
         }
@@ -138,40 +138,6 @@ impl fmt::Display for ConfChangeParseError {
 }
 
 impl std::error::Error for ConfChangeParseError {}
-
-/// Go's `%q` of a token for an error text: quotes, backslashes and control
-/// characters escaped as Go escapes them (a token can hold the newlines and
-/// tabs of a multi-line input), other characters kept. (The full `%q`,
-/// which also escapes non-printable non-control characters, is in the
-/// `raft` crate's `describe`, which this crate cannot use.)
-fn go_quote_str(s: &str) -> String {
-    use fmt::Write as _;
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\u{07}' => out.push_str("\\a"),
-            '\u{08}' => out.push_str("\\b"),
-            '\u{0c}' => out.push_str("\\f"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{0b}' => out.push_str("\\v"),
-            // Go writes ASCII controls as \xNN and the C1 controls as \uNNNN.
-            c if (c as u32) < 0x80 && c.is_control() => {
-                let _ = write!(out, "\\x{:02x}", c as u32);
-            }
-            c if c.is_control() => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
 
 /// Parses space-separated operations into changes (etcd
 /// `ConfChangesFromString`): `vN` makes N a voter, `lN` a learner, `rN`
@@ -414,6 +380,12 @@ mod tests {
             (
                 "v1\nv2\tv\u{1}\u{85}9",
                 "strconv.ParseUint: parsing \"1\\nv2\\tv\\x01\\u00859\": invalid syntax",
+            ),
+            // Non-printable characters that are not controls (a zero-width
+            // space, a private-use character) are escaped too, as by Go.
+            (
+                "v\u{200b}1\u{e000}",
+                "strconv.ParseUint: parsing \"\\u200b1\\ue000\": invalid syntax",
             ),
         ];
         for (input, want) in cases {

@@ -6,6 +6,7 @@
 
 mod confchange;
 mod confstate;
+pub mod quote;
 mod types;
 
 pub use confchange::*;

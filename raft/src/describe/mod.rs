@@ -7,8 +7,6 @@
 //! endpoints in hex, id lists as `[1 2 3]`, entry data quoted as Go's `%q`
 //! (see [`go_quote`]), enum values by their `raft.proto` names.
 
-mod printable;
-
 use std::fmt::{self, Write as _};
 
 use prost::Message as _;
@@ -31,83 +29,7 @@ pub type EntryFormatter = dyn Fn(&[u8]) -> String;
 /// protobuf runtime has one text for malformed input.
 const DECODE_ERROR: &str = "proto: cannot parse invalid wire-format data";
 
-/// Appends `data` to `out` quoted as Go's `%q` (`strconv.Quote`) does.
-///
-/// Printable characters (per Go's `strconv.IsPrint`) stay as they are; `"`
-/// and `\` are backslash-escaped; `\a \b \f \n \r \t \v` use their short
-/// escapes; other control characters become `\xNN`, other non-printable
-/// characters `\uNNNN` or `\UNNNNNNNN`; bytes that are not valid UTF-8 are
-/// escaped one at a time as `\xNN`.
-pub fn go_quote_into(out: &mut String, data: &[u8]) {
-    out.reserve(data.len() + 2);
-    out.push('"');
-    for chunk in data.utf8_chunks() {
-        for c in chunk.valid().chars() {
-            push_quoted_char(out, c);
-        }
-        // Go decodes an invalid sequence one byte at a time, so each byte
-        // becomes its own escape.
-        for b in chunk.invalid() {
-            let _ = write!(out, "\\x{b:02x}");
-        }
-    }
-    out.push('"');
-}
-
-/// `data` quoted as Go's `%q` does; see [`go_quote_into`].
-pub fn go_quote(data: &[u8]) -> String {
-    let mut s = String::new();
-    go_quote_into(&mut s, data);
-    s
-}
-
-/// Appends one valid character as Go's quoting escapes it.
-fn push_quoted_char(out: &mut String, c: char) {
-    match c {
-        '"' | '\\' => {
-            out.push('\\');
-            out.push(c);
-        }
-        _ if is_go_printable(c) => out.push(c),
-        '\u{07}' => out.push_str("\\a"),
-        '\u{08}' => out.push_str("\\b"),
-        '\u{0c}' => out.push_str("\\f"),
-        '\n' => out.push_str("\\n"),
-        '\r' => out.push_str("\\r"),
-        '\t' => out.push_str("\\t"),
-        '\u{0b}' => out.push_str("\\v"),
-        _ => {
-            let r = c as u32;
-            let _ = if r < 0x20 || r == 0x7f {
-                write!(out, "\\x{r:02x}")
-            } else if r < 0x10000 {
-                write!(out, "\\u{r:04x}")
-            } else {
-                write!(out, "\\U{r:08x}")
-            };
-        }
-    }
-}
-
-/// Whether Go's `strconv.IsPrint` holds for `c`.
-fn is_go_printable(c: char) -> bool {
-    let r = c as u32;
-    // The ASCII range is by far the most common; answer it without a search.
-    if r < 0x80 {
-        return (0x20..0x7f).contains(&r);
-    }
-    printable::PRINTABLE
-        .binary_search_by(|&(lo, hi)| {
-            if hi < r {
-                std::cmp::Ordering::Less
-            } else if lo > r {
-                std::cmp::Ordering::Greater
-            } else {
-                std::cmp::Ordering::Equal
-            }
-        })
-        .is_ok()
-}
+pub use raft_proto::quote::{go_quote, go_quote_into};
 
 /// Writes a list of numbers as Go's `%v` prints a slice: `[1 2 3]`.
 fn write_go_list<T: fmt::Display>(out: &mut String, items: &[T]) {

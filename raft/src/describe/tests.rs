@@ -366,60 +366,6 @@ fn test_describe_conf_change() {
 }
 
 #[test]
-fn test_go_quote_ascii() {
-    assert_eq!(go_quote(b""), r#""""#);
-    assert_eq!(go_quote(b"prop_1"), r#""prop_1""#);
-    assert_eq!(go_quote(b"a b~"), r#""a b~""#);
-    assert_eq!(go_quote(b"\"\\"), r#""\"\\""#);
-    assert_eq!(go_quote(b"\x07\x08\x0c\n\r\t\x0b"), r#""\a\b\f\n\r\t\v""#);
-    assert_eq!(go_quote(b"\x00\x01\x1f\x7f"), r#""\x00\x01\x1f\x7f""#);
-}
-
-#[test]
-fn test_go_quote_unicode() {
-    // Printable characters stay literal, in any script or plane.
-    assert_eq!(go_quote("héllo ☺ 日本".as_bytes()), "\"héllo ☺ 日本\"");
-    assert_eq!(go_quote("😀".as_bytes()), "\"😀\"");
-    assert_eq!(go_quote("\u{fffd}".as_bytes()), "\"\u{fffd}\"");
-    // A combining mark (category M) is printable.
-    assert_eq!(go_quote("e\u{301}".as_bytes()), "\"e\u{301}\"");
-    // C1 controls, non-ASCII spaces, format characters, separators,
-    // private use and unassigned code points are escaped.
-    assert_eq!(go_quote("\u{80}".as_bytes()), r#""\u0080""#);
-    assert_eq!(go_quote("\u{a0}".as_bytes()), r#""\u00a0""#);
-    assert_eq!(go_quote("\u{ad}".as_bytes()), r#""\u00ad""#);
-    assert_eq!(go_quote("\u{200b}".as_bytes()), r#""\u200b""#);
-    assert_eq!(go_quote("\u{2028}".as_bytes()), r#""\u2028""#);
-    assert_eq!(go_quote("\u{3000}".as_bytes()), r#""\u3000""#);
-    assert_eq!(go_quote("\u{feff}".as_bytes()), r#""\ufeff""#);
-    assert_eq!(go_quote("\u{e000}".as_bytes()), r#""\ue000""#);
-    assert_eq!(go_quote("\u{378}".as_bytes()), r#""\u0378""#);
-    assert_eq!(go_quote("\u{e0001}".as_bytes()), r#""\U000e0001""#);
-    assert_eq!(go_quote("\u{10ffff}".as_bytes()), r#""\U0010ffff""#);
-}
-
-#[test]
-fn test_go_quote_invalid_utf8() {
-    assert_eq!(go_quote(b"\xff"), r#""\xff""#);
-    assert_eq!(go_quote(b"a\x80b"), r#""a\x80b""#);
-    // A truncated sequence is escaped byte by byte, then decoding resumes.
-    assert_eq!(go_quote(b"\xe2\x82a"), r#""\xe2\x82a""#);
-    assert_eq!(go_quote(b"\xe2\x82\xac"), "\"€\"");
-    // Encoded surrogates and overlong forms are invalid in Go too.
-    assert_eq!(go_quote(b"\xed\xa0\x80"), r#""\xed\xa0\x80""#);
-    assert_eq!(go_quote(b"\xc0\xaf"), r#""\xc0\xaf""#);
-    assert_eq!(go_quote(b"\xf4\x90\x80\x80"), r#""\xf4\x90\x80\x80""#);
-}
-
-#[test]
-fn test_printable_table_is_sorted() {
-    let t = printable::PRINTABLE;
-    assert!(t.iter().all(|&(lo, hi)| lo <= hi));
-    assert!(t.windows(2).all(|w| w[0].1 + 1 < w[1].0));
-    assert_eq!(t[0], (0x20, 0x7e));
-}
-
-#[test]
 fn test_message_type_names() {
     assert_eq!(MessageType::MsgApp.to_string(), "MsgApp");
     assert_eq!(MessageType::MsgForgetLeader.to_string(), "MsgForgetLeader");
