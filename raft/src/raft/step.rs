@@ -102,20 +102,7 @@ impl<S: Storage> Raft<S> {
             } else if t == MessageType::MsgPreVote {
                 // Dropping it could deadlock a cluster that just enabled
                 // pre-vote: reject explicitly.
-                let last = self.raft_log.last_entry_id();
-                slog::info!(
-                    self.logger,
-                    "{:x} [logterm: {}, index: {}, vote: {:x}] rejected {:?} from {:x} [logterm: {}, index: {}] at term {}",
-                    self.id,
-                    last.term,
-                    last.index,
-                    self.vote,
-                    t,
-                    m.from,
-                    m.log_term,
-                    m.index,
-                    self.term
-                );
+                self.log_vote_rejection(m);
                 let mut resp = Message::new(MessageType::MsgPreVoteResp);
                 resp.to = m.from;
                 resp.term = self.term;
@@ -261,19 +248,7 @@ impl<S: Storage> Raft<S> {
                 self.vote = m.from;
             }
         } else {
-            slog::info!(
-                self.logger,
-                "{:x} [logterm: {}, index: {}, vote: {:x}] rejected {:?} from {:x} [logterm: {}, index: {}] at term {}",
-                self.id,
-                last.term,
-                last.index,
-                self.vote,
-                t,
-                m.from,
-                cand.term,
-                cand.index,
-                self.term
-            );
+            self.log_vote_rejection(m);
             if self.term == 0 {
                 // Only a node whose log holds entries but that never saw a
                 // term gets here (a peer's termless append, or a storage
@@ -882,6 +857,26 @@ impl<S: Storage> Raft<S> {
 }
 
 impl<S: Storage> Raft<S> {
+    /// etcd's log line for a refused (pre-)vote request, written from the
+    /// two places that refuse one: a lower-term pre-vote and a vote this node
+    /// cannot grant.
+    fn log_vote_rejection(&self, m: &Message) {
+        let last = self.raft_log.last_entry_id();
+        slog::info!(
+            self.logger,
+            "{:x} [logterm: {}, index: {}, vote: {:x}] rejected {:?} from {:x} [logterm: {}, index: {}] at term {}",
+            self.id,
+            last.term,
+            last.index,
+            self.vote,
+            m.get_type(),
+            m.from,
+            m.log_term,
+            m.index,
+            self.term
+        );
+    }
+
     /// A follower's handling of a transfer or read-index request: forwarded
     /// to the leader, or dropped (etcd's log line names it as `what`) while
     /// there is none. One helper, so both requests log and forward alike.
