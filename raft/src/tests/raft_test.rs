@@ -2879,43 +2879,31 @@ fn check_leader_transfer_state(r: &TestRaft, state: StateRole, lead: u64) {
 /// A transfer to a transferee with an up-to-date log succeeds.
 #[test]
 fn test_leader_transfer_to_up_to_date_node() {
-    let mut nt = Network::new(vec![Peer::Nil, Peer::Nil, Peer::Nil]);
-    nt.send1(new_message(1, 1, MsgHup));
-
-    assert_eq!(nt.peer(1).lead, 1);
-
-    // Transfer to 2.
-    nt.send1(new_message(2, 1, MsgTransferLeader));
-
-    check_leader_transfer_state(nt.peer(1), StateRole::Follower, 2);
-
-    // After some replication, transfer back to 1.
-    nt.send1(empty_prop(1));
-
-    nt.send1(new_message(1, 2, MsgTransferLeader));
-
-    check_leader_transfer_state(nt.peer(1), StateRole::Leader, 1);
+    transfer_to_up_to_date_node_and_back(1, 2);
 }
 
 /// Like the previous test, with every transfer request sent to the follower
 /// instead of the leader.
 #[test]
 fn test_leader_transfer_to_up_to_date_node_from_follower() {
+    transfer_to_up_to_date_node_and_back(2, 1);
+}
+
+/// Elects 1, transfers leadership to 2 with a request stepped into
+/// `first_via`, replicates an entry, then transfers back to 1 with a request
+/// stepped into `second_via`; each transfer must complete.
+fn transfer_to_up_to_date_node_and_back(first_via: u64, second_via: u64) {
     let mut nt = Network::new(vec![Peer::Nil, Peer::Nil, Peer::Nil]);
     nt.send1(new_message(1, 1, MsgHup));
 
     assert_eq!(nt.peer(1).lead, 1);
 
-    // Transfer to 2.
-    nt.send1(new_message(2, 2, MsgTransferLeader));
-
+    nt.send1(new_message(2, first_via, MsgTransferLeader));
     check_leader_transfer_state(nt.peer(1), StateRole::Follower, 2);
 
     // After some replication, transfer back to 1.
     nt.send1(empty_prop(1));
-
-    nt.send1(new_message(1, 1, MsgTransferLeader));
-
+    nt.send1(new_message(1, second_via, MsgTransferLeader));
     check_leader_transfer_state(nt.peer(1), StateRole::Leader, 1);
 }
 
