@@ -1,0 +1,3 @@
+//! raftexample: a replicated key-value server (etcd's contrib/raftexample).
+
+fn main() {}
