@@ -1,0 +1,100 @@
+//! The adapter for this repository's raft (`RawNode` over `MemStorage`),
+//! driven through its public API as an application would.
+
+use std::collections::VecDeque;
+
+use bytes::Bytes;
+use raft::config::Config;
+use raft::eraftpb::{ConfState, Message};
+use raft::raw_node::RawNode;
+use raft::storage::MemStorage;
+
+use crate::{Applied, Library};
+
+/// This repository's raft.
+pub struct Ours;
+
+impl Library for Ours {
+    const NAME: &'static str = "raft-etcd-port";
+    type Node = RawNode<MemStorage>;
+    type Message = Message;
+    const BATCH_APPEND: bool = false;
+
+    fn new_node(id: u64, voters: u64, batch_append: bool) -> RawNode<MemStorage> {
+        let cs = ConfState {
+            voters: (1..=voters).collect(),
+            ..Default::default()
+        };
+        let mut cfg = Config::new(id);
+        cfg.election_tick = 10;
+        cfg.heartbeat_tick = 1;
+        cfg.max_size_per_msg = 1 << 20;
+        cfg.max_inflight_msgs = 256;
+        cfg.pre_vote = false;
+        cfg.check_quorum = false;
+        // `run` refuses WORKLOADS_BATCH_APPEND=1 while BATCH_APPEND is false.
+        debug_assert!(!batch_append);
+        let logger = slog::Logger::root(slog::Discard, slog::o!());
+        RawNode::new(&cfg, MemStorage::new_with_conf_state(cs), &logger)
+            .expect("the workloads' config is valid")
+    }
+
+    fn campaign(node: &mut RawNode<MemStorage>) {
+        node.campaign().expect("a follower can campaign");
+    }
+
+    #[inline]
+    fn propose(node: &mut RawNode<MemStorage>, payload: Vec<u8>) {
+        node.propose(Bytes::from(payload))
+            .expect("the leader accepts proposals");
+    }
+
+    fn tick(node: &mut RawNode<MemStorage>) {
+        node.tick();
+    }
+
+    fn leader(node: &RawNode<MemStorage>) -> u64 {
+        node.basic_status().soft_state.lead
+    }
+
+    fn handle_ready(
+        node: &mut RawNode<MemStorage>,
+        out: &mut VecDeque<Message>,
+        applied: &mut Applied,
+    ) -> bool {
+        if !node.has_ready() {
+            return false;
+        }
+        let mut rd = node.ready();
+        let store = node.mut_store();
+        if let Some(snap) = rd.snapshot.take() {
+            store
+                .apply_snapshot(snap)
+                .expect("memory storage takes a snapshot");
+        }
+        if !rd.entries.is_empty() {
+            store.append(&rd.entries).expect("memory storage appends");
+        }
+        if let Some(hs) = rd.hard_state {
+            store
+                .set_hard_state(hs)
+                .expect("memory storage sets a hard state");
+        }
+        out.extend(rd.messages.drain(..));
+        for e in &rd.committed_entries {
+            applied.entry(e.data.len());
+        }
+        node.advance();
+        true
+    }
+
+    #[inline]
+    fn recipient(m: &Message) -> u64 {
+        m.to
+    }
+
+    #[inline]
+    fn step(node: &mut RawNode<MemStorage>, m: Message) {
+        let _ = node.step(m);
+    }
+}
