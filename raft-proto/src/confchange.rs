@@ -116,7 +116,7 @@ pub enum ConfChangeParseError {
         /// The whole token.
         token: String,
         /// Why the number did not parse.
-        reason: String,
+        reason: crate::strconv::NumError,
     },
 }
 
@@ -164,24 +164,15 @@ pub fn conf_changes_from_string(s: &str) -> Result<Vec<ConfChangeSingle>, ConfCh
             };
             // The first byte is ASCII here, so slicing after it is on a
             // character boundary.
-            let id =
-                parse_go_uint(&tok[1..]).map_err(|reason| ConfChangeParseError::BadNodeId {
+            let id = crate::strconv::parse_uint(&tok[1..]).map_err(|reason| {
+                ConfChangeParseError::BadNodeId {
                     token: tok.to_string(),
-                    reason: reason.to_string(),
-                })?;
+                    reason,
+                }
+            })?;
             Ok(ConfChangeSingle::new(change_type, id))
         })
         .collect()
-}
-
-/// Parses a decimal `u64` as Go's `strconv.ParseUint(s, 10, 64)` does,
-/// which accepts underscores nowhere and no sign, and returns its error
-/// wording.
-fn parse_go_uint(s: &str) -> Result<u64, &'static str> {
-    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
-        return Err("invalid syntax");
-    }
-    s.parse::<u64>().map_err(|_| "value out of range")
 }
 
 /// The inverse of [`conf_changes_from_string`] (etcd

@@ -7,6 +7,7 @@
 mod confchange;
 mod confstate;
 pub mod quote;
+pub mod strconv;
 mod types;
 
 pub use confchange::*;

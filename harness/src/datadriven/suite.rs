@@ -169,9 +169,20 @@ pub fn parse_ratchet(text: &str) -> Vec<String> {
 /// set, else `../shared/conformance/etcd-raft` relative to the workspace root
 /// (where CI puts the shared directory).
 pub fn conformance_dir() -> Option<PathBuf> {
+    shared_conformance_dir("etcd-raft")
+}
+
+/// A directory of conformance scripts named `name` beside etcd's golden
+/// files (e.g. `etcd-go-generated`, scripts whose output etcd's Go tests
+/// wrote), if present: `../shared/conformance/<name>` relative to the
+/// workspace root, or beside `$RAFT_CONFORMANCE_DIR` when that is set.
+pub fn shared_conformance_dir(name: &str) -> Option<PathBuf> {
     let dir = match std::env::var_os("RAFT_CONFORMANCE_DIR") {
-        Some(d) => PathBuf::from(d),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/conformance/etcd-raft"),
+        Some(d) if name == "etcd-raft" => PathBuf::from(d),
+        Some(d) => PathBuf::from(d).join("..").join(name),
+        None => Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../shared/conformance")
+            .join(name),
     };
     dir.is_dir().then_some(dir)
 }

@@ -2,6 +2,7 @@
 //! `strconv` rules), reporting mistakes as script errors.
 
 use raft::describe::go_quote;
+use raft_proto::strconv::{parse_uint, NumError};
 
 use crate::datadriven::{go_bool, CmdArg, ScriptError, TestData};
 
@@ -47,21 +48,26 @@ fn strconv_err(func: &str, s: &str, reason: &str) -> String {
 
 /// Go's `strconv.ParseUint(s, 10, 64)`, with Go's error text.
 pub fn parse_u64(s: &str) -> Result<u64, String> {
-    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(strconv_err("ParseUint", s, "invalid syntax"));
-    }
-    s.parse::<u64>()
-        .map_err(|_| strconv_err("ParseUint", s, "value out of range"))
+    parse_uint(s).map_err(|e| strconv_err("ParseUint", s, &e.to_string()))
 }
 
 /// Go's `strconv.Atoi` (a signed machine integer), with Go's error text.
+/// Go parses the magnitude as `ParseUint` does (so overflowing digits are
+/// out of range before a later bad byte), then checks it against the sign.
 pub fn parse_int(s: &str) -> Result<i64, String> {
-    let digits = s.strip_prefix(['+', '-']).unwrap_or(s);
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(strconv_err("Atoi", s, "invalid syntax"));
+    let err = |e: NumError| strconv_err("Atoi", s, &e.to_string());
+    let (negative, digits) = match s.as_bytes().first() {
+        Some(b'-') => (true, &s[1..]),
+        Some(b'+') => (false, &s[1..]),
+        _ => (false, s),
+    };
+    let magnitude = parse_uint(digits).map_err(err)?;
+    if negative {
+        0i64.checked_sub_unsigned(magnitude)
+            .ok_or_else(|| err(NumError::Range))
+    } else {
+        i64::try_from(magnitude).map_err(|_| err(NumError::Range))
     }
-    s.parse::<i64>()
-        .map_err(|_| strconv_err("Atoi", s, "value out of range"))
 }
 
 /// Go's `strconv.ParseBool`, with Go's error text.
@@ -129,6 +135,27 @@ mod tests {
         );
         assert!(parse_u64("-1").is_err());
         assert_eq!(parse_int("-3"), Ok(-3));
+        assert_eq!(parse_int("-9223372036854775808"), Ok(i64::MIN));
+        // Go reports overflowing digits before a later bad byte.
+        assert_eq!(
+            parse_u64("99999999999999999999x"),
+            Err(
+                "strconv.ParseUint: parsing \"99999999999999999999x\": value out of range"
+                    .to_owned()
+            )
+        );
+        assert_eq!(
+            parse_int("-99999999999999999999x"),
+            Err("strconv.Atoi: parsing \"-99999999999999999999x\": value out of range".to_owned())
+        );
+        assert_eq!(
+            parse_int("9223372036854775808"),
+            Err("strconv.Atoi: parsing \"9223372036854775808\": value out of range".to_owned())
+        );
+        assert_eq!(
+            parse_int("1x9999999999999999999"),
+            Err("strconv.Atoi: parsing \"1x9999999999999999999\": invalid syntax".to_owned())
+        );
         assert_eq!(parse_bool("T"), Ok(true));
         assert_eq!(parse_bool("False"), Ok(false));
         assert!(parse_bool("yes").is_err());
