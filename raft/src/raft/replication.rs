@@ -491,26 +491,26 @@ impl<S: Storage> Raft<S> {
     }
 }
 
-/// Formats a conf state as Go's `%v` of the struct would.
+/// Formats a conf state as etcd's `%v` of a `*pb.ConfState` does: the
+/// protobuf-go text format on one line (`voters:1 voters:2 auto_leave:false`),
+/// repeated fields one value at a time, in field order, single spaces.
+/// `auto_leave` is always printed because etcd's conf states always carry it
+/// (`pb.EnsureConfState`).
 struct GoConfState<'a>(&'a crate::eraftpb::ConfState);
 
 impl std::fmt::Display for GoConfState<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let list = |v: &[u64]| {
-            v.iter()
-                .map(|x| x.to_string())
-                .collect::<Vec<_>>()
-                .join(" ")
-        };
         let cs = self.0;
-        write!(
-            f,
-            "{{[{}] [{}] [{}] [{}] {}}}",
-            list(&cs.voters),
-            list(&cs.learners),
-            list(&cs.voters_outgoing),
-            list(&cs.learners_next),
-            cs.auto_leave
-        )
+        for (name, ids) in [
+            ("voters", &cs.voters),
+            ("learners", &cs.learners),
+            ("voters_outgoing", &cs.voters_outgoing),
+            ("learners_next", &cs.learners_next),
+        ] {
+            for id in ids {
+                write!(f, "{name}:{id} ")?;
+            }
+        }
+        write!(f, "auto_leave:{}", cs.auto_leave)
     }
 }
