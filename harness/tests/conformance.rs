@@ -8,7 +8,7 @@
 mod common;
 
 use common::{report_failure, workspace_root};
-use raft_harness::datadriven::suite;
+use etcdraft_harness::datadriven::suite;
 
 /// Runs every file of the ratchet list `list` from the shared directory
 /// `dir_name`.

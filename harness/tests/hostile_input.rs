@@ -6,8 +6,8 @@
 
 use proptest::prelude::*;
 
-use raft_harness::datadriven::suite::Kind;
-use raft_harness::datadriven::{run_script, FileOutcome, Script};
+use etcdraft_harness::datadriven::suite::Kind;
+use etcdraft_harness::datadriven::{run_script, FileOutcome, Script};
 
 /// Runs `src` as a script of `kind` and checks that no handler panicked
 /// and that any error is located at a line of the file.

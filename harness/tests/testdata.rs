@@ -6,7 +6,7 @@
 mod common;
 
 use common::{report_failure, workspace_root};
-use raft_harness::datadriven::suite;
+use etcdraft_harness::datadriven::suite;
 
 #[test]
 fn testdata_scripts_pass() {
@@ -25,6 +25,6 @@ fn testdata_scripts_pass() {
     }
     assert!(
         failures.is_empty(),
-        "{failures}(REWRITE=1 cargo test -p raft-harness --test testdata rewrites the expectations)"
+        "{failures}(REWRITE=1 cargo test -p etcdraft-harness --test testdata rewrites the expectations)"
     );
 }

@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use bytes::Bytes;
 use prost::Message as _;
 use prost_reflect::{Cardinality, DescriptorPool, DynamicMessage, Kind, MessageDescriptor, Value};
-use raft_proto::*;
+use etcdraft_proto::*;
 
 /// etcd's raftpb messages: for each, its fields as
 /// `number label type name` (see [`field_line`]).

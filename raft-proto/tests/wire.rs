@@ -3,7 +3,7 @@
 
 use bytes::Bytes;
 use prost::Message as _;
-use raft_proto::*;
+use etcdraft_proto::*;
 
 /// Every message type, by value; `MessageType::try_from` confirms the list
 /// is complete.

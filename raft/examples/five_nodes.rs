@@ -3,7 +3,7 @@
 //! proposals, every node commits and applies them, each node's log is
 //! printed, and everything stops cleanly.
 //!
-//! Run with `cargo run -p raft --example five_nodes`.
+//! Run with `cargo run -p etcdraft --example five_nodes`.
 
 use std::sync::{Arc, Mutex, RwLock};
 use std::thread;
@@ -11,11 +11,11 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{bounded, select, tick, unbounded, Receiver, Sender};
 use prost::Message as _;
-use raft::config::Config;
-use raft::eraftpb::{ConfChange, EntryType, Message};
-use raft::node::{start_node, Node};
-use raft::raw_node::Peer;
-use raft::storage::MemStorage;
+use etcdraft::config::Config;
+use etcdraft::eraftpb::{ConfChange, EntryType, Message};
+use etcdraft::node::{start_node, Node};
+use etcdraft::raw_node::Peer;
+use etcdraft::storage::MemStorage;
 
 const IDS: [u64; 5] = [1, 2, 3, 4, 5];
 
@@ -42,7 +42,7 @@ struct Member {
     driver: thread::JoinHandle<()>,
 }
 
-fn main() -> raft::Result<()> {
+fn main() -> etcdraft::Result<()> {
     let logger = slog::Logger::root(StderrDrain, slog::o!());
     let peers: Vec<Peer> = IDS
         .iter()

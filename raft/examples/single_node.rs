@@ -2,12 +2,12 @@
 //! commands, handle each `Ready` (persist, apply, advance), and print the
 //! log.
 //!
-//! Run with `cargo run -p raft --example single_node`.
+//! Run with `cargo run -p etcdraft --example single_node`.
 
-use raft::config::Config;
-use raft::eraftpb::{ConfState, EntryType};
-use raft::raw_node::RawNode;
-use raft::storage::{MemStorage, Storage};
+use etcdraft::config::Config;
+use etcdraft::eraftpb::{ConfState, EntryType};
+use etcdraft::raw_node::RawNode;
+use etcdraft::storage::{MemStorage, Storage};
 
 /// Prints raft's log lines (etcd's texts) to stderr, at info level and up.
 struct StderrDrain;
@@ -24,7 +24,7 @@ impl slog::Drain for StderrDrain {
     }
 }
 
-fn main() -> raft::Result<()> {
+fn main() -> etcdraft::Result<()> {
     let logger = slog::Logger::root(StderrDrain, slog::o!());
 
     // A group of one: the storage's initial configuration names node 1 as
@@ -76,7 +76,7 @@ fn main() -> raft::Result<()> {
 /// Handles one `Ready` the way every application must: persist the hard
 /// state and entries, send the messages (a group of one has none), apply
 /// the committed entries, then advance.
-fn handle_ready(node: &mut RawNode<MemStorage>) -> raft::Result<()> {
+fn handle_ready(node: &mut RawNode<MemStorage>) -> etcdraft::Result<()> {
     let rd = node.ready();
     let store = node.mut_store();
     if let Some(snap) = rd.snapshot {

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use raft_harness::datadriven::FileOutcome;
+use etcdraft_harness::datadriven::FileOutcome;
 
 /// The workspace root: the parent of the harness crate's directory.
 pub fn workspace_root() -> &'static Path {
