@@ -17,9 +17,9 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
+use etcdraft_proto::*;
 use prost::Message as _;
 use prost_reflect::{Cardinality, DescriptorPool, DynamicMessage, Kind, MessageDescriptor, Value};
-use etcdraft_proto::*;
 
 /// etcd's raftpb messages: for each, its fields as
 /// `number label type name` (see [`field_line`]).

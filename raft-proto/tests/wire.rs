@@ -2,8 +2,8 @@
 //! and malformed input is an error, never a panic.
 
 use bytes::Bytes;
-use prost::Message as _;
 use etcdraft_proto::*;
+use prost::Message as _;
 
 /// Every message type, by value; `MessageType::try_from` confirms the list
 /// is complete.

@@ -10,12 +10,12 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{bounded, select, tick, unbounded, Receiver, Sender};
-use prost::Message as _;
 use etcdraft::config::Config;
 use etcdraft::eraftpb::{ConfChange, EntryType, Message};
 use etcdraft::node::{start_node, Node};
 use etcdraft::raw_node::Peer;
 use etcdraft::storage::MemStorage;
+use prost::Message as _;
 
 const IDS: [u64; 5] = [1, 2, 3, 4, 5];
 
