@@ -116,7 +116,7 @@ fn main() -> etcdraft::Result<()> {
     drop(stop_tx);
     for m in members {
         m.driver.join().expect("driver panicked");
-        m.node.stop();
+        m.node.stop()?;
     }
     println!("all nodes stopped");
     Ok(())
@@ -150,10 +150,16 @@ fn drive(
         select! {
             recv(ticker) -> _ => node.tick(),
             recv(inbox) -> m => {
-                // Only the leader is proposed to, so no forwarded proposal
-                // can block this step waiting for a leader.
+                // One thread steps everything that arrives: `step` never
+                // waits for a leader. A proposal forwarded by a follower
+                // while this node knows no leader comes back as dropped;
+                // its proposer sees it never applied and proposes again.
                 let Ok(m) = m else { return };
-                let _ = node.step(m);
+                match node.step(m) {
+                    Ok(()) | Err(raft::Error::ProposalDropped) => {}
+                    // Stopped or failed: `stop` in main reports why.
+                    Err(_) => return,
+                }
             }
             recv(node.ready()) -> rd => {
                 let Ok(rd) = rd else { return };

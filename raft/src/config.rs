@@ -35,7 +35,14 @@ pub struct Config {
     /// Ticks between a leader's heartbeats.
     pub heartbeat_tick: usize,
     /// The last applied index, when restarting: entries up to it are not
-    /// handed to the application again.
+    /// handed to the application again. Leave it at 0 for a state machine
+    /// that is rebuilt at each start (raft then hands out every committed
+    /// entry after the snapshot again); set it to what a durable state
+    /// machine persisted as applied. Conf changes are entries too: raft
+    /// does not re-apply the skipped ones to its configuration by itself.
+    /// [`restart_node`](crate::node::restart_node) does it for a `Node`;
+    /// with a [`RawNode`](crate::RawNode), call
+    /// [`reapply_conf_changes`](crate::restart::reapply_conf_changes).
     pub applied: u64,
     /// Whether local storage is written through `MsgStorageAppend` /
     /// `MsgStorageApply` messages instead of `Ready`/`advance`.
@@ -70,6 +77,14 @@ pub struct Config {
     /// configuration (only for applications that validate them above raft).
     pub disable_conf_change_validation: bool,
     /// Whether a leader steps down when it is removed or demoted.
+    ///
+    /// Off (etcd's default), a leader that applied its own removal keeps
+    /// leading: it replicates and commits what it already has, but drops
+    /// every new proposal with [`Error::ProposalDropped`], and the group
+    /// elects no other leader while it keeps sending heartbeats. The
+    /// application must then stop the removed node (or transfer leadership
+    /// away before proposing the removal). On, it steps down and the rest
+    /// of the group elects a new leader.
     pub step_down_on_removal: bool,
 }
 
@@ -111,6 +126,14 @@ impl Config {
         // for configs that set only the first.
         if self.max_committed_size_per_ready == 0 {
             self.max_committed_size_per_ready = self.max_size_per_msg;
+        }
+        // etcd takes it and panics at the first committed entry ("applying
+        // entry size (0-0)=0 not positive"): nothing could ever be applied.
+        if self.max_committed_size_per_ready == 0 {
+            return invalid(
+                "max committed size per ready must be greater than 0 \
+                 (it defaults to max size per msg, which is 0)",
+            );
         }
         if self.max_inflight_msgs == 0 {
             return invalid("max inflight messages must be greater than 0");
@@ -167,6 +190,16 @@ mod tests {
             err(&mut c),
             "max inflight bytes must be >= max message size"
         );
+        let mut c = Config::new(1);
+        c.max_size_per_msg = 0;
+        assert_eq!(
+            err(&mut c),
+            "max committed size per ready must be greater than 0 \
+             (it defaults to max size per msg, which is 0)"
+        );
+        // One entry per message stays possible with a positive apply limit.
+        c.max_committed_size_per_ready = 1;
+        c.validate().unwrap();
         let mut c = Config::new(1);
         c.read_only_option = ReadOnlyOption::LeaseBased;
         assert_eq!(

@@ -42,6 +42,18 @@ pub enum Error {
     /// `RawNode::bootstrap` was given no peers or a non-empty storage; the
     /// text is etcd's.
     Bootstrap(String),
+    /// A call to the application's storage failed in a way raft cannot go
+    /// on from (raft panics on it, as etcd does); a `Node` reports it from
+    /// every call once its thread stopped because of it.
+    StorageFailed {
+        /// The `Storage` method that failed, e.g. `entries`.
+        call: &'static str,
+        /// What it returned.
+        error: Box<Error>,
+    },
+    /// A `Node`'s thread stopped because raft panicked (a broken invariant);
+    /// the text is the panic's message. Every later call reports it.
+    NodePanicked(String),
 }
 
 impl fmt::Display for Error {
@@ -65,6 +77,10 @@ impl fmt::Display for Error {
             | Error::ConfChange(s)
             | Error::Decode(s)
             | Error::Bootstrap(s) => f.write_str(s),
+            Error::StorageFailed { call, error } => {
+                write!(f, "raft: storage call {call} failed: {error}")
+            }
+            Error::NodePanicked(s) => write!(f, "raft: node thread panicked: {s}"),
         }
     }
 }

@@ -19,6 +19,7 @@ pub mod raft;
 pub mod raft_log;
 pub mod raw_node;
 pub mod read_only;
+pub mod restart;
 pub mod status;
 pub mod storage;
 #[cfg(test)]

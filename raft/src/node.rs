@@ -1,7 +1,7 @@
 //! A raft node driven by its own thread (etcd `node.go`).
 //!
 //! [`Node`] wraps a [`RawNode`] in a thread that runs etcd's `run()` loop:
-//! one `select!` over the channels that carry proposals, peer messages,
+//! one wait over the channels that carry proposals, peer messages,
 //! configuration changes, ticks, status requests and the stop signal, and
 //! the one that hands [`Ready`]s to the application. The application talks
 //! to the node only through the handle's methods, which block until the
@@ -25,19 +25,29 @@
 //! `Ready` asks) and the node thread (which reads it) through the blanket
 //! `Storage for Arc<RwLock<S>>` impl.
 //!
-//! Stopping joins the thread; dropping the handle stops the node.
+//! Stopping joins the thread; dropping the handle stops the node. See
+//! [`Node`] for which calls block, and on what, and for what happens when
+//! raft fails inside the thread; see [`restart_node`] for restarting
+//! without losing configuration changes.
 
-use std::sync::Mutex;
+use std::cell::Cell;
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use crossbeam_channel::{at, bounded, never, select, Receiver, Sender, TrySendError};
+use crossbeam_channel::{
+    at, bounded, never, select, Receiver, Select, Sender, TryRecvError, TrySendError,
+};
 
 use crate::config::{Config, NONE};
-use crate::eraftpb::{ConfChangeI, ConfChangeV2, ConfState, Entry, Message, MessageType};
+use crate::eraftpb::{
+    ConfChangeI, ConfChangeV2, ConfState, Entry, HardState, Message, MessageType, Snapshot,
+};
 use crate::errors::{Error, Result};
 use crate::raw_node::{conf_change_to_msg, Peer, RawNode, Ready, SnapshotStatus};
+use crate::restart::reapply_conf_changes;
 use crate::status::Status;
 use crate::storage::Storage;
 use crate::util::{is_local_msg, is_local_msg_target, is_response_msg};
@@ -175,17 +185,55 @@ pub(crate) type TestExec = Box<dyn FnOnce(&mut dyn std::any::Any, &mut Option<St
 #[cfg(not(test))]
 type TestExec = std::convert::Infallible;
 
+/// Where the node thread keeps the test step hook (nothing outside tests).
+#[cfg(test)]
+type HookSlot = Option<StepHook>;
+#[cfg(not(test))]
+type HookSlot = ();
+
 /// The application's handle on a raft node running in its own thread
 /// (etcd `Node`).
 ///
 /// Every method may be called from any thread (`Node` is `Sync`; share it
-/// with an `Arc`). Calls block until the node thread takes the request, and
-/// return [`Error::Stopped`] (or do nothing) once the node is stopped.
+/// with an `Arc`).
+///
+/// # Which calls block, and on what
+///
+/// The node thread never blocks on the application: it waits for whichever
+/// request comes first and serves each at once. A call therefore waits for
+/// the node thread to be free (it may be building a `Ready` or stepping a
+/// large batch), and only these wait for more:
+///
+/// - [`propose`](Node::propose), [`propose_conf_change`](Node::propose_conf_change)
+///   and a local proposal given to [`step`](Node::step) wait **until a
+///   leader is known** (and, while this node is removed from the
+///   configuration, until it is added back or a new leader is known).
+///   Use the `_ctx` variants with a deadline where that can take long.
+/// - [`apply_conf_change`](Node::apply_conf_change) and
+///   [`status`](Node::status) wait for the node thread's answer.
+/// - [`stop`](Node::stop) (and dropping the handle) waits until the node
+///   thread ended.
+/// - Receiving from [`ready`](Node::ready) waits until there is work,
+///   and no new `Ready` comes until the last one was
+///   [`advance`](Node::advance)d.
+///
+/// [`step`](Node::step) of a peer's message, including a proposal that a
+/// follower forwards, never waits for a leader; [`tick`](Node::tick) never
+/// blocks at all.
+///
+/// # Failures
+///
+/// The node thread never takes the process down. If raft panics in it (a
+/// broken invariant, or a storage error it cannot go on from), the thread
+/// ends, [`ready`](Node::ready)'s channel disconnects, and every call,
+/// blocked or later, returns [`Error::StorageFailed`] (for the storage of
+/// [`start_node`] and [`restart_node`]) or [`Error::NodePanicked`] instead
+/// of [`Error::Stopped`]; [`stop`](Node::stop) returns it too.
 pub struct Node {
     id: u64,
     logger: slog::Logger,
     propc: Sender<MsgWithResult>,
-    recvc: Sender<Message>,
+    recvc: Sender<MsgWithResult>,
     confc: Sender<ConfChangeReq>,
     readyc: Receiver<Ready>,
     advancec: Sender<()>,
@@ -195,9 +243,97 @@ pub struct Node {
     #[cfg_attr(not(test), allow(dead_code))]
     execc: Sender<TestExec>,
     // Disconnected when the node thread ends (its sender is dropped then,
-    // whether it returns or unwinds): etcd's closed `done` channel.
+    // after `failure` is set): etcd's closed `done` channel.
     done: Receiver<()>,
+    // Why the node thread ended, if it failed.
+    failure: Arc<OnceLock<Error>>,
     thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+thread_local! {
+    // The last storage error on this thread that raft does not handle
+    // itself, so that the node can tell a storage failure from a broken
+    // invariant when raft panics. Only the node thread reads its storage
+    // through `Watched`.
+    static STORAGE_FAILURE: Cell<Option<(&'static str, Error)>> = const { Cell::new(None) };
+}
+
+/// The storage of [`start_node`] and [`restart_node`]: the application's,
+/// noting the errors raft panics on (see `STORAGE_FAILURE`) so that the
+/// node reports them as [`Error::StorageFailed`].
+pub(crate) struct Watched<S>(pub(crate) S);
+
+impl<S> Watched<S> {
+    fn note<T>(call: &'static str, res: Result<T>, benign: impl Fn(&Error) -> bool) -> Result<T> {
+        if let Err(e) = &res {
+            if !benign(e) {
+                STORAGE_FAILURE.with(|f| f.set(Some((call, e.clone()))));
+            }
+        }
+        res
+    }
+}
+
+// Raft handles a compacted or missing term and a compacted range itself,
+// and retries a snapshot that is not ready; anything else makes it panic.
+impl<S: Storage> Storage for Watched<S> {
+    fn initial_state(&self) -> Result<(HardState, ConfState)> {
+        Self::note("initial_state", self.0.initial_state(), |_| false)
+    }
+    fn entries(&self, lo: u64, hi: u64, max_size: u64) -> Result<Vec<Entry>> {
+        Self::note("entries", self.0.entries(lo, hi, max_size), |e| {
+            *e == Error::Compacted
+        })
+    }
+    fn term(&self, i: u64) -> Result<u64> {
+        Self::note("term", self.0.term(i), |e| {
+            matches!(e, Error::Compacted | Error::Unavailable)
+        })
+    }
+    fn last_index(&self) -> Result<u64> {
+        Self::note("last_index", self.0.last_index(), |_| false)
+    }
+    fn first_index(&self) -> Result<u64> {
+        Self::note("first_index", self.0.first_index(), |_| false)
+    }
+    fn snapshot(&self) -> Result<Snapshot> {
+        Self::note("snapshot", self.0.snapshot(), |e| {
+            *e == Error::SnapshotTemporarilyUnavailable
+        })
+    }
+}
+
+// What a panic of raft on this thread means to the application: the
+// storage error noted just before, or a broken invariant.
+fn failure_of(payload: &(dyn std::any::Any + Send)) -> Error {
+    if let Some((call, error)) = STORAGE_FAILURE.with(Cell::take) {
+        return Error::StorageFailed {
+            call,
+            error: Box::new(error),
+        };
+    }
+    let msg = if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "a panic without a message".to_owned()
+    };
+    Error::NodePanicked(msg)
+}
+
+// Builds a raw node, turning a panic of raft on the storage (read at
+// construction) into the error it stands for.
+fn new_raw_node<S: Storage>(
+    config: &Config,
+    storage: S,
+    logger: &slog::Logger,
+) -> Result<RawNode<Watched<S>>> {
+    STORAGE_FAILURE.with(Cell::take);
+    panic::catch_unwind(AssertUnwindSafe(|| {
+        RawNode::new(config, Watched(storage), logger)
+    }))
+    .unwrap_or_else(|payload| Err(failure_of(&*payload)))
 }
 
 /// Starts a node for a brand new group whose initial members are `peers`
@@ -220,27 +356,50 @@ where
             "no peers given; use RestartNode instead".to_owned(),
         ));
     }
-    let mut rn = RawNode::new(config, storage, logger)?;
+    let mut rn = new_raw_node(config, storage, logger)?;
     if let Err(e) = rn.bootstrap(peers) {
         slog::warn!(logger, "error occurred during starting a new node: {}", e);
     }
     Ok(Node::new(rn))
 }
 
-/// Restarts a node from the state in `storage` (etcd `RestartNode`): the
-/// membership comes from the storage. Pass the last index applied to the
-/// application's state machine in `config.applied`.
+/// Restarts a node from the state in `storage` (etcd `RestartNode`).
+///
+/// The configuration is the `ConfState` of the storage's
+/// [`initial_state`](Storage::initial_state), which holds as of the entry
+/// before the storage's first index (its snapshot), changed by the conf
+/// changes after it. `config.applied` decides who replays those:
+///
+/// - **Volatile state machine** (rebuilt from the snapshot at each start):
+///   leave `applied` at 0. Raft hands out again every committed entry after
+///   the snapshot, and the application applies them all, calling
+///   [`Node::apply_conf_change`] for each conf change, as the first time.
+/// - **Durable state machine** (it persisted its last applied index):
+///   set `applied` to that index. Raft does not hand out the entries up to
+///   it again, so this function re-applies the conf changes among them to
+///   raft's configuration itself (see [`reapply_conf_changes`]); the
+///   application must not apply them again.
+///
+/// Either way raft comes back with the configuration it had at `applied`.
+/// (etcd's `RestartNode` skips that replay, and comes back without the conf
+/// changes applied after the snapshot.) Fails with the storage's error if
+/// the entries cannot be read, and as [`RawNode::new`] does.
 pub fn restart_node<S>(config: &Config, storage: S, logger: &slog::Logger) -> Result<Node>
 where
     S: Storage + Send + 'static,
 {
-    let rn = RawNode::new(config, storage, logger)?;
+    let mut rn = new_raw_node(config, storage, logger)?;
+    reapply_conf_changes(&mut rn, config.applied)?;
     Ok(Node::new(rn))
 }
 
 impl Node {
     /// Runs `rn` in a new thread and returns its handle (etcd `newNode`
     /// followed by `go n.run()`).
+    ///
+    /// A storage error raft panics on surfaces as [`Error::NodePanicked`]
+    /// here; [`start_node`] and [`restart_node`] report it as
+    /// [`Error::StorageFailed`].
     pub fn new<S>(rn: RawNode<S>) -> Node
     where
         S: Storage + Send + 'static,
@@ -257,6 +416,7 @@ impl Node {
         let (statusc_tx, statusc) = bounded(0);
         let (execc_tx, execc) = bounded(0);
         let (done_tx, done) = bounded::<()>(0);
+        let failure = Arc::new(OnceLock::new());
         let id = rn.raft.id;
         let logger = rn.raft.logger.clone();
         let chans = Loop {
@@ -269,11 +429,27 @@ impl Node {
             stopc,
             statusc,
             execc,
-            _done: done_tx,
         };
+        let thread_failure = failure.clone();
+        let thread_logger = logger.clone();
         let thread = thread::Builder::new()
             .name(format!("raft-node-{id:x}"))
-            .spawn(move || chans.run(rn))
+            .spawn(move || {
+                // Dropped last, once the failure is recorded: the callers it
+                // wakes up read it.
+                let _done = done_tx;
+                STORAGE_FAILURE.with(Cell::take);
+                // The loop runs no code of raft inside a channel operation
+                // (see `Loop::run`), so a panic unwinds to here instead of
+                // aborting in crossbeam's drop guard.
+                if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(|| chans.run(rn))) {
+                    let err = failure_of(&*payload);
+                    slog::error!(thread_logger, "raft.node: {:x} stopped: {}", id, err);
+                    let _ = thread_failure.set(err);
+                }
+                // Only now may callers find the channels closed.
+                drop(chans);
+            })
             .expect("failed to spawn the raft node thread");
         Node {
             id,
@@ -288,13 +464,26 @@ impl Node {
             statusc: statusc_tx,
             execc: execc_tx,
             done,
+            failure,
             thread: Mutex::new(Some(thread)),
         }
     }
 
-    /// Advances the node's logical clock by one tick. Ticks are buffered
-    /// while the node is busy; once the buffer is full they are dropped with
-    /// a warning, as in etcd.
+    /// Why the node thread ended, if it failed; `None` while it runs or
+    /// after a clean [`stop`](Node::stop). Once [`ready`](Node::ready)'s
+    /// channel disconnected, this tells a failure from a stop.
+    pub fn failure(&self) -> Option<Error> {
+        self.failure.get().cloned()
+    }
+
+    // What a call that finds the node thread ended returns.
+    fn ended(&self) -> Error {
+        self.failure().unwrap_or(Error::Stopped)
+    }
+
+    /// Advances the node's logical clock by one tick. Never blocks: ticks
+    /// are buffered while the node is busy; once the buffer is full they
+    /// are dropped with a warning, as in etcd.
     pub fn tick(&self) {
         match self.tickc.try_send(()) {
             Ok(()) | Err(TrySendError::Disconnected(())) => {}
@@ -311,13 +500,14 @@ impl Node {
         self.step_inner(
             &Context::background(),
             Message::new(MessageType::MsgHup),
-            false,
+            Route::Recv,
         )
     }
 
     /// Proposes `data` for appending to the log and waits until raft took
-    /// or dropped it. Blocks while no leader is known. A proposal can still
-    /// be lost after it was taken: retrying is the application's job.
+    /// or dropped it. Blocks while no leader is known (see
+    /// [`propose_ctx`](Node::propose_ctx) for a deadline). A proposal can
+    /// still be lost after it was taken: retrying is the application's job.
     pub fn propose(&self, data: impl Into<Bytes>) -> Result<()> {
         self.propose_ctx(&Context::background(), data)
     }
@@ -329,13 +519,19 @@ impl Node {
             data: data.into(),
             ..Default::default()
         });
-        self.step_inner(ctx, m, true)
+        self.step_inner(ctx, m, Route::Propose { wait: true })
     }
 
-    /// Proposes a configuration change (v1 or v2). As in etcd, this returns
-    /// once the node took the proposal, without waiting for raft's verdict:
-    /// conf changes can be dropped silently (for instance while another
-    /// one is pending).
+    /// Proposes a configuration change (v1 or v2). Blocks while no leader is
+    /// known. As in etcd, this returns once the node took the proposal,
+    /// without waiting for raft's verdict: conf changes can be dropped
+    /// silently (for instance while another one is pending).
+    ///
+    /// Removing a node: with [`Config::step_down_on_removal`] off (etcd's
+    /// default), a leader that applies its own removal keeps leading and
+    /// drops every proposal (with [`Error::ProposalDropped`]) until it is
+    /// stopped; the application should stop the removed node once it
+    /// applied the change, or transfer leadership away first.
     pub fn propose_conf_change(&self, cc: &(impl ConfChangeI + ?Sized)) -> Result<()> {
         self.propose_conf_change_ctx(&Context::background(), cc)
     }
@@ -347,37 +543,61 @@ impl Node {
         ctx: &Context,
         cc: &(impl ConfChangeI + ?Sized),
     ) -> Result<()> {
-        self.step_ctx(ctx, conf_change_to_msg(cc))
+        self.step_inner(ctx, conf_change_to_msg(cc), Route::Propose { wait: false })
     }
 
     /// Steps a message received from a peer (or a local storage thread's
     /// response) into the state machine. Local messages from elsewhere are
     /// ignored, as in etcd.
+    ///
+    /// This never waits for a leader, so a transport may step everything it
+    /// receives on one thread: a proposal forwarded by a peer (a `MsgProp`
+    /// whose `from` is another node) is stepped at once, and returns raft's
+    /// verdict: `Ok` when it was appended or forwarded to the leader,
+    /// [`Error::ProposalDropped`] when this node knows no leader (or drops
+    /// it for another reason). The proposer learns of a drop the way it
+    /// learns of any lost proposal: it never sees it applied, and retries.
+    /// (etcd's node blocks such a step until a leader is known, which
+    /// deadlocks a transport that would deliver the news of the leader on
+    /// the same thread; holding proposals inside the node instead would
+    /// need an unbounded queue.) A `MsgProp` without a `from` is this
+    /// node's own proposal and waits for a leader like
+    /// [`propose`](Node::propose).
     pub fn step(&self, m: Message) -> Result<()> {
         self.step_ctx(&Context::background(), m)
     }
 
     /// [`step`](Node::step), giving up when `ctx` is done.
     pub fn step_ctx(&self, ctx: &Context, m: Message) -> Result<()> {
-        if is_local_msg(m.get_type()) && !is_local_msg_target(m.from) {
+        let t = m.get_type();
+        if is_local_msg(t) && !is_local_msg_target(m.from) {
             // A peer cannot make this node campaign or beat; etcd drops
             // such messages without an error.
             return Ok(());
         }
-        self.step_inner(ctx, m, false)
+        let route = if t != MessageType::MsgProp {
+            Route::Recv
+        } else if m.from != NONE && m.from != self.id {
+            Route::Forwarded
+        } else {
+            Route::Propose { wait: false }
+        };
+        self.step_inner(ctx, m, route)
     }
 
     /// The channel of [`Ready`]s: after handling one, the application must
     /// call [`advance`](Node::advance) (unless async storage writes are on).
     /// No committed entries of the next `Ready` may be applied before those
-    /// of the previous one are. The channel disconnects when the node stops.
+    /// of the previous one are. The channel disconnects when the node
+    /// stops or fails; [`failure`](Node::failure) (or
+    /// [`stop`](Node::stop)) then tells why.
     pub fn ready(&self) -> &Receiver<Ready> {
         &self.readyc
     }
 
     /// Tells the node that the last `Ready` was persisted (and, typically,
     /// applied), so that it can prepare the next. Must not be called with
-    /// async storage writes.
+    /// async storage writes. Does nothing once the node ended.
     pub fn advance(&self) {
         select! {
             send(self.advancec, ()) -> _ => {}
@@ -388,8 +608,8 @@ impl Node {
     /// Applies a committed configuration change and returns the resulting
     /// configuration, to be recorded in snapshots. Call it for every conf
     /// change entry in `committed_entries` unless the application rejects
-    /// the change. Fails with [`Error::Stopped`] once the node stopped, or
-    /// with the change's error if it cannot be applied.
+    /// the change. Fails with [`Error::Stopped`] (or the failure) once the
+    /// node ended, or with the change's error if it cannot be applied.
     pub fn apply_conf_change(&self, cc: &(impl ConfChangeI + ?Sized)) -> Result<ConfState> {
         let (reply, rx) = bounded(1);
         let req = ConfChangeReq {
@@ -399,12 +619,12 @@ impl Node {
         select! {
             send(self.confc, req) -> res => {
                 if res.is_err() {
-                    return Err(Error::Stopped);
+                    return Err(self.ended());
                 }
             }
-            recv(self.done) -> _ => return Err(Error::Stopped),
+            recv(self.done) -> _ => return Err(self.ended()),
         }
-        rx.recv().unwrap_or(Err(Error::Stopped))
+        rx.recv().unwrap_or_else(|_| Err(self.ended()))
     }
 
     /// Asks `lead` (this node when it leads) to hand leadership to
@@ -424,7 +644,7 @@ impl Node {
         self.step_inner(
             &Context::background(),
             Message::new(MessageType::MsgForgetLeader),
-            false,
+            Route::Recv,
         )
     }
 
@@ -437,10 +657,10 @@ impl Node {
             data: rctx.into(),
             ..Default::default()
         });
-        self.step_inner(&Context::background(), m, false)
+        self.step_inner(&Context::background(), m, Route::Recv)
     }
 
-    /// The node's status; the default (empty) status once it stopped.
+    /// The node's status; the default (empty) status once it ended.
     pub fn status(&self) -> Status {
         let (tx, rx) = bounded(1);
         select! {
@@ -473,7 +693,10 @@ impl Node {
 
     /// Stops the node and joins its thread. Idempotent; later calls to the
     /// other methods return [`Error::Stopped`] or do nothing.
-    pub fn stop(&self) {
+    ///
+    /// Returns the failure that had ended the node thread, if any (see
+    /// [`Node`]'s "Failures"): a node that failed is stopped all the same.
+    pub fn stop(&self) -> Result<()> {
         select! {
             send(self.stopc, ()) -> _ => {}
             recv(self.done) -> _ => {}
@@ -482,13 +705,13 @@ impl Node {
         let _ = self.done.recv();
         let handle = self.thread.lock().unwrap_or_else(|e| e.into_inner()).take();
         if let Some(handle) = handle {
-            if let Err(panic) = handle.join() {
-                // The node thread broke an invariant: surface it to the
-                // caller, unless we are already unwinding.
-                if !thread::panicking() {
-                    std::panic::resume_unwind(panic);
-                }
-            }
+            // The thread catches raft's panics; joining cannot fail unless
+            // the runtime itself broke.
+            let _ = handle.join();
+        }
+        match self.failure() {
+            Some(e) => Err(e),
+            None => Ok(()),
         }
     }
 
@@ -523,61 +746,73 @@ impl Node {
         self.tickc.len()
     }
 
-    // etcd stepWithWaitOption: everything but proposals goes to recvc;
-    // proposals go to propc, which the node thread only reads while a
-    // leader is known, and with `wait` the caller also waits for raft's
-    // verdict on the proposal.
-    fn step_inner(&self, ctx: &Context, m: Message, wait: bool) -> Result<()> {
+    // etcd stepWithWaitOption: local proposals go to propc, which the node
+    // thread only reads while a leader is known, and with `wait` the caller
+    // also waits for raft's verdict; a forwarded proposal goes to recvc
+    // with a verdict to wait for; everything else goes to recvc.
+    fn step_inner(&self, ctx: &Context, m: Message, route: Route) -> Result<()> {
         let timer = ctx.timer();
-        if m.get_type() != MessageType::MsgProp {
-            select! {
-                send(self.recvc, m) -> res => return res.map_err(|_| Error::Stopped),
-                recv(ctx.done) -> _ => return Err(Error::Canceled),
-                recv(timer) -> _ => return Err(Error::DeadlineExceeded),
-                recv(self.done) -> _ => return Err(Error::Stopped),
+        let (result, rx) = match route {
+            Route::Recv | Route::Propose { wait: false } => (None, never()),
+            Route::Forwarded | Route::Propose { wait: true } => {
+                let (tx, rx) = bounded(1);
+                (Some(tx), rx)
             }
-        }
-        let (result, rx) = if wait {
-            let (tx, rx) = bounded(1);
-            (Some(tx), rx)
-        } else {
-            (None, never())
         };
         let pm = MsgWithResult { m, result };
+        let chan = match route {
+            Route::Propose { .. } => &self.propc,
+            Route::Recv | Route::Forwarded => &self.recvc,
+        };
         select! {
-            send(self.propc, pm) -> res => {
+            send(chan, pm) -> res => {
                 if res.is_err() {
-                    return Err(Error::Stopped);
+                    return Err(self.ended());
                 }
-                if !wait {
+                if matches!(route, Route::Recv | Route::Propose { wait: false }) {
                     return Ok(());
                 }
             }
             recv(ctx.done) -> _ => return Err(Error::Canceled),
             recv(timer) -> _ => return Err(Error::DeadlineExceeded),
-            recv(self.done) -> _ => return Err(Error::Stopped),
+            recv(self.done) -> _ => return Err(self.ended()),
         }
         select! {
-            recv(rx) -> res => res.unwrap_or(Err(Error::Stopped)),
+            recv(rx) -> res => res.unwrap_or_else(|_| Err(self.ended())),
             recv(ctx.done) -> _ => Err(Error::Canceled),
             recv(timer) -> _ => Err(Error::DeadlineExceeded),
-            recv(self.done) -> _ => Err(Error::Stopped),
+            recv(self.done) -> _ => Err(self.ended()),
         }
     }
 
-    // Hands a message to the node thread unless it stopped (etcd's
+    // Hands a message to the node thread unless it ended (etcd's
     // fire-and-forget reports).
     fn send_recvc(&self, m: Message) {
+        let pm = MsgWithResult { m, result: None };
         select! {
-            send(self.recvc, m) -> _ => {}
+            send(self.recvc, pm) -> _ => {}
             recv(self.done) -> _ => {}
         }
     }
 }
 
+/// Which channel a stepped message takes to the node thread.
+#[derive(Clone, Copy)]
+enum Route {
+    /// A peer's message or a local request: recvc, always read.
+    Recv,
+    /// A proposal forwarded by a peer: recvc, with raft's verdict back.
+    Forwarded,
+    /// This node's own proposal: propc, read only while a leader is known;
+    /// `wait` for raft's verdict.
+    Propose { wait: bool },
+}
+
 impl Drop for Node {
     fn drop(&mut self) {
-        self.stop();
+        // A failure was reported by every call already; a drop has nobody
+        // to return it to.
+        let _ = self.stop();
     }
 }
 
@@ -592,7 +827,7 @@ impl std::fmt::Debug for Node {
 /// The node thread's ends of the channels.
 struct Loop {
     propc: Receiver<MsgWithResult>,
-    recvc: Receiver<Message>,
+    recvc: Receiver<MsgWithResult>,
     confc: Receiver<ConfChangeReq>,
     readyc: Sender<Ready>,
     advancec: Receiver<()>,
@@ -601,31 +836,70 @@ struct Loop {
     statusc: Receiver<Sender<Status>>,
     #[cfg_attr(not(test), allow(dead_code))]
     execc: Receiver<TestExec>,
-    // Dropped when the thread ends, which disconnects the handle's `done`.
-    _done: Sender<()>,
+}
+
+/// Adds the operation `add` makes to `sel` when `on`, removes it when not;
+/// `slot` keeps its index while it is in.
+fn arm<'a>(
+    sel: &mut Select<'a>,
+    slot: &mut Option<usize>,
+    on: bool,
+    add: impl FnOnce(&mut Select<'a>) -> usize,
+) {
+    match (on, *slot) {
+        (true, None) => *slot = Some(add(sel)),
+        (false, Some(i)) => {
+            sel.remove(i);
+            *slot = None;
+        }
+        _ => {}
+    }
 }
 
 impl Loop {
-    // etcd's run(). Differences: the Ready is built (and accepted) only once
-    // the application is ready to receive it — crossbeam evaluates a send's
-    // message after the operation is selected — which hands out exactly what
-    // etcd's readyWithoutAccept at the top of the loop would, since nothing
-    // happens in between, without building a Ready on every iteration.
-    fn run<S: Storage + Send + 'static>(self, mut rn: RawNode<S>) {
-        let no_prop: Receiver<MsgWithResult> = never();
-        // A sender nobody receives from, for a disarmed readyc: a send on
-        // it is never ready while its receiver lives (until we return).
-        let (no_ready, _no_ready_rx) = bounded::<Ready>(0);
-        let no_advance: Receiver<()> = never();
-        #[cfg(test)]
-        let mut hook: Option<StepHook> = None;
+    // etcd's run().
+    //
+    // The loop waits with `Select::ready` and then does the one operation
+    // that is ready with a `try_` call, instead of using `select!`: the
+    // Ready is built only once the application waits for it (crossbeam
+    // would evaluate a `send` arm's message inside the selected operation,
+    // whose drop guard turns a panic of raft there into an abort), and no
+    // code of raft ever runs inside a channel operation. `ready` can wake
+    // up spuriously, and a peer can give up between `ready` and `try_`: the
+    // loop then just waits again.
+    //
+    // A Ready taken from raft but not taken by the application (it gave up
+    // in between) is offered again as it is: it was accepted, so building
+    // a new one would lose its work. That is what etcd's node does after
+    // handing a Ready out, too: it steps messages and proposals until the
+    // application advances.
+    fn run<S: Storage + Send + 'static>(&self, mut rn: RawNode<S>) {
+        #[cfg_attr(not(test), allow(clippy::let_unit_value))]
+        let mut hook = HookSlot::default();
 
         let mut prop_armed = false;
         let mut advance_pending = false;
         let mut lead = NONE;
+        let mut unsent: Option<Ready> = None;
+
+        // One Select for the node's life, with the operations that are
+        // always wanted; the others come and go (no allocation per turn).
+        let mut sel = Select::new();
+        let recv_i = sel.recv(&self.recvc);
+        let conf_i = sel.recv(&self.confc);
+        let tick_i = sel.recv(&self.tickc);
+        let status_i = sel.recv(&self.statusc);
+        let exec_i = sel.recv(&self.execc);
+        let stop_i = sel.recv(&self.stopc);
+        let mut prop_i = None;
+        let mut ready_i = None;
+        let mut advance_i = None;
 
         loop {
-            let ready_armed = !advance_pending && rn.has_ready();
+            // A storage error raft handled (a compacted term, say) must not
+            // be blamed for a later, unrelated panic.
+            STORAGE_FAILURE.with(Cell::take);
+            let ready_armed = !advance_pending && (unsent.is_some() || rn.has_ready());
 
             let r = &rn.raft;
             if lead != r.lead {
@@ -662,113 +936,146 @@ impl Loop {
                 lead = r.lead;
             }
 
-            let propc = if prop_armed { &self.propc } else { &no_prop };
-            let readyc = if ready_armed { &self.readyc } else { &no_ready };
-            let advancec = if advance_pending {
-                &self.advancec
-            } else {
-                &no_advance
-            };
+            arm(&mut sel, &mut prop_i, prop_armed, |s| s.recv(&self.propc));
+            arm(&mut sel, &mut ready_i, ready_armed, |s| {
+                s.send(&self.readyc)
+            });
+            arm(&mut sel, &mut advance_i, advance_pending, |s| {
+                s.recv(&self.advancec)
+            });
 
-            select! {
-                recv(propc) -> pm => {
-                    let Ok(MsgWithResult { mut m, result }) = pm else { return };
-                    m.from = rn.raft.id;
-                    #[cfg(test)]
-                    let res = match hook.as_mut().and_then(|h| h(&m)) {
-                        Some(res) => res,
-                        None => rn.raft.step(m),
-                    };
-                    #[cfg(not(test))]
-                    let res = rn.raft.step(m);
-                    if let Some(result) = result {
-                        let _ = result.send(res);
-                    }
+            let i = sel.ready();
+            if Some(i) == prop_i {
+                let MsgWithResult { mut m, result } = match self.propc.try_recv() {
+                    Ok(pm) => pm,
+                    Err(TryRecvError::Empty) => continue,
+                    Err(TryRecvError::Disconnected) => return,
+                };
+                m.from = rn.raft.id;
+                #[cfg(test)]
+                let res = match hook.as_mut().and_then(|h| h(&m)) {
+                    Some(res) => res,
+                    None => rn.raft.step(m),
+                };
+                #[cfg(not(test))]
+                let res = rn.raft.step(m);
+                if let Some(result) = result {
+                    let _ = result.send(res);
                 }
-                recv(self.recvc) -> m => {
-                    let Ok(m) = m else { return };
-                    if is_response_msg(m.get_type())
-                        && !is_local_msg_target(m.from)
-                        && !rn.raft.trk.progress.contains(m.from)
-                    {
-                        // A response from a peer outside the configuration.
-                        continue;
-                    }
-                    #[cfg(test)]
-                    {
-                        if let Some(Some(_)) = hook.as_mut().map(|h| h(&m)) {
-                            continue;
-                        }
-                    }
-                    // From a peer, a message no valid peer sends (see
-                    // `RawNode::step`) is dropped, like etcd drops the
-                    // responses above. The application's own reports
-                    // (unreachable, snapshot status) are local messages
-                    // from a peer's id and skip that check.
-                    if !is_local_msg(m.get_type())
-                        && crate::raw_node::check_step(&rn.raft, &m).is_err()
-                    {
-                        continue;
-                    }
-                    // Errors here (a dropped forwarded proposal, say) have
-                    // nobody to go to; etcd ignores them too.
-                    let _ = rn.raft.step(m);
+            } else if i == recv_i {
+                let MsgWithResult { m, result } = match self.recvc.try_recv() {
+                    Ok(pm) => pm,
+                    Err(TryRecvError::Empty) => continue,
+                    Err(TryRecvError::Disconnected) => return,
+                };
+                let res = Self::step_received(&mut rn, m, &mut hook);
+                if let Some(result) = result {
+                    let _ = result.send(res);
                 }
-                recv(self.confc) -> req => {
-                    let Ok(ConfChangeReq { cc, reply }) = req else { return };
-                    let id = rn.raft.id;
-                    let ok_before = rn.raft.trk.progress.contains(id);
-                    let res = rn.raft.apply_conf_change(&cc);
-                    if let Ok(cs) = &res {
+            } else if i == conf_i {
+                let ConfChangeReq { cc, reply } = match self.confc.try_recv() {
+                    Ok(req) => req,
+                    Err(TryRecvError::Empty) => continue,
+                    Err(TryRecvError::Disconnected) => return,
+                };
+                let id = rn.raft.id;
+                let ok_before = rn.raft.trk.progress.contains(id);
+                let res = rn.raft.apply_conf_change(&cc);
+                if let Ok(cs) = &res {
+                    let ok_after = rn.raft.trk.progress.contains(id);
+                    if ok_before
+                        && !ok_after
+                        && !cs.voters.contains(&id)
+                        && !cs.voters_outgoing.contains(&id)
+                    {
                         // A node removed from the configuration takes no
                         // more proposals; only if it was in it before, since
                         // a node catching up may not know it is a member.
-                        // (A leader change re-arms proposals, as in etcd.)
-                        let ok_after = rn.raft.trk.progress.contains(id);
-                        if ok_before
-                            && !ok_after
-                            && !cs.voters.contains(&id)
-                            && !cs.voters_outgoing.contains(&id)
-                        {
-                            prop_armed = false;
-                        }
+                        prop_armed = false;
+                    } else if !ok_before && ok_after && rn.raft.has_leader() {
+                        // Added (back): it takes proposals again at once,
+                        // not only once the leader changes (etcd's node
+                        // waits for that).
+                        prop_armed = true;
                     }
-                    let _ = reply.send(res);
                 }
-                recv(self.tickc) -> t => {
-                    if t.is_err() {
-                        return;
-                    }
-                    rn.tick();
+                let _ = reply.send(res);
+            } else if i == tick_i {
+                match self.tickc.try_recv() {
+                    Ok(()) => rn.tick(),
+                    Err(TryRecvError::Empty) => continue,
+                    Err(TryRecvError::Disconnected) => return,
                 }
-                send(readyc, rn.ready()) -> res => {
-                    if res.is_err() {
-                        return;
-                    }
+            } else if Some(i) == ready_i {
+                let rd = unsent.take().unwrap_or_else(|| rn.ready());
+                match self.readyc.try_send(rd) {
                     // With async storage writes, the responses of the local
                     // storage threads take the place of advance.
-                    advance_pending = !rn.async_storage_writes();
+                    Ok(()) => advance_pending = !rn.async_storage_writes(),
+                    Err(TrySendError::Full(rd)) => unsent = Some(rd),
+                    Err(TrySendError::Disconnected(_)) => return,
                 }
-                recv(advancec) -> a => {
-                    if a.is_err() {
-                        return;
+            } else if Some(i) == advance_i {
+                match self.advancec.try_recv() {
+                    Ok(()) => {
+                        rn.advance();
+                        advance_pending = false;
                     }
-                    rn.advance();
-                    advance_pending = false;
+                    Err(TryRecvError::Empty) => continue,
+                    Err(TryRecvError::Disconnected) => return,
                 }
-                recv(self.statusc) -> c => {
-                    let Ok(c) = c else { return };
-                    let _ = c.send(rn.status());
+            } else if i == status_i {
+                match self.statusc.try_recv() {
+                    Ok(c) => {
+                        let _ = c.send(rn.status());
+                    }
+                    Err(TryRecvError::Empty) => continue,
+                    Err(TryRecvError::Disconnected) => return,
                 }
-                recv(self.execc) -> job => {
-                    let Ok(job) = job else { return };
+            } else if i == exec_i {
+                match self.execc.try_recv() {
                     #[cfg(test)]
-                    job(&mut rn, &mut hook);
+                    Ok(job) => job(&mut rn, &mut hook),
                     #[cfg(not(test))]
-                    match job {}
+                    Ok(job) => match job {},
+                    Err(TryRecvError::Empty) => continue,
+                    Err(TryRecvError::Disconnected) => return,
                 }
-                recv(self.stopc) -> _ => return,
+            } else if i == stop_i {
+                match self.stopc.try_recv() {
+                    Err(TryRecvError::Empty) => continue,
+                    Ok(()) | Err(TryRecvError::Disconnected) => return,
+                }
             }
         }
+    }
+
+    // etcd's recvc case: a peer's message (or a local report) into raft.
+    fn step_received<S: Storage>(
+        rn: &mut RawNode<S>,
+        m: Message,
+        #[cfg_attr(not(test), allow(unused_variables))] hook: &mut HookSlot,
+    ) -> Result<()> {
+        if is_response_msg(m.get_type())
+            && !is_local_msg_target(m.from)
+            && !rn.raft.trk.progress.contains(m.from)
+        {
+            // A response from a peer outside the configuration.
+            return Ok(());
+        }
+        #[cfg(test)]
+        {
+            if let Some(Some(res)) = hook.as_mut().map(|h| h(&m)) {
+                return res;
+            }
+        }
+        // From a peer, a message no valid peer sends (see `RawNode::step`)
+        // is dropped, like etcd drops the responses above. The
+        // application's own reports (unreachable, snapshot status) are
+        // local messages from a peer's id and skip that check.
+        if !is_local_msg(m.get_type()) && crate::raw_node::check_step(&rn.raft, &m).is_err() {
+            return Ok(());
+        }
+        rn.raft.step(m)
     }
 }

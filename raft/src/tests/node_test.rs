@@ -175,7 +175,10 @@ fn test_node_step() {
         // filter and the hook sees them.
         let mut m = new_message(1, 1, t);
         if t == MessageType::MsgProp {
-            m.from = 7;
+            // A local proposal, as etcd's test steps it (no sender): it
+            // takes the proposal channel. (A peer's goes with the other
+            // messages; see node_hazards_test.)
+            m.from = 0;
         }
         n.step(m).unwrap();
         // A status round trip makes sure the node thread handled the step.
@@ -212,7 +215,7 @@ fn test_node_step_unblock() {
 
     let n2 = n.clone();
     let (errc, h) = spawn_blocked(move || n2.step(Message::new(MessageType::MsgProp)));
-    n.stop();
+    n.stop().expect("the node failed");
     select! {
         recv(errc) -> err => assert_eq!(err.unwrap(), Err(Error::Stopped)),
         recv(after(WAIT)) -> _ => panic!("failed to unblock step on stop"),
@@ -234,7 +237,7 @@ fn test_node_propose() {
         Some(Ok(()))
     });
     n.propose(&b"somedata"[..]).unwrap();
-    n.stop();
+    n.stop().expect("the node failed");
 
     let msgs = msgs.lock().unwrap();
     assert_eq!(msgs.len(), 1);
@@ -341,7 +344,7 @@ fn test_node_propose_config() {
     let cc = conf_change(ConfChangeType::ConfChangeAddNode, 1);
     let ccdata = cc.encode_to_vec();
     n.propose_conf_change(&cc).unwrap();
-    n.stop();
+    n.stop().expect("the node failed");
 
     let msgs = msgs.lock().unwrap();
     assert_eq!(msgs.len(), 1);
@@ -487,7 +490,7 @@ fn test_node_propose_wait_dropped() {
     // can run out on a loaded machine before the node thread even runs.
     let ctx = Context::with_timeout(WAIT);
     assert_eq!(n.propose_ctx(&ctx, dropping), Err(Error::ProposalDropped));
-    n.stop();
+    n.stop().expect("the node failed");
     assert!(msgs.lock().unwrap().is_empty());
 }
 
@@ -514,7 +517,7 @@ fn test_node_tick() {
     let after_tick = n
         .exec::<Shared, _>(|rn, _| rn.raft.election_elapsed)
         .unwrap();
-    n.stop();
+    n.stop().expect("the node failed");
     assert_eq!(after_tick, elapsed + 1);
 }
 
@@ -526,7 +529,7 @@ fn test_node_stop() {
     let n = Node::new(new_test_raw_node(1, 10, 1, s.clone()));
 
     let status = n.status();
-    n.stop();
+    n.stop().expect("the node failed");
     // Stop joined the thread: the ready channel is disconnected now.
     assert!(matches!(
         n.ready().try_recv(),
@@ -538,7 +541,7 @@ fn test_node_stop() {
     // Further status requests return the empty status.
     assert_eq!(n.status(), empty);
     // Later stops have no effect.
-    n.stop();
+    n.stop().expect("the node failed");
 }
 
 fn hs(term: u64, vote: u64, commit: u64) -> Option<HardState> {
@@ -756,7 +759,7 @@ fn test_node_propose_add_learner_node() {
     );
     drop(stop);
     h.join().unwrap();
-    n.stop();
+    n.stop().expect("the node failed");
 }
 
 #[test]
@@ -1025,7 +1028,7 @@ fn test_node_drop_stops_node() {
 fn test_node_calls_after_stop() {
     let s = shared(new_test_memory_storage(vec![with_peers(&[1])]));
     let n = Node::new(new_test_raw_node(1, 10, 1, s.clone()));
-    n.stop();
+    n.stop().expect("the node failed");
     assert_eq!(n.campaign(), Err(Error::Stopped));
     assert_eq!(n.propose(&b"x"[..]), Err(Error::Stopped));
     assert_eq!(

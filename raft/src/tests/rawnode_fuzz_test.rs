@@ -774,6 +774,6 @@ fn random_peer_messages_never_panic_a_node() {
             n.status().id == 1,
             "the node thread is gone (round {round})"
         );
-        n.stop();
+        n.stop().expect("the node failed");
     }
 }

@@ -15,7 +15,7 @@ use crossbeam_channel::{at, bounded, never, select, tick, unbounded, Receiver, S
 
 use super::network::NodeNetwork;
 use crate::config::Config;
-use crate::eraftpb::{HardState, Message, MessageType};
+use crate::eraftpb::{HardState, Message};
 use crate::errors::Result;
 use crate::node::{restart_node, start_node, Node};
 use crate::raw_node::Peer;
@@ -152,24 +152,13 @@ impl Drop for TestNode {
 
 // Steps the messages from the network in order, on a thread of its own:
 // etcd steps each message on its own goroutine, so the driver never waits
-// for the node and many steps batch into one Ready. Forwarded proposals get
-// a thread each (as in etcd): a proposal waits until the node knows a
-// leader, which may take messages queued behind it.
+// for the node and many steps batch into one Ready. One thread is enough
+// here, forwarded proposals included: `Node::step` never waits for a
+// leader (etcd's does, hence its goroutine per message).
 fn spawn_stepper(n: Arc<Node>, rx: Receiver<Message>) -> JoinHandle<()> {
     thread::spawn(move || {
-        let mut helpers = Vec::new();
         for m in rx {
-            if m.get_type() == MessageType::MsgProp {
-                let n = n.clone();
-                helpers.push(thread::spawn(move || {
-                    let _ = n.step(m);
-                }));
-            } else {
-                let _ = n.step(m);
-            }
-        }
-        for h in helpers {
-            h.join().expect("step helper panicked");
+            let _ = n.step(m);
         }
     })
 }
@@ -235,7 +224,7 @@ fn drive(
     sender.join().expect("sender panicked");
     // Stop the node first: steps still queued, and proposals blocked for
     // want of a leader, return at once then.
-    n.stop();
+    n.stop().expect("the node failed");
     drop(step_tx);
     stepper.join().expect("stepper panicked");
 }
