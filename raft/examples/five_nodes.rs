@@ -156,7 +156,7 @@ fn drive(
                 // its proposer sees it never applied and proposes again.
                 let Ok(m) = m else { return };
                 match node.step(m) {
-                    Ok(()) | Err(raft::Error::ProposalDropped) => {}
+                    Ok(()) | Err(etcdraft::Error::ProposalDropped) => {}
                     // Stopped or failed: `stop` in main reports why.
                     Err(_) => return,
                 }
