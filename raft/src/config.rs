@@ -86,6 +86,13 @@ pub struct Config {
     /// away before proposing the removal). On, it steps down and the rest
     /// of the group elects a new leader.
     pub step_down_on_removal: bool,
+    /// Beyond etcd, off by default: whether [`RawNode::step`] also refuses
+    /// messages that no correct peer sends but that etcd steps without
+    /// harm (termless peer messages and answers, messages a node cannot
+    /// send itself, non-local messages from the local threads' ids).
+    ///
+    /// [`RawNode::step`]: crate::RawNode::step
+    pub strict_peer_checks: bool,
 }
 
 impl Config {

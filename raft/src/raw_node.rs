@@ -21,7 +21,7 @@ use crate::eraftpb::{
 };
 use crate::errors::{Error, Result};
 use crate::log_unstable::fatal;
-use crate::raft::{Raft, SoftState};
+use crate::raft::{Raft, SoftState, StateRole};
 use crate::raft_log::{check_log_slice, EntryId};
 use crate::read_only::ReadState;
 use crate::status::{BasicStatus, Status};
@@ -86,26 +86,28 @@ pub fn must_sync(st: &HardState, prev: &HardState, ents_num: usize) -> bool {
 /// Checks a message from outside the node (a peer, or the application's
 /// local storage threads) before it is stepped, as etcd's `RawNode.Step`
 /// and `node.run` do: local messages must come from a local thread, and
-/// responses from a peer in the configuration.
+/// responses from a peer in the configuration. Everything else etcd steps,
+/// and so do we, termless messages included (raft takes them for local
+/// ones and skips the term checks, as etcd does).
 ///
-/// Three more checks refuse what only a broken or hostile peer sends and
-/// what raft would otherwise trip over (etcd panics on all three):
-/// - a message from one of the ids reserved for the local threads that is
-///   not a local message: raft would answer it, and the answer would be
-///   taken for storage work ([`Error::StepPeerNotFound`]);
-/// - a message that only another node sends (a leader's messages, vote
-///   requests; answers to heartbeats and reads and rejections unless they
-///   carry a higher term) claiming to come from this node itself: the node
-///   would take itself for the leader, or retry an append to itself, and
-///   send to itself ([`Error::StepPeerNotFound`]);
-/// - such a message without a term: raft takes a termless message for a
-///   local one and skips every term check, letting a "leader" of no term
-///   rewrite the log ([`Error::StepLocalMsg`]). Every peer sends these with
-///   its term, which is at least 1.
+/// Beyond etcd, only what would make etcd panic or corrupt its state is
+/// refused (each is listed in the README's differences from etcd):
+/// - a term or index beyond 2^63 - 1 (see `MAX_PEER_VALUE`): etcd's next
+///   election or restore wraps around to 0 ([`Error::Decode`]);
+/// - an append whose entries do not form a valid slice of a log (see
+///   `check_append_slice`): etcd appends them and breaks its log's
+///   invariants ([`Error::Decode`]);
+/// - a message from the node itself that would make it take itself for
+///   the leader, or make it (as leader) send an append to itself: etcd
+///   panics on its next send to "the leader" or to itself
+///   ([`Error::StepPeerNotFound`]);
+/// - a termless message that would move the node's term back to 0 (a
+///   leader's message reaching a candidate) or make it answer a vote
+///   request with a termless answer (etcd panics on sending it)
+///   ([`Error::StepLocalMsg`]).
 ///
-/// And a term or index beyond 2^63 - 1 (see `MAX_PEER_VALUE`), or an append
-/// whose entries do not form a valid slice of a log, is refused
-/// ([`Error::Decode`]; see `check_append_slice`).
+/// [`Config::strict_peer_checks`] adds the refusal of messages no correct
+/// peer sends although etcd steps them without harm; see `check_strict`.
 pub(crate) fn check_step<S: Storage>(r: &Raft<S>, m: &Message) -> Result<()> {
     let t = m.get_type();
     // Even what claims to come from a local thread: a peer can forge that.
@@ -116,13 +118,86 @@ pub(crate) fn check_step<S: Storage>(r: &Raft<S>, m: &Message) -> Result<()> {
         }
         return Ok(());
     }
+    if is_response_msg(t) && !is_local_msg_target(m.from) && !r.trk.progress.contains(m.from) {
+        return Err(Error::StepPeerNotFound);
+    }
+    if r.strict_peer_checks {
+        check_strict(r, m)?;
+    }
+    if m.from == r.id && self_message_panics(r, m) {
+        return Err(Error::StepPeerNotFound);
+    }
+    if m.term == 0 && termless_message_breaks(r, m) {
+        return Err(Error::StepLocalMsg);
+    }
+    if t == MessageType::MsgApp {
+        check_append_slice(m)?;
+    }
+    Ok(())
+}
+
+/// Whether `m`, which claims to come from `r` itself, would make etcd panic
+/// later: a leader's message that makes the node take itself for the leader
+/// (its next proposal or read is sent to itself), or an answer that makes
+/// the leader send an append to itself (a rejected append, a heartbeat
+/// answer). What etcd ignores, or answers harmlessly, is let through.
+fn self_message_panics<S: Storage>(r: &Raft<S>, m: &Message) -> bool {
+    let leader = r.state == StateRole::Leader;
+    match m.get_type() {
+        // Raft follows the sender at a higher term, and at its own term (or
+        // without one) unless it leads; an older message is ignored.
+        MessageType::MsgApp | MessageType::MsgHeartbeat | MessageType::MsgSnap => {
+            m.term > r.term || ((m.term == r.term || m.term == 0) && !leader)
+        }
+        // At a higher term the leader only steps down.
+        MessageType::MsgAppResp | MessageType::MsgHeartbeatResp => {
+            leader
+                && (m.term == r.term || m.term == 0)
+                && (m.reject || m.get_type() == MessageType::MsgHeartbeatResp)
+        }
+        _ => false,
+    }
+}
+
+/// Whether raft, taking the termless `m` for a local message, would move
+/// its term back to 0 or answer with a termless vote (etcd panics on
+/// sending a vote answer without a term).
+fn termless_message_breaks<S: Storage>(r: &Raft<S>, m: &Message) -> bool {
+    match m.get_type() {
+        // A (pre-)candidate follows the sender at the message's term.
+        MessageType::MsgApp | MessageType::MsgHeartbeat | MessageType::MsgSnap => {
+            r.term > 0 && matches!(r.state, StateRole::Candidate | StateRole::PreCandidate)
+        }
+        // A granted vote is answered with the request's term (0); a refusal
+        // with the node's own term, which is 0 before the first election.
+        MessageType::MsgVote | MessageType::MsgPreVote => {
+            let can_vote = r.vote == m.from || (r.vote == NONE && r.lead == NONE);
+            let up_to_date = r.raft_log.is_up_to_date(EntryId {
+                term: m.log_term,
+                index: m.index,
+            });
+            r.term == 0 || (can_vote && up_to_date)
+        }
+        _ => false,
+    }
+}
+
+/// The refusals of [`Config::strict_peer_checks`]: messages that no correct
+/// peer sends, which etcd steps anyway:
+/// - a message from one of the ids reserved for the local threads that is
+///   not a local message: raft would answer it, and the answer would look
+///   like storage work;
+/// - a message that only another node sends (a leader's messages, vote
+///   requests; answers to heartbeats and reads and rejections unless they
+///   carry a higher term) claiming to come from this node itself
+///   ([`Error::StepPeerNotFound`] for both);
+/// - such a message, or an answer, without a term: raft takes it for a
+///   local one and skips every term check ([`Error::StepLocalMsg`]).
+fn check_strict<S: Storage>(r: &Raft<S>, m: &Message) -> Result<()> {
+    let t = m.get_type();
     if is_local_msg_target(m.from) {
         return Err(Error::StepPeerNotFound);
     }
-    if is_response_msg(t) && !r.trk.progress.contains(m.from) {
-        return Err(Error::StepPeerNotFound);
-    }
-    // What only another node sends: a leader's messages and vote requests.
     let peer_only = matches!(
         t,
         MessageType::MsgApp
@@ -132,10 +207,8 @@ pub(crate) fn check_step<S: Storage>(r: &Raft<S>, m: &Message) -> Result<()> {
             | MessageType::MsgVote
             | MessageType::MsgPreVote
     );
-    // Answers the node never gives itself: its own acknowledgements (async
-    // storage writes) accept, and it answers no heartbeat or read of its
-    // own. At a higher term such an answer only makes the node step down,
-    // harmlessly (etcd's tests use that).
+    // Its own acknowledgements (async storage writes) are fine, and at a
+    // higher term an answer only makes the node step down.
     let own_answer_never = m.reject
         || matches!(
             t,
@@ -144,13 +217,8 @@ pub(crate) fn check_step<S: Storage>(r: &Raft<S>, m: &Message) -> Result<()> {
     if m.from == r.id && (peer_only || (own_answer_never && m.term <= r.term)) {
         return Err(Error::StepPeerNotFound);
     }
-    // Every peer sends these with its term, which is at least 1.
-    let needs_term = peer_only || is_response_msg(t);
-    if needs_term && m.term == 0 {
+    if (peer_only || is_response_msg(t)) && m.term == 0 {
         return Err(Error::StepLocalMsg);
-    }
-    if t == MessageType::MsgApp {
-        check_append_slice(m)?;
     }
     Ok(())
 }
@@ -1061,12 +1129,18 @@ mod tests {
         resp.from = 3;
         resp.term = 1;
         assert_eq!(rn.step(resp.clone()), Err(Error::StepPeerNotFound));
-        // A known peer's response is let through, if it has a term: a
-        // termless one would pass for a local message.
+        // A known peer's response is let through, with a term or without
+        // (etcd steps a termless one as a local message).
         resp.from = 2;
         assert_eq!(rn.step(resp.clone()), Ok(()));
         resp.term = 0;
-        assert_eq!(rn.step(resp), Err(Error::StepLocalMsg));
+        assert_eq!(rn.step(resp.clone()), Ok(()));
+        // Beyond etcd, strict peer checks refuse the termless one.
+        let mut cfg = Config::new(1);
+        cfg.strict_peer_checks = true;
+        let store = new_test_memory_storage(vec![with_peers(&[1, 2])]);
+        let mut strict = RawNode::new(&cfg, store, &test_logger()).unwrap();
+        assert_eq!(strict.step(resp), Err(Error::StepLocalMsg));
     }
 
     #[test]

@@ -193,6 +193,9 @@ pub struct Raft<S: Storage> {
     pub disable_proposal_forwarding: bool,
     /// Whether a removed or demoted leader steps down.
     pub step_down_on_removal: bool,
+    /// Whether `RawNode::step` refuses what no correct peer sends
+    /// ([`Config::strict_peer_checks`]).
+    pub strict_peer_checks: bool,
     /// The logger; texts and levels are etcd's.
     pub logger: Logger,
     /// Read-index requests that arrived before this leader committed an
@@ -244,6 +247,7 @@ impl<S: Storage> Raft<S> {
             randomized_election_timeout: 0,
             disable_proposal_forwarding: c.disable_proposal_forwarding,
             step_down_on_removal: c.step_down_on_removal,
+            strict_peer_checks: c.strict_peer_checks,
             logger,
             pending_read_index_messages: Vec::new(),
             rng: ElectionRng::new(c.id),

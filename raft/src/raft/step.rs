@@ -191,19 +191,6 @@ impl<S: Storage> Raft<S> {
     /// future term.
     fn handle_vote_request(&mut self, m: &Message) {
         let t = m.get_type();
-        if m.term == 0 {
-            // Every vote request carries the term it is for; one without
-            // could only be answered with an invalid (termless) response,
-            // on which etcd panics. Drop it.
-            slog::debug!(
-                self.logger,
-                "{:x} ignored {:?} without a term from {:x}",
-                self.id,
-                t,
-                m.from
-            );
-            return;
-        }
         // A repeat of our vote, or no vote and no known leader this term,
         // or a pre-vote for a future term...
         let can_vote = self.vote == m.from
@@ -223,6 +210,20 @@ impl<S: Storage> Raft<S> {
         // Learners vote too: one may have been promoted without knowing it
         // yet, and the candidate may need its vote to win.
         if can_vote && self.raft_log.is_up_to_date(cand) {
+            if m.term == 0 {
+                // A termless request (which etcd, like us, steps as a local
+                // message) could only be granted with a termless answer, on
+                // which etcd panics; `RawNode::step` refuses it, and here it
+                // is dropped.
+                slog::debug!(
+                    self.logger,
+                    "{:x} ignored {:?} without a term from {:x}",
+                    self.id,
+                    t,
+                    m.from
+                );
+                return;
+            }
             slog::info!(
                 self.logger,
                 "{:x} [logterm: {}, index: {}, vote: {:x}] cast {:?} for {:x} [logterm: {}, index: {}] at term {}",

@@ -15,7 +15,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use bytes::Bytes;
 
 use super::support::{msg_term, new_test_config, snapshot_with_conf_state, test_logger, TestRng};
-use crate::config::LOCAL_APPEND_THREAD;
+use crate::config::{LOCAL_APPEND_THREAD, NONE};
 use crate::eraftpb::prost::Message as _;
 use crate::eraftpb::{
     ConfChange, ConfChangeSingle, ConfChangeType, ConfChangeV2, ConfState, Entry, EntryType,
@@ -562,6 +562,12 @@ fn random_peer_messages_never_panic_a_raw_node() {
 /// A follower of 1 in the group 1, 2, 3 (node 2), with entries 1..=3 at
 /// term 1 and the leader known.
 fn follower() -> RawNode<MemStorage> {
+    follower_with(false)
+}
+
+/// [`follower`], with [`Config::strict_peer_checks`](crate::Config) set as
+/// given.
+fn follower_with(strict_peer_checks: bool) -> RawNode<MemStorage> {
     let mut store = MemStorage::new();
     store
         .apply_snapshot(Snapshot {
@@ -575,6 +581,7 @@ fn follower() -> RawNode<MemStorage> {
         .unwrap();
     let mut cfg = new_test_config(2, 5, 1);
     cfg.applied = 2;
+    cfg.strict_peer_checks = strict_peer_checks;
     let mut n = RawNode::new(&cfg, store, &test_logger()).unwrap();
     let mut hb = Message::new(MessageType::MsgHeartbeat);
     (hb.from, hb.to, hb.term, hb.commit) = (1, 2, 1, 2);
@@ -583,59 +590,132 @@ fn follower() -> RawNode<MemStorage> {
     n
 }
 
-/// Messages only a peer sends are refused when they claim to come from the
-/// node itself, from a local thread's id, or carry no term; the node's
-/// state does not change.
-#[test]
-fn step_refuses_messages_no_peer_sends() {
-    use crate::errors::Error;
-    let mut n = follower();
-    assert_eq!(n.raft.lead, 1);
-    let cases = [
-        // The node itself as a leader: it would forward to itself.
-        (
-            msg_term(2, 2, MessageType::MsgHeartbeat, 1),
-            Error::StepPeerNotFound,
-        ),
-        (
-            msg_term(2, 2, MessageType::MsgSnap, 1),
-            Error::StepPeerNotFound,
-        ),
-        (
-            msg_term(2, 2, MessageType::MsgApp, 1),
-            Error::StepPeerNotFound,
-        ),
-        // A rejection from itself: a leader would retry an append to itself.
-        (
-            {
-                let mut m = msg_term(2, 2, MessageType::MsgAppResp, 1);
-                m.reject = true;
-                m
-            },
-            Error::StepPeerNotFound,
-        ),
-        // The id of the append thread as a leader.
-        (
-            msg_term(LOCAL_APPEND_THREAD, 2, MessageType::MsgHeartbeat, 1),
-            Error::StepPeerNotFound,
-        ),
-        // A termless append: raft would skip every term check.
-        (msg_term(3, 2, MessageType::MsgApp, 0), Error::StepLocalMsg),
-        (msg_term(3, 2, MessageType::MsgVote, 0), Error::StepLocalMsg),
-    ];
+/// Steps each message into a fresh follower and checks that it is refused
+/// with the given error and that the node's state does not change.
+fn assert_refused(strict: bool, cases: Vec<(Message, crate::errors::Error)>) {
     for (m, want) in cases {
+        let mut n = follower_with(strict);
+        assert_eq!(n.raft.lead, 1);
         let desc = format!("{m:?}");
         assert_eq!(n.step(m), Err(want), "{desc}");
         assert_eq!((n.raft.lead, n.raft.term), (1, 1), "{desc}");
         assert!(!n.has_ready(), "{desc}");
+        // A proposal is still forwarded to the real leader.
+        n.propose(Bytes::from_static(b"x")).unwrap();
+        let rd = n.ready();
+        assert_eq!(rd.messages.len(), 1, "{desc}");
+        assert_eq!(
+            (rd.messages[0].get_type(), rd.messages[0].to),
+            (MessageType::MsgProp, 1),
+            "{desc}"
+        );
     }
-    // A proposal is still forwarded to the real leader.
-    n.propose(Bytes::from_static(b"x")).unwrap();
+}
+
+/// By default, only what would make etcd panic is refused: a leader's
+/// message claiming to come from the node itself (etcd takes itself for the
+/// leader and panics when it next forwards a proposal to itself), and a
+/// termless vote request that etcd would grant with a termless answer (a
+/// panic in etcd's send).
+#[test]
+fn step_refuses_what_etcd_panics_on() {
+    use crate::errors::Error;
+    let mut vote = msg_term(3, 2, MessageType::MsgVote, 0);
+    // Up to date, so that a node free to vote would grant it.
+    (vote.log_term, vote.index) = (1, 3);
+    let mut n = follower();
+    n.raft.lead = NONE;
+    n.raft.vote = NONE;
+    assert_eq!(n.step(vote), Err(Error::StepLocalMsg));
+    assert_eq!(n.raft.vote, NONE);
+    assert_refused(
+        false,
+        vec![
+            (
+                msg_term(2, 2, MessageType::MsgHeartbeat, 1),
+                Error::StepPeerNotFound,
+            ),
+            (
+                msg_term(2, 2, MessageType::MsgSnap, 1),
+                Error::StepPeerNotFound,
+            ),
+            (
+                msg_term(2, 2, MessageType::MsgApp, 1),
+                Error::StepPeerNotFound,
+            ),
+            (
+                msg_term(2, 2, MessageType::MsgApp, 0),
+                Error::StepPeerNotFound,
+            ),
+        ],
+    );
+}
+
+/// What etcd steps without harm is stepped as etcd does, even if no correct
+/// peer sends it: a termless heartbeat makes its sender the leader (etcd
+/// treats a termless message as a local one and skips the term checks), a
+/// rejected append from the node itself is ignored by a follower, and a
+/// termless vote request the node must refuse is refused at its own term.
+#[test]
+fn step_takes_what_etcd_takes() {
+    let mut n = follower();
+    let mut hb = msg_term(3, 2, MessageType::MsgHeartbeat, 0);
+    hb.commit = 2;
+    n.step(hb).unwrap();
+    assert_eq!((n.raft.lead, n.raft.term), (3, 1));
+
+    let mut n = follower();
+    let mut rej = msg_term(2, 2, MessageType::MsgAppResp, 1);
+    rej.reject = true;
+    n.step(rej).unwrap();
+    assert_eq!((n.raft.lead, n.raft.term), (1, 1));
+
+    let mut n = follower();
+    n.step(msg_term(3, 2, MessageType::MsgVote, 0)).unwrap();
     let rd = n.ready();
-    assert_eq!(rd.messages.len(), 1);
-    assert_eq!(
-        (rd.messages[0].get_type(), rd.messages[0].to),
-        (MessageType::MsgProp, 1)
+    let resp = rd
+        .messages
+        .iter()
+        .find(|m| m.get_type() == MessageType::MsgVoteResp)
+        .unwrap_or_else(|| panic!("no vote answer in {:?}", rd.messages));
+    assert_eq!((resp.to, resp.term, resp.reject), (3, 1, true));
+}
+
+/// With `strict_peer_checks`, messages only a peer sends are also refused
+/// when they claim to come from the node itself, from a local thread's id,
+/// or carry no term; the node's state does not change.
+#[test]
+fn strict_peer_checks_refuse_messages_no_peer_sends() {
+    use crate::errors::Error;
+    assert_refused(
+        true,
+        vec![
+            // A rejection from itself: a leader would retry an append to itself.
+            (
+                {
+                    let mut m = msg_term(2, 2, MessageType::MsgAppResp, 1);
+                    m.reject = true;
+                    m
+                },
+                Error::StepPeerNotFound,
+            ),
+            // The id of the append thread as a leader.
+            (
+                msg_term(LOCAL_APPEND_THREAD, 2, MessageType::MsgHeartbeat, 1),
+                Error::StepPeerNotFound,
+            ),
+            // Termless peer messages: raft would skip every term check.
+            (msg_term(3, 2, MessageType::MsgApp, 0), Error::StepLocalMsg),
+            (
+                msg_term(3, 2, MessageType::MsgHeartbeat, 0),
+                Error::StepLocalMsg,
+            ),
+            (msg_term(3, 2, MessageType::MsgVote, 0), Error::StepLocalMsg),
+            (
+                msg_term(1, 2, MessageType::MsgAppResp, 0),
+                Error::StepLocalMsg,
+            ),
+        ],
     );
 }
 
