@@ -1,0 +1,240 @@
+//! Reads frames back from a segment's bytes, checking each header, the CRC
+//! chain and the padding, and tells a torn tail (an interrupted write) from
+//! damage in the middle of the log. Pure: it works on a byte slice, so that
+//! fuzzers and tests can call it without files.
+
+use crate::error::Corruption;
+use crate::record::{chain_crc, frame_len, parse_header, Record, RecordKind, HEADER_LEN};
+
+/// The unit of loss on a disk: a write interrupted by a crash can leave a
+/// sector of zeros (never written) in the middle of what it wrote.
+const SECTOR: usize = 512;
+
+/// A frame read from a segment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Frame<'a> {
+    /// The byte offset of the frame in the segment.
+    pub offset: u64,
+    /// The record kind.
+    pub kind: RecordKind,
+    /// The payload.
+    pub payload: &'a [u8],
+    /// Whether this is the last frame of its batch.
+    pub end_of_batch: bool,
+}
+
+/// A frame that could not be read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FrameError {
+    /// Where the frame starts; the records before it are good.
+    pub offset: u64,
+    /// What was wrong.
+    pub what: Corruption,
+    /// Whether the failure looks like an interrupted write (see the crate
+    /// documentation, "Reading and repair"). Only meaningful in the last
+    /// segment: anywhere else a failure is damage.
+    pub torn: bool,
+}
+
+/// Reads the frames of one segment in order. The first frame must be the
+/// crc record, which seeds the chain.
+#[derive(Debug)]
+pub struct Decoder<'a> {
+    buf: &'a [u8],
+    pos: usize,
+    /// The chain value after the last good frame; `None` before the first.
+    crc: Option<u32>,
+    /// One past the last non-zero byte of `buf`, computed on first need.
+    extent: Option<usize>,
+}
+
+impl<'a> Decoder<'a> {
+    /// A decoder over the bytes of a whole segment.
+    pub fn new(buf: &'a [u8]) -> Decoder<'a> {
+        Decoder {
+            buf,
+            pos: 0,
+            crc: None,
+            extent: None,
+        }
+    }
+
+    /// The offset just past the last good frame.
+    pub fn offset(&self) -> u64 {
+        self.pos as u64
+    }
+
+    /// The chain value after the last good frame (0 before the first).
+    pub fn crc(&self) -> u32 {
+        self.crc.unwrap_or(0)
+    }
+
+    /// The next frame, `Ok(None)` at the end of the records (the end of the
+    /// buffer, or zeros up to it), or why the frame at the current offset
+    /// cannot be read.
+    pub fn next_frame(&mut self) -> Result<Option<Frame<'a>>, FrameError> {
+        let pos = self.pos;
+        let rest = &self.buf[pos..];
+        if rest.len() < HEADER_LEN {
+            if is_zero(rest) {
+                return Ok(None);
+            }
+            let what = Corruption::Truncated {
+                needed: HEADER_LEN as u64,
+                available: rest.len() as u64,
+            };
+            return Err(self.fail(what, pos + HEADER_LEN));
+        }
+        let header: &[u8; HEADER_LEN] = rest[..HEADER_LEN].try_into().expect("length checked");
+        if is_zero(header) {
+            if self.extent() <= pos {
+                return Ok(None);
+            }
+            return Err(self.fail(Corruption::GarbageAfterEnd, pos + HEADER_LEN));
+        }
+        let h = match parse_header(header) {
+            Ok(h) => h,
+            Err(what) => return Err(self.fail(what, pos + HEADER_LEN)),
+        };
+        let payload_end = pos + HEADER_LEN + h.len;
+        let flen = frame_len(h.len);
+        if flen > rest.len() {
+            let what = Corruption::Truncated {
+                needed: flen as u64,
+                available: rest.len() as u64,
+            };
+            return Err(self.fail(what, payload_end));
+        }
+        let payload = &rest[HEADER_LEN..HEADER_LEN + h.len];
+        let seed = match self.crc {
+            Some(crc) => crc,
+            None => {
+                if h.kind != RecordKind::Crc {
+                    return Err(self.fail(Corruption::NoCrcRecord { found: h.kind }, payload_end));
+                }
+                match Record::decode(RecordKind::Crc, payload) {
+                    Ok(Record::Crc(seed)) => seed,
+                    Ok(_) => unreachable!("a crc payload decodes to a crc record"),
+                    Err(what) => return Err(self.fail(what, payload_end)),
+                }
+            }
+        };
+        let expected = chain_crc(seed, header, payload);
+        if expected != h.crc {
+            let what = Corruption::CrcMismatch {
+                expected,
+                found: h.crc,
+            };
+            return Err(self.fail(what, payload_end));
+        }
+        if !is_zero(&rest[HEADER_LEN + h.len..flen]) {
+            return Err(self.fail(Corruption::Reserved, payload_end));
+        }
+        self.crc = Some(expected);
+        self.pos += flen;
+        Ok(Some(Frame {
+            offset: pos as u64,
+            kind: h.kind,
+            payload,
+            end_of_batch: h.end_of_batch,
+        }))
+    }
+
+    /// The error for the frame at the current offset, whose bytes should
+    /// reach up to `span_end`.
+    fn fail(&mut self, what: Corruption, span_end: usize) -> FrameError {
+        let pos = self.pos;
+        // The write of this frame never reached its end: everything from
+        // some byte inside it on is zero (or the file ends).
+        let unfinished = span_end > self.extent();
+        // A sector inside the frame was lost while later ones arrived.
+        let lost_sector = {
+            let end = span_end.min(self.buf.len());
+            let first = pos / SECTOR;
+            let last = end.div_ceil(SECTOR);
+            (first..last).any(|s| {
+                let (a, b) = (s * SECTOR, (s + 1) * SECTOR);
+                b <= self.buf.len() && is_zero(&self.buf[a..b])
+            })
+        };
+        FrameError {
+            offset: pos as u64,
+            what,
+            torn: unfinished || lost_sector,
+        }
+    }
+
+    fn extent(&mut self) -> usize {
+        *self
+            .extent
+            .get_or_insert_with(|| self.buf.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1))
+    }
+}
+
+fn is_zero(b: &[u8]) -> bool {
+    b.iter().all(|&x| x == 0)
+}
+
+/// The records of one segment, decoded as far as they go.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct DecodedSegment {
+    /// The records of the whole batches, each with the offset of its frame.
+    pub records: Vec<(u64, Record)>,
+    /// The offset just past the last whole batch.
+    pub end: u64,
+    /// The chain value there.
+    pub crc: u32,
+    /// Why decoding stopped before the end, if it did. A batch whose last
+    /// frame is missing (the rest of the segment is zeros after it) is an
+    /// error too, [`Corruption::UnfinishedBatch`], and a torn one.
+    pub error: Option<FrameError>,
+}
+
+/// Decodes every record of a segment's bytes, batch by batch: the records
+/// of a batch whose last frame is missing or damaged are left out, as a
+/// torn write must not leave half a batch. The pure entry point for fuzzers
+/// and tests; never panics, whatever the bytes.
+pub fn decode_segment(buf: &[u8]) -> DecodedSegment {
+    let mut decoder = Decoder::new(buf);
+    let mut out = DecodedSegment::default();
+    // The records of the batch being read, until its last frame.
+    let mut batch: Vec<(u64, Record)> = Vec::new();
+    loop {
+        match decoder.next_frame() {
+            Ok(Some(frame)) => match Record::decode(frame.kind, frame.payload) {
+                Ok(record) => {
+                    batch.push((frame.offset, record));
+                    if frame.end_of_batch {
+                        out.records.append(&mut batch);
+                        out.end = decoder.offset();
+                        out.crc = decoder.crc();
+                    }
+                }
+                Err(what) => {
+                    // The crc matched, so these are the bytes that were
+                    // written: damage, not a torn write.
+                    out.error = Some(FrameError {
+                        offset: frame.offset,
+                        what,
+                        torn: false,
+                    });
+                    return out;
+                }
+            },
+            Ok(None) => {
+                if let Some(&(offset, _)) = batch.first() {
+                    out.error = Some(FrameError {
+                        offset,
+                        what: Corruption::UnfinishedBatch,
+                        torn: true,
+                    });
+                }
+                return out;
+            }
+            Err(e) => {
+                out.error = Some(e);
+                return out;
+            }
+        }
+    }
+}

@@ -1,0 +1,197 @@
+//! The WAL: saving, reopening, rolling over, releasing, overwriting, locking.
+
+mod common;
+
+use common::{entries, hs, logger, options, segment_files};
+use etcdraft_storage::{StorageError, Wal};
+use raft::eraftpb::SnapshotMetadata;
+
+#[test]
+fn saved_batches_come_back_after_reopening() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("wal");
+    let opts = options(1 << 20);
+    let mut wal = Wal::create(&dir, &opts, &logger()).unwrap();
+    wal.save(Some(&hs(1, 1, 0)), &entries(1, 10, 1, 50))
+        .unwrap();
+    wal.save(Some(&hs(1, 1, 8)), &entries(11, 20, 1, 50))
+        .unwrap();
+    wal.save(None, &entries(21, 21, 1, 5000)).unwrap();
+    drop(wal);
+
+    let (mut wal, got) =
+        Wal::open_at(&dir, &SnapshotMetadata::default(), &opts, &logger()).unwrap();
+    assert_eq!(got.hard_state, hs(1, 1, 8));
+    assert_eq!(
+        got.entries,
+        entries(1, 20, 1, 50)
+            .into_iter()
+            .chain(entries(21, 21, 1, 5000))
+            .collect::<Vec<_>>()
+    );
+    // Appending after reopening continues the chain.
+    wal.save(Some(&hs(2, 0, 21)), &entries(22, 22, 2, 10))
+        .unwrap();
+    drop(wal);
+    let (_, got) = Wal::open_at(&dir, &SnapshotMetadata::default(), &opts, &logger()).unwrap();
+    assert_eq!(got.hard_state, hs(2, 0, 21));
+    assert_eq!(got.entries.len(), 22);
+    assert_eq!(got.entries[21], entries(22, 22, 2, 10)[0]);
+}
+
+#[test]
+fn segments_roll_over_and_the_log_reads_across_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("wal");
+    let opts = options(4096);
+    let mut wal = Wal::create(&dir, &opts, &logger()).unwrap();
+    for b in 0..50u64 {
+        wal.save(
+            Some(&hs(1, 0, b * 4)),
+            &entries(b * 4 + 1, b * 4 + 4, 1, 100),
+        )
+        .unwrap();
+    }
+    assert!(
+        wal.segments().len() > 5,
+        "{} segments",
+        wal.segments().len()
+    );
+    let files = segment_files(&dir);
+    assert_eq!(files.len(), wal.segments().len());
+    // Sealed segments are cut to their exact length; the last is preallocated.
+    for f in &files[..files.len() - 1] {
+        assert!(std::fs::metadata(f).unwrap().len() >= 4096);
+        assert!(std::fs::metadata(f).unwrap().len() < 4096 + 1024);
+    }
+    drop(wal);
+    let (_, got) = Wal::open_at(&dir, &SnapshotMetadata::default(), &opts, &logger()).unwrap();
+    assert_eq!(got.entries, entries(1, 200, 1, 100));
+    assert_eq!(got.hard_state, hs(1, 0, 196));
+}
+
+#[test]
+fn release_to_deletes_covered_segments_and_open_at_the_snapshot_works() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("wal");
+    let opts = options(4096);
+    let mut wal = Wal::create(&dir, &opts, &logger()).unwrap();
+    for b in 0..50u64 {
+        wal.save(
+            Some(&hs(1, 0, b * 4 + 4)),
+            &entries(b * 4 + 1, b * 4 + 4, 1, 100),
+        )
+        .unwrap();
+    }
+    let marker = SnapshotMetadata {
+        index: 120,
+        term: 1,
+        ..Default::default()
+    };
+    wal.save_snapshot(&marker).unwrap();
+    let before = wal.segments().len();
+    wal.release_to(120).unwrap();
+    let after = wal.segments().to_vec();
+    assert!(after.len() < before);
+    // Kept: the newest segment that begins below the snapshot, and all after.
+    assert!(after[0].first_index < 120);
+    assert!(after.get(1).is_none_or(|s| s.first_index >= 120));
+    drop(wal);
+
+    let (_, got) = Wal::open_at(&dir, &marker, &opts, &logger()).unwrap();
+    assert_eq!(got.entries, entries(121, 200, 1, 100));
+    // The empty snapshot's segment is gone: opening there is refused.
+    let err = Wal::open_at(&dir, &SnapshotMetadata::default(), &opts, &logger()).unwrap_err();
+    assert!(matches!(err, StorageError::EntriesReleased { .. }), "{err}");
+    let markers = Wal::valid_snapshot_markers(&dir, &opts).unwrap();
+    assert_eq!(markers, vec![marker]);
+}
+
+#[test]
+fn an_overwritten_suffix_is_replaced() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("wal");
+    let opts = options(1 << 20);
+    let mut wal = Wal::create(&dir, &opts, &logger()).unwrap();
+    wal.save(Some(&hs(1, 1, 3)), &entries(1, 10, 1, 20))
+        .unwrap();
+    // A new leader overwrites from index 5 on.
+    wal.save(Some(&hs(2, 2, 3)), &entries(5, 7, 2, 20)).unwrap();
+    drop(wal);
+    let (_, got) = Wal::open_at(&dir, &SnapshotMetadata::default(), &opts, &logger()).unwrap();
+    let want: Vec<_> = entries(1, 4, 1, 20)
+        .into_iter()
+        .chain(entries(5, 7, 2, 20))
+        .collect();
+    assert_eq!(got.entries, want);
+}
+
+#[test]
+fn a_second_opener_is_refused_while_the_first_holds_the_lock() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("wal");
+    let opts = options(1 << 20);
+    let wal = Wal::create(&dir, &opts, &logger()).unwrap();
+    let err = Wal::open_at(&dir, &SnapshotMetadata::default(), &opts, &logger()).unwrap_err();
+    assert!(matches!(err, StorageError::Locked { .. }), "{err}");
+    drop(wal);
+    Wal::open_at(&dir, &SnapshotMetadata::default(), &opts, &logger()).unwrap();
+}
+
+#[test]
+fn creating_over_an_existing_wal_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("wal");
+    let opts = options(1 << 20);
+    drop(Wal::create(&dir, &opts, &logger()).unwrap());
+    let err = Wal::create(&dir, &opts, &logger()).unwrap_err();
+    assert!(matches!(err, StorageError::WalExists { .. }), "{err}");
+}
+
+#[test]
+fn opening_at_a_snapshot_without_a_marker_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("wal");
+    let opts = options(1 << 20);
+    let mut wal = Wal::create(&dir, &opts, &logger()).unwrap();
+    wal.save(Some(&hs(1, 1, 3)), &entries(1, 10, 1, 20))
+        .unwrap();
+    drop(wal);
+    let snap = SnapshotMetadata {
+        index: 5,
+        term: 1,
+        ..Default::default()
+    };
+    let err = Wal::open_at(&dir, &snap, &opts, &logger()).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StorageError::SnapshotNotFound {
+                index: 5,
+                term: 1,
+                ..
+            }
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn markers_beyond_the_commit_index_are_not_valid() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("wal");
+    let opts = options(1 << 20);
+    let mut wal = Wal::create(&dir, &opts, &logger()).unwrap();
+    wal.save(Some(&hs(1, 1, 5)), &entries(1, 10, 1, 20))
+        .unwrap();
+    let m = |index| SnapshotMetadata {
+        index,
+        term: 1,
+        ..Default::default()
+    };
+    wal.save_snapshot(&m(4)).unwrap();
+    wal.save_snapshot(&m(8)).unwrap();
+    drop(wal);
+    let markers = Wal::valid_snapshot_markers(&dir, &opts).unwrap();
+    assert_eq!(markers, vec![SnapshotMetadata::default(), m(4)]);
+}
