@@ -9,23 +9,9 @@ use etcdraft::eraftpb::{ConfState, EntryType};
 use etcdraft::raw_node::RawNode;
 use etcdraft::storage::{MemStorage, Storage};
 
-/// Prints raft's log lines (etcd's texts) to stderr, at info level and up.
-struct StderrDrain;
-
-impl slog::Drain for StderrDrain {
-    type Ok = ();
-    type Err = slog::Never;
-
-    fn log(&self, r: &slog::Record<'_>, _: &slog::OwnedKVList) -> Result<(), slog::Never> {
-        if r.level().is_at_least(slog::Level::Info) {
-            eprintln!("{} {}", r.level().as_str(), r.msg());
-        }
-        Ok(())
-    }
-}
-
 fn main() -> etcdraft::Result<()> {
-    let logger = slog::Logger::root(StderrDrain, slog::o!());
+    // etcd's log lines on stderr; ETCDRAFT_LOG=debug shows every step.
+    let logger = etcdraft::default_logger();
 
     // A group of one: the storage's initial configuration names node 1 as
     // the only voter, so no bootstrap entries are needed.

@@ -13,6 +13,7 @@ pub mod config;
 pub mod describe;
 pub mod errors;
 pub mod log_unstable;
+pub mod logging;
 pub mod node;
 pub mod quorum;
 pub mod raft;
@@ -29,8 +30,11 @@ pub mod util;
 
 pub use config::Config;
 pub use errors::{Error, Result};
+pub use logging::{default_logger, discard_logger};
 pub use node::{restart_node, start_node, Context, Node};
 pub use raft_proto as eraftpb;
 pub use raw_node::{Peer, RawNode, Ready, SnapshotStatus};
+/// The logging crate raft logs through; see [`logging`] for ready loggers.
+pub use slog;
 pub use status::{BasicStatus, Status};
 pub use storage::{MemStorage, Storage};
