@@ -93,6 +93,14 @@ pub struct Config {
     ///
     /// [`RawNode::step`]: crate::RawNode::step
     pub strict_peer_checks: bool,
+    /// Ours, not etcd's (raft-rs has an option of this name): whether
+    /// messages of one `Ready` are coalesced. A leader extends the append it
+    /// already queued for a peer with newer entries and the newer commit
+    /// index instead of queueing another, as far as the message size and
+    /// in-flight limits allow, and a node's successive acknowledgements to
+    /// one peer collapse into the last. Fewer, larger messages; off by
+    /// default, which is etcd's message pattern.
+    pub batch_append: bool,
 }
 
 impl Config {

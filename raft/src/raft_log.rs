@@ -558,6 +558,18 @@ impl<S: Storage> RaftLog<S> {
         }
     }
 
+    /// The entries from `i` to the end of the log if they are all still in
+    /// memory (not yet handed to storage or not yet released), else none.
+    #[inline]
+    pub fn unstable_from(&self, i: u64) -> &[Entry] {
+        let u = &self.unstable;
+        let end = u.offset + u.entries.len() as u64;
+        if i < u.offset || i >= end {
+            return &[];
+        }
+        u.slice(i, end)
+    }
+
     /// The entries from `i` to the end of the log, at most `max_size` bytes
     /// of them (but at least one).
     pub fn entries(&self, i: u64, max_size: u64) -> Result<Vec<Entry>> {

@@ -658,6 +658,7 @@ impl<S: Storage> RawNode<S> {
             }
         }
         self.raft.msgs.clear();
+        self.raft.pending_apps.clear();
         self.raft.msgs_after_append.clear();
         self.raft.raft_log.accept_unstable();
         if let Some(last) = committed_entries.last() {

@@ -18,7 +18,7 @@ impl Library for Ours {
     const NAME: &'static str = "raft-etcd-port";
     type Node = RawNode<MemStorage>;
     type Message = Message;
-    const BATCH_APPEND: bool = false;
+    const BATCH_APPEND: bool = true;
 
     fn new_node(id: u64, voters: u64, batch_append: bool) -> RawNode<MemStorage> {
         let cs = ConfState {
@@ -32,8 +32,7 @@ impl Library for Ours {
         cfg.max_inflight_msgs = 256;
         cfg.pre_vote = false;
         cfg.check_quorum = false;
-        // `run` refuses WORKLOADS_BATCH_APPEND=1 while BATCH_APPEND is false.
-        debug_assert!(!batch_append);
+        cfg.batch_append = batch_append;
         let logger = slog::Logger::root(slog::Discard, slog::o!());
         RawNode::new(&cfg, MemStorage::new_with_conf_state(cs), &logger)
             .expect("the workloads' config is valid")

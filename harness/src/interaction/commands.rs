@@ -119,7 +119,7 @@ impl InteractionEnv {
     /// [read-only=safe|lease-based] [step-down-on-removal=..]`, and our
     /// extras `[max-size-per-msg=..] [max-inflight-bytes=..]
     /// [max-uncommitted-size=..] [disable-proposal-forwarding=..]
-    /// [election-tick=..] [heartbeat-tick=..]`
+    /// [election-tick=..] [heartbeat-tick=..] [batch-append=..]`
     pub(super) fn handle_add_nodes(&mut self, d: &TestData) -> CmdResult {
         let n = first_as_int(d)?;
         let mut snap = Snapshot::default();
@@ -182,6 +182,7 @@ impl InteractionEnv {
                     }
                     "election-tick" => cfg.election_tick = scan_ticks(d, arg, i)?,
                     "heartbeat-tick" => cfg.heartbeat_tick = scan_ticks(d, arg, i)?,
+                    "batch-append" => cfg.batch_append = scan_bool(d, arg, i)?,
                     // etcd ignores arguments it does not know.
                     _ => {}
                 }

@@ -480,6 +480,7 @@ const WORDS: &[&str] = &[
     "checkquorum=true",
     "read-only=lease-based",
     "step-down-on-removal=true",
+    "batch-append=true",
     "inflight=1",
     "max-committed-size-per-ready=1",
     "content=c",

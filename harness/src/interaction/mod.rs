@@ -15,6 +15,7 @@
 //! | ... `[max-size-per-msg=<n>] [max-inflight-bytes=<n>]` | ours, not etcd's: `Config::max_size_per_msg` (default unlimited), `max_inflight_bytes` (default 0: unlimited) |
 //! | ... `[max-uncommitted-size=<n>] [disable-proposal-forwarding=<b>]` | ours: `max_uncommitted_entries_size` (default 0: unlimited), `disable_proposal_forwarding` (default false) |
 //! | ... `[election-tick=<n>] [heartbeat-tick=<n>]` | ours: the tick counts (default 3 and 1, etcd's stub; at most 10000); `tick-election` / `tick-heartbeat` follow them |
+//! | ... `[batch-append=<b>]` | ours: `Config::batch_append` (default false): one append per peer per Ready, acks coalesced |
 //! | `campaign <id>` | the node starts an election |
 //! | `propose <id> <data>` | proposes an entry |
 //! | `propose-conf-change <id> [v1=<b>] [transition=auto\|implicit\|explicit]` + input `v1 l2 r3 u4` | proposes a conf change (empty input: leave a joint config) |

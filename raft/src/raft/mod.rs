@@ -203,6 +203,27 @@ pub struct Raft<S: Storage> {
     pub pending_read_index_messages: Vec<Message>,
     /// The generator of randomized election timeouts.
     pub rng: ElectionRng,
+    /// Whether appends and acknowledgements of one Ready are coalesced
+    /// ([`Config::batch_append`]).
+    pub batch_append: bool,
+    /// With `batch_append`, the appends queued in `msgs` that later appends
+    /// to the same peer may extend; see [`PendingApp`].
+    pub(crate) pending_apps: Vec<PendingApp>,
+}
+
+/// An append in `msgs` that is still open for more entries (batch_append).
+///
+/// A cache, checked before each use: `msgs` may have been handed out since
+/// it was recorded, so the message at `pos` must still be an append to
+/// `to` that ends where the peer's progress says the next entry goes.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct PendingApp {
+    /// The peer.
+    pub to: u64,
+    /// Where the append is in `msgs`.
+    pub pos: usize,
+    /// The encoded size of its entries (kept only under a size limit).
+    pub size: u64,
 }
 
 // etcd's `logger.Panicf`, shared with the log (one definition).
@@ -251,6 +272,8 @@ impl<S: Storage> Raft<S> {
             logger,
             pending_read_index_messages: Vec::new(),
             rng: ElectionRng::new(c.id),
+            batch_append: c.batch_append,
+            pending_apps: Vec::new(),
         };
 
         let last_id = r.raft_log.last_entry_id();
@@ -363,12 +386,39 @@ impl<S: Storage> Raft<S> {
             // A vote or an append acknowledgement must not leave this node
             // before the vote or entries are durable (Raft thesis 3.8);
             // rejections wait too, erring on the side of safety.
+            if self.batch_append && t == MessageType::MsgAppResp && self.coalesce_ack(&m) {
+                return;
+            }
             self.msgs_after_append.push(m);
         } else {
             if m.to == self.id {
                 self.send_fatal_self_addressed(t);
             }
             self.msgs.push(m);
+        }
+    }
+
+    // batch_append: an acceptance that directly follows an acceptance to
+    // the same peer in the same term replaces it. The later one acks a
+    // longer prefix of the same log (or the same), which is all the peer
+    // learns from both; rejections are never merged, as each carries its
+    // own hint.
+    #[inline(never)]
+    fn coalesce_ack(&mut self, m: &Message) -> bool {
+        if m.reject {
+            return false;
+        }
+        match self.msgs_after_append.last_mut() {
+            Some(last)
+                if last.get_type() == MessageType::MsgAppResp
+                    && last.to == m.to
+                    && last.term == m.term
+                    && !last.reject =>
+            {
+                last.index = last.index.max(m.index);
+                true
+            }
+            _ => false,
         }
     }
 
@@ -519,5 +569,7 @@ pub(crate) fn conf_state_contains(cs: &ConfState, id: u64) -> bool {
     cs.voters.contains(&id) || cs.learners.contains(&id) || cs.voters_outgoing.contains(&id)
 }
 
+#[cfg(test)]
+mod batch_append_tests;
 #[cfg(test)]
 mod tests;

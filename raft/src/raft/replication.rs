@@ -3,13 +3,14 @@
 
 use bytes::Bytes;
 
-use super::{conf_state_contains, fatal, Raft, StateRole, NONE};
+use super::{conf_state_contains, fatal, PendingApp, Raft, StateRole, NONE};
 use crate::eraftpb::{Entry, EntryType, Message, MessageType, Snapshot};
 use crate::errors::Error;
+use crate::raft_log::NO_LIMIT;
 use crate::raft_log::{EntryId, LogSlice};
 use crate::storage::Storage;
 use crate::tracker::{ProgressTracker, StateType};
-use crate::util::payloads_size;
+use crate::util::{ent_size, ents_size, payloads_size};
 
 impl<S: Storage> Raft<S> {
     /// Appends `es` to the leader's log at the current term (etcd
@@ -54,6 +55,11 @@ impl<S: Storage> Raft<S> {
     /// back to a snapshot when the entries are gone from the log. Returns
     /// whether a message was sent.
     pub fn maybe_send_append(&mut self, to: u64, send_if_empty: bool) -> bool {
+        if self.batch_append {
+            if let Some(sent) = self.extend_pending_append(to, send_if_empty) {
+                return sent;
+            }
+        }
         let Some(pr) = self.trk.progress.get_mut(to) else {
             return false;
         };
@@ -97,6 +103,14 @@ impl<S: Storage> Raft<S> {
         let commit = self.raft_log.committed;
         pr.sent_entries(ents.len(), payloads_size(&ents));
         pr.sent_commit(commit);
+        if self.batch_append {
+            if pr.state == StateType::Replicate {
+                self.open_pending_append(to, &ents);
+            } else {
+                // A probe is not extended: it waits for its answer.
+                self.pending_apps.retain(|p| p.to != to);
+            }
+        }
         // Every field spelled out: with `..Message::default()` the default
         // `entries` would be built and dropped (an out-of-line call).
         self.send(Message {
@@ -116,6 +130,106 @@ impl<S: Storage> Raft<S> {
             responses: Vec::new(),
         });
         true
+    }
+
+    // batch_append: remembers that the append about to be queued (at the
+    // end of `msgs`) may take later entries and commit indexes for `to`.
+    fn open_pending_append(&mut self, to: u64, ents: &[Entry]) {
+        let size = if self.max_msg_size == NO_LIMIT {
+            0
+        } else {
+            ents_size(ents)
+        };
+        let pending = PendingApp {
+            to,
+            pos: self.msgs.len(),
+            size,
+        };
+        match self.pending_apps.iter_mut().find(|p| p.to == to) {
+            Some(p) => *p = pending,
+            None => self.pending_apps.push(pending),
+        }
+    }
+
+    // batch_append: instead of queueing another append to `to`, puts the
+    // entries it lacks and the current commit index into the append this
+    // Ready already holds for it. None when there is no such append or it
+    // cannot take them (a limit, or entries no longer in memory): then a
+    // new append is sent as usual. Otherwise whether anything was added
+    // (entries, or with `send_if_empty` a commit index), as for a sent
+    // append.
+    fn extend_pending_append(&mut self, to: u64, send_if_empty: bool) -> Option<bool> {
+        let slot = self.pending_apps.iter().position(|p| p.to == to)?;
+        let PendingApp { pos, size, .. } = self.pending_apps[slot];
+        let pr = self.trk.progress.get_mut(to)?;
+        if pr.state != StateType::Replicate {
+            return None;
+        }
+        let m = self.msgs.get_mut(pos)?;
+        let m_last = m.index + m.entries.len() as u64;
+        if m.msg_type != MessageType::MsgApp as i32
+            || m.to != to
+            || m.term != self.term
+            || m_last + 1 != pr.next
+            || (!m.entries.is_empty() && pr.inflights.last_index() != Some(m_last))
+        {
+            // Handed out since, not where this peer's stream continues, or
+            // no longer the newest append in flight (the window was reset).
+            self.pending_apps.swap_remove(slot);
+            return None;
+        }
+        let commit = self.raft_log.committed;
+        // Entries joining an append already in the window take no new slot,
+        // only bytes; entries for a commit-only append make it one more.
+        let room = if m.entries.is_empty() {
+            !pr.inflights.full()
+        } else {
+            !pr.inflights.bytes_full()
+        };
+        // New entries are nearly always still unstable (just proposed);
+        // older ones would need a storage read, and go in a new append.
+        let ents = if room {
+            self.raft_log.unstable_from(pr.next)
+        } else {
+            &[][..]
+        };
+        let mut take = ents.len();
+        let mut added_size = 0;
+        if self.max_msg_size != NO_LIMIT {
+            let budget = self.max_msg_size.saturating_sub(size);
+            take = 0;
+            for e in ents {
+                let s = ent_size(e);
+                if added_size + s > budget {
+                    break;
+                }
+                added_size += s;
+                take += 1;
+            }
+        }
+        let ents = &ents[..take];
+        if ents.is_empty() {
+            if pr.next <= self.raft_log.last_index() && !pr.is_paused() {
+                // More to send than fits (or than memory holds): a new
+                // append carries it.
+                return None;
+            }
+            if !send_if_empty || commit == m.commit {
+                return Some(false);
+            }
+        } else {
+            let bytes = payloads_size(ents);
+            if m.entries.is_empty() {
+                pr.sent_entries(ents.len(), bytes);
+            } else {
+                pr.sent_more_entries(ents.len(), bytes);
+            }
+            m.entries.extend_from_slice(ents);
+            self.pending_apps[slot].size = size + added_size;
+        }
+        m.commit = commit;
+        pr.sent_commit(commit);
+        Some(true)
     }
 
     /// Sends the storage's snapshot to `to` and pauses its replication until

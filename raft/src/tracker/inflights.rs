@@ -77,6 +77,36 @@ impl Inflights {
         self.bytes += bytes;
     }
 
+    /// Makes the newest append in flight end at `index` and carry `bytes`
+    /// more: more entries joined it before it was sent (batch_append).
+    ///
+    /// # Panics
+    ///
+    /// If nothing is in flight.
+    pub fn extend_last(&mut self, index: u64, bytes: u64) {
+        assert!(self.count > 0, "no append in flight to extend");
+        let mut last = self.start + self.count - 1;
+        if last >= self.size {
+            last -= self.size;
+        }
+        let inflight = &mut self.buffer[last];
+        inflight.index = index;
+        inflight.bytes += bytes;
+        self.bytes += bytes;
+    }
+
+    /// The last index of the newest append in flight, if any.
+    pub fn last_index(&self) -> Option<u64> {
+        if self.count == 0 {
+            return None;
+        }
+        let mut last = self.start + self.count - 1;
+        if last >= self.size {
+            last -= self.size;
+        }
+        Some(self.buffer[last].index)
+    }
+
     /// Doubles the buffer (at least 1, at most `size` slots), keeping the
     /// positions of what is in it.
     fn grow(&mut self) {
@@ -130,6 +160,12 @@ impl Inflights {
     #[inline]
     pub fn full(&self) -> bool {
         self.count == self.size || (self.max_bytes != 0 && self.bytes >= self.max_bytes)
+    }
+
+    /// Whether the byte limit (if any) is reached or exceeded.
+    #[inline]
+    pub fn bytes_full(&self) -> bool {
+        self.max_bytes != 0 && self.bytes >= self.max_bytes
     }
 
     /// The number of appends in flight.

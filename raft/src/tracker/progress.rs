@@ -136,6 +136,16 @@ impl Progress {
     /// Whether sending commit index `index` could move the follower's commit
     /// index forward: it is above what was sent, and what was sent does not
     /// already cover everything up to `next - 1`.
+    /// Records that `entries` more entries totalling `bytes` were added to
+    /// the last append sent (batch_append), which must be in flight: the
+    /// window holds the same number of appends, one of them larger.
+    pub fn sent_more_entries(&mut self, entries: usize, bytes: u64) {
+        debug_assert_eq!(self.state, StateType::Replicate);
+        self.next += entries as u64;
+        self.inflights.extend_last(self.next - 1, bytes);
+        self.msg_app_flow_paused = self.inflights.full();
+    }
+
     #[inline]
     pub fn can_bump_commit(&self, index: u64) -> bool {
         // `next` is at least 1 by invariant; wrapping keeps a broken caller
