@@ -1,3 +1,25 @@
 //! raftexample: a replicated key-value server (etcd's contrib/raftexample).
+//! See the crate's library docs for the map of the files.
 
-fn main() {}
+use std::process::ExitCode;
+
+use clap::Parser;
+use raftexample::cli::{Cli, Command};
+use raftexample::{cluster, server};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        None => server::run(&cli.node)
+            .map(|_| ())
+            .map_err(|e| e.to_string()),
+        Some(Command::Cluster(args)) => cluster::run(args).map_err(|e| e.to_string()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("raftexample: error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

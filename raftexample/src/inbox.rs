@@ -1,0 +1,97 @@
+//! Messages from peers on their way into the node.
+//!
+//! `Node::step` blocks until the node thread takes the message, and for a
+//! forwarded proposal (`MsgProp`) until this node knows a leader. So the
+//! network tasks never call it: they queue messages here, and two threads
+//! step them, one for proposals (which may wait) and one for everything
+//! else (which must keep flowing so that the node can learn its leader).
+//!
+//! Back-pressure: the general queue is bounded and a full queue makes the
+//! connection task wait, which stops it reading its socket; the proposal
+//! queue is bounded too, and a forwarded proposal that finds it full is
+//! dropped (its proposer times out and answers 503).
+
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use raft::eraftpb::{Message, MessageType};
+use raft::node::Context;
+use raft::{Error, Node};
+use tokio::sync::mpsc;
+
+/// Messages queued per kind.
+const QUEUE: usize = 1024;
+
+/// The queues' sending side, cloned into every connection task.
+#[derive(Clone, Debug)]
+pub struct Inbox {
+    msgs: mpsc::Sender<Message>,
+    props: mpsc::Sender<Message>,
+}
+
+/// The queues' receiving side, until the node exists to step into.
+#[derive(Debug)]
+pub struct InboxRx {
+    msgs: mpsc::Receiver<Message>,
+    props: mpsc::Receiver<Message>,
+}
+
+/// A new inbox.
+pub fn inbox() -> (Inbox, InboxRx) {
+    let (msgs, msgs_rx) = mpsc::channel(QUEUE);
+    let (props, props_rx) = mpsc::channel(QUEUE);
+    (
+        Inbox { msgs, props },
+        InboxRx {
+            msgs: msgs_rx,
+            props: props_rx,
+        },
+    )
+}
+
+impl Inbox {
+    /// Queues `m`; false once the node is gone.
+    pub async fn deliver(&self, m: Message) -> bool {
+        if m.get_type() == MessageType::MsgProp {
+            // Never wait behind proposals: drop instead.
+            return !matches!(
+                self.props.try_send(m),
+                Err(mpsc::error::TrySendError::Closed(_))
+            );
+        }
+        self.msgs.send(m).await.is_ok()
+    }
+}
+
+impl InboxRx {
+    /// Starts the two stepping threads. A forwarded proposal waits at most
+    /// `prop_timeout` for a leader. The threads end when the node stops.
+    pub fn start(
+        self,
+        node: Arc<Node>,
+        prop_timeout: Duration,
+    ) -> std::io::Result<[JoinHandle<()>; 2]> {
+        let n = node.clone();
+        let msgs = std::thread::Builder::new()
+            .name("raft-inbox".into())
+            .spawn(move || step_all(&n, self.msgs, None))?;
+        let props = std::thread::Builder::new()
+            .name("raft-inbox-prop".into())
+            .spawn(move || step_all(&node, self.props, Some(prop_timeout)))?;
+        Ok([msgs, props])
+    }
+}
+
+fn step_all(node: &Node, mut rx: mpsc::Receiver<Message>, timeout: Option<Duration>) {
+    while let Some(m) = rx.blocking_recv() {
+        let ctx = match timeout {
+            Some(t) => Context::with_timeout(t),
+            None => Context::background(),
+        };
+        // Other errors are raft refusing a message, which it logs itself.
+        if let Err(Error::Stopped) = node.step_ctx(&ctx, m) {
+            return;
+        }
+    }
+}

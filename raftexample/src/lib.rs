@@ -1,0 +1,34 @@
+//! raftexample: a replicated key-value server on etcdraft, in the shape of
+//! etcd's contrib/raftexample.
+//!
+//! The files read top to bottom, one concept each:
+//! - [`cli`]: the command line;
+//! - [`server`]: wires a node together and shuts it down;
+//! - [`raft_node`]: `start_raft` and the Ready loop (persist, send, apply,
+//!   snapshot, advance) on its own thread;
+//! - [`kvstore`]: the replicated state and its snapshot encoding;
+//! - [`command`]: what a log entry carries (a batch of puts);
+//! - [`proposer`]: batches the handlers' puts into entries;
+//! - [`waiters`]: requests waiting for their entry, conf change or read;
+//! - [`state`]: what the Ready loop shares with the handlers;
+//! - [`http`]: the HTTP API;
+//! - [`transport`] and [`inbox`]: peer messages out over TCP, and in;
+//! - [`storage`]: the durable log and snapshots;
+//! - [`cluster`], [`client`]: the demo cluster, and the small HTTP client
+//!   the tests use.
+
+pub mod cli;
+pub mod client;
+pub mod cluster;
+pub mod command;
+pub mod http;
+pub mod inbox;
+pub mod kvstore;
+pub mod logger;
+pub mod proposer;
+pub mod raft_node;
+pub mod server;
+pub mod state;
+pub mod storage;
+pub mod transport;
+pub mod waiters;

@@ -1,0 +1,236 @@
+//! Three-node clusters of real processes: writes spread over all nodes,
+//! kill -9 of the leader under writes, membership changes, bad requests.
+
+mod common;
+
+use bytes::Bytes;
+use common::{wait_for, Cluster, Writers, DEADLINE};
+use hyper::{Method, StatusCode};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn thousand_puts_over_three_nodes_read_back_everywhere() {
+    let c = Cluster::start(3, &[]);
+    c.leader().await;
+    // 200 keys written 5 times each, in order per key, each write to the
+    // next node: 1,000 PUTs; every node must serve the last values.
+    let mut tasks = Vec::new();
+    for t in 0..20u64 {
+        let client = c.client.clone();
+        let bases: Vec<String> = (1..=3).map(|id| c.base(id)).collect();
+        tasks.push(tokio::spawn(async move {
+            let mut n = 0;
+            for round in 0..5u64 {
+                for k in (t..200).step_by(20) {
+                    let base = &bases[((k + round) % 3) as usize];
+                    let a = client
+                        .put(
+                            base,
+                            &format!("k{k}"),
+                            Bytes::from(format!("k{k}-v{round}")),
+                        )
+                        .await
+                        .expect("PUT");
+                    assert_eq!(
+                        a.status,
+                        StatusCode::NO_CONTENT,
+                        "PUT k{k} to {base}: {}",
+                        a.text()
+                    );
+                    n += 1;
+                }
+            }
+            n
+        }));
+    }
+    let mut total = 0;
+    for t in tasks {
+        total += t.await.expect("writer");
+    }
+    assert_eq!(total, 1000);
+    for id in 1..=3 {
+        for k in 0..200 {
+            let a = c
+                .client
+                .get(&c.base(id), &format!("k{k}"), false)
+                .await
+                .expect("GET");
+            assert_eq!(
+                (a.status, a.text()),
+                (StatusCode::OK, format!("k{k}-v4")),
+                "node {id}, k{k}"
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_of_the_leader_under_writes_loses_no_acknowledged_write() {
+    let mut c = Cluster::start(3, &[]);
+    let leader = c.leader().await;
+    let w = Writers::start(&c, &[1, 2, 3], 6);
+    w.more(100, "writes before the kill").await;
+
+    c.kill(leader);
+    w.more(100, "writes while the old leader is down").await;
+    let new_leader = c.leader().await;
+    assert_ne!(new_leader, leader);
+
+    c.spawn(leader);
+    w.more(50, "writes after the restart").await;
+    let acked = w.stop().await;
+    c.check_all(&acked).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn add_node_4_through_a_snapshot_then_remove_node_3() {
+    let mut c = Cluster::start(3, &["--snapshot-count", "100"]);
+    c.leader().await;
+    let w = Writers::start(&c, &[1, 2, 3], 4);
+    // Enough writes that the log was compacted past what node 4 needs.
+    w.more(400, "writes before adding node 4").await;
+
+    c.add_joining(4);
+    let addr = c.peer_addr(4);
+    let url = format!("{}/4", c.base(1));
+    wait_for("POST /4 to be applied", DEADLINE, || async {
+        let a = c
+            .client
+            .request(Method::POST, &url, Bytes::from(addr.clone()))
+            .await
+            .ok()?;
+        (a.status == StatusCode::NO_CONTENT).then_some(())
+    })
+    .await;
+    c.spawn(4);
+    wait_for("node 4 to install a snapshot", DEADLINE, || async {
+        (c.status_u64(4, "snapshots_installed").await? >= 1).then_some(())
+    })
+    .await;
+    w.target(c.base(4));
+    w.more(100, "writes with node 4 in").await;
+
+    let url = format!("{}/3", c.base(1));
+    wait_for("DELETE /3 to be applied", DEADLINE, || async {
+        let a = c
+            .client
+            .request(Method::DELETE, &url, Bytes::new())
+            .await
+            .ok()?;
+        (a.status == StatusCode::NO_CONTENT).then_some(())
+    })
+    .await;
+    let status = c.wait_exit(3);
+    assert!(status.success(), "removed node 3 exited with {status}");
+    w.untarget(&c.base(3));
+    w.more(100, "writes after removing node 3").await;
+    let acked = w.stop().await;
+
+    let voters = c.status(1).await.expect("status")["voters"].clone();
+    assert_eq!(voters, "1,2,4");
+    c.check_all(&acked).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_requests_get_a_4xx_with_a_reason_and_sigterm_stops_cleanly() {
+    let mut c = Cluster::start(1, &[]);
+    c.leader().await;
+    let base = c.base(1);
+    let big = Bytes::from(vec![b'x'; (1 << 20) + 1]);
+    let long_key = "k".repeat(2000);
+    let cases: Vec<(Method, String, Bytes, StatusCode, &str)> = vec![
+        (
+            Method::PUT,
+            format!("{base}/"),
+            Bytes::new(),
+            StatusCode::BAD_REQUEST,
+            "empty key",
+        ),
+        (
+            Method::GET,
+            format!("{base}/missing"),
+            Bytes::new(),
+            StatusCode::NOT_FOUND,
+            "not found",
+        ),
+        (
+            Method::PUT,
+            format!("{base}/k"),
+            big,
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "",
+        ),
+        (
+            Method::PUT,
+            format!("{base}/{long_key}"),
+            Bytes::new(),
+            StatusCode::URI_TOO_LONG,
+            "over the limit",
+        ),
+        (
+            Method::GET,
+            format!("{base}/k?consistency=weird"),
+            Bytes::new(),
+            StatusCode::BAD_REQUEST,
+            "bad query",
+        ),
+        (
+            Method::POST,
+            format!("{base}/abc"),
+            Bytes::from("127.0.0.1:1"),
+            StatusCode::BAD_REQUEST,
+            "bad node id",
+        ),
+        (
+            Method::POST,
+            format!("{base}/0"),
+            Bytes::from("127.0.0.1:1"),
+            StatusCode::BAD_REQUEST,
+            "bad node id",
+        ),
+        (
+            Method::POST,
+            format!("{base}/5"),
+            Bytes::from("nowhere"),
+            StatusCode::BAD_REQUEST,
+            "bad peer address",
+        ),
+        (
+            Method::POST,
+            format!("{base}/1"),
+            Bytes::from("127.0.0.1:9"),
+            StatusCode::CONFLICT,
+            "already a member",
+        ),
+        (
+            Method::DELETE,
+            format!("{base}/9"),
+            Bytes::new(),
+            StatusCode::NOT_FOUND,
+            "not a member",
+        ),
+    ];
+    for (method, url, body, want, reason) in cases {
+        let a = c
+            .client
+            .request(method.clone(), &url, body)
+            .await
+            .expect("request");
+        assert_eq!(a.status, want, "{method} {url}: {}", a.text());
+        assert!(a.text().contains(reason), "{method} {url}: {}", a.text());
+        assert_eq!(
+            a.text().trim_end().lines().count(),
+            1,
+            "one line: {}",
+            a.text()
+        );
+    }
+    // The server still works after all that.
+    let a = c
+        .client
+        .put(&base, "k", Bytes::from("v"))
+        .await
+        .expect("PUT");
+    assert_eq!(a.status, StatusCode::NO_CONTENT);
+    let status = c.terminate(1);
+    assert!(status.success(), "SIGTERM exit: {status}");
+}
