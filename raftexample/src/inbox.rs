@@ -1,10 +1,10 @@
 //! Messages from peers on their way into the node.
 //!
-//! `Node::step` blocks until the node thread takes the message, and for a
-//! forwarded proposal (`MsgProp`) until this node knows a leader. So the
+//! `Node::step` blocks until the node thread takes the message (and, in
+//! etcd's design, a forwarded proposal until a leader is known). So the
 //! network tasks never call it: they queue messages here, and two threads
-//! step them, one for proposals (which may wait) and one for everything
-//! else (which must keep flowing so that the node can learn its leader).
+//! step them, one for forwarded proposals and one for everything else,
+//! which must keep flowing so that the node hears its leader.
 //!
 //! Back-pressure: the general queue is bounded and a full queue makes the
 //! connection task wait, which stops it reading its socket; the proposal
@@ -17,8 +17,10 @@ use std::time::Duration;
 
 use raft::eraftpb::{Message, MessageType};
 use raft::node::Context;
-use raft::{Error, Node};
+use raft::Node;
 use tokio::sync::mpsc;
+
+use crate::raft_node::node_gone;
 
 /// Messages queued per kind.
 const QUEUE: usize = 1024;
@@ -90,7 +92,7 @@ fn step_all(node: &Node, mut rx: mpsc::Receiver<Message>, timeout: Option<Durati
             None => Context::background(),
         };
         // Other errors are raft refusing a message, which it logs itself.
-        if let Err(Error::Stopped) = node.step_ctx(&ctx, m) {
+        if node.step_ctx(&ctx, m).is_err_and(|e| node_gone(&e)) {
             return;
         }
     }

@@ -15,10 +15,11 @@ use std::time::Duration;
 
 use bytes::BytesMut;
 use raft::node::Context;
-use raft::{Error, Node};
+use raft::Node;
 use tokio::sync::mpsc;
 
 use crate::command::{encode_batch, Put};
+use crate::raft_node::node_gone;
 use crate::state::{NotApplied, Shared};
 
 /// Puts queued before handlers wait.
@@ -57,7 +58,7 @@ fn run(node: &Node, shared: &Shared, mut rx: mpsc::Receiver<Put>, timeout: Durat
         }
         let data = encode_batch(&mut buf, &batch);
         let res = node.propose_ctx(&Context::with_timeout(timeout), data);
-        let stopped = res == Err(Error::Stopped);
+        let stopped = res.as_ref().is_err_and(node_gone);
         if let Err(e) = res {
             // Dropped or timed out: nothing of the batch will be applied
             // under these ids, so the handlers can answer at once.

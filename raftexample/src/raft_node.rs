@@ -106,9 +106,18 @@ pub enum LoopError {
         /// Why.
         source: SnapshotDataError,
     },
-    /// The node thread ended by itself.
-    #[error("the raft node stopped unexpectedly")]
-    NodeGone,
+    /// The node thread ended by itself (raft failed).
+    #[error("the raft node failed: {0}")]
+    Node(raft::Error),
+}
+
+/// Whether a `Node` call failed because the node is gone (stopped, or its
+/// thread failed), so that the caller should stop too.
+pub fn node_gone(e: &raft::Error) -> bool {
+    matches!(
+        e,
+        raft::Error::Stopped | raft::Error::StorageFailed { .. } | raft::Error::NodePanicked(_)
+    )
 }
 
 /// A started node: its handle and the thread running the Ready loop.
@@ -163,10 +172,12 @@ pub fn start_raft(
         st.conf_state = snap.metadata.conf_state.clone();
     }
 
+    // The state machine is volatile: `applied` stays 0 so that raft hands
+    // out every committed entry after the snapshot again, conf changes
+    // included, and they are applied as the first time.
     let config = Config {
         election_tick: 10,
         heartbeat_tick: 1,
-        applied: index,
         max_size_per_msg: 1 << 20,
         max_inflight_msgs: 256,
         max_uncommitted_entries_size: 1 << 30,
@@ -256,7 +267,10 @@ impl ReadyLoop {
             select! {
                 recv(ticker) -> _ => self.node.tick(),
                 recv(self.node.ready()) -> rd => {
-                    let rd = rd.map_err(|_| LoopError::NodeGone)?;
+                    let Ok(rd) = rd else {
+                        let why = self.node.stop().err().unwrap_or(raft::Error::Stopped);
+                        return Err(LoopError::Node(why));
+                    };
                     self.handle(rd)?;
                     if self.removed {
                         slog::info!(self.logger, "this node was removed from the cluster: shutting down");

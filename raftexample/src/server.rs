@@ -121,7 +121,9 @@ pub fn run(args: &NodeArgs) -> Result<Exit, ServerError> {
     rt.block_on(shutdown.cancelled());
     drop(stop_tx);
     let exit = started.ready_loop.join();
-    node.stop();
+    if let Err(e) = node.stop() {
+        slog::error!(logger, "the raft node had failed: {}", e);
+    }
     net.cancel();
     // Nothing can answer the requests still waiting: tell them now.
     shared.puts.clear();
