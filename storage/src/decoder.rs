@@ -103,7 +103,9 @@ impl<'a> Decoder<'a> {
                 needed: flen as u64,
                 available: rest.len() as u64,
             };
-            return Err(self.fail(what, payload_end));
+            // The padding counts here: a file that ends before its last
+            // frame does was cut short.
+            return Err(self.fail(what, pos + flen));
         }
         let payload = &rest[HEADER_LEN..HEADER_LEN + h.len];
         let seed = match self.crc {

@@ -419,6 +419,12 @@ impl Wal {
         self.hard_state
     }
 
+    /// The segment being written, and the offset in it where the next batch
+    /// goes.
+    pub fn position(&self) -> (SegmentName, u64) {
+        (self.tail.name, self.tail.offset)
+    }
+
     /// The live segments, oldest first.
     pub fn segments(&self) -> &[SegmentName] {
         &self.segments
