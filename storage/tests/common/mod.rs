@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+pub mod fault_fs;
+
 use std::path::Path;
 
 use bytes::Bytes;
