@@ -195,6 +195,13 @@ impl Unstable {
         self.snapshot_in_progress = false;
     }
 
+    /// Appends `e`, whose index must be the next after this log's last.
+    #[inline]
+    pub fn push_next(&mut self, e: Entry) {
+        debug_assert_eq!(e.index, self.offset + self.entries.len() as u64);
+        self.entries.push(e);
+    }
+
     /// Appends `ents`, first truncating the log at `ents[0].index` if it
     /// reaches that far. `ents` must be consecutive.
     pub fn truncate_and_append(&mut self, mut ents: Vec<Entry>) {

@@ -264,6 +264,16 @@ impl<S: Storage> RaftLog<S> {
         self.last_index()
     }
 
+    /// [`append`](RaftLog::append) of the single entry `e`, which must be
+    /// the next one: a leader's new entry.
+    pub fn append_one(&mut self, e: Entry) -> u64 {
+        if e.index != self.last_index() + 1 {
+            return self.append(vec![e]);
+        }
+        self.unstable.push_next(e);
+        self.last_index()
+    }
+
     /// The index of the first entry of `ents` that conflicts with this log
     /// (same index, different term), or else of the first entry that is not
     /// in this log yet, or else 0. `ents` must have consecutive indices.

@@ -426,6 +426,9 @@ impl<S: Storage> RawNode<S> {
     /// Proposes `data` for appending to the log. Fails with
     /// [`Error::ProposalDropped`] when no leader can take it.
     pub fn propose(&mut self, data: impl Into<Bytes>) -> Result<()> {
+        if self.raft.state == StateRole::Leader {
+            return self.raft.propose_on_leader(data.into());
+        }
         // Exactly one entry: no spare capacity to allocate. One literal, so
         // that no default `entries` is built and dropped first.
         let m = Message {

@@ -4,9 +4,7 @@
 //! index, messages and committed entries are handled in turn, and
 //! `advance_apply` at the end.
 
-use std::collections::VecDeque;
-
-use raft_workloads::{Applied, Library};
+use raft_workloads::{Applied, Library, Queue};
 use raftrs::eraftpb::{ConfState, Entry, Message};
 use raftrs::storage::MemStorage;
 use raftrs::{Config, RawNode, StateRole};
@@ -68,7 +66,7 @@ impl Library for RaftRs {
 
     fn handle_ready(
         node: &mut RawNode<MemStorage>,
-        out: &mut VecDeque<Message>,
+        out: &mut Queue<Message>,
         applied: &mut Applied,
     ) -> bool {
         if !node.has_ready() {
@@ -76,7 +74,7 @@ impl Library for RaftRs {
         }
         let mut rd = node.ready();
         if !rd.messages().is_empty() {
-            out.extend(rd.take_messages());
+            out.push(rd.take_messages());
         }
         if !rd.snapshot().is_empty() {
             node.store()
@@ -95,13 +93,13 @@ impl Library for RaftRs {
             node.store().wl().set_hardstate(hs.clone());
         }
         if !rd.persisted_messages().is_empty() {
-            out.extend(rd.take_persisted_messages());
+            out.push(rd.take_persisted_messages());
         }
         let mut light = node.advance(rd);
         if let Some(commit) = light.commit_index() {
             node.store().wl().mut_hard_state().set_commit(commit);
         }
-        out.extend(light.take_messages());
+        out.push(light.take_messages());
         apply(light.take_committed_entries(), applied);
         node.advance_apply();
         true

@@ -1,15 +1,13 @@
 //! The adapter for this repository's raft (`RawNode` over `MemStorage`),
 //! driven through its public API as an application would.
 
-use std::collections::VecDeque;
-
 use bytes::Bytes;
 use raft::config::Config;
 use raft::eraftpb::{ConfState, Message};
 use raft::raw_node::RawNode;
 use raft::storage::MemStorage;
 
-use crate::{Applied, Library};
+use crate::{Applied, Library, Queue};
 
 /// This repository's raft.
 pub struct Ours;
@@ -58,7 +56,7 @@ impl Library for Ours {
 
     fn handle_ready(
         node: &mut RawNode<MemStorage>,
-        out: &mut VecDeque<Message>,
+        out: &mut Queue<Message>,
         applied: &mut Applied,
     ) -> bool {
         if !node.has_ready() {
@@ -79,7 +77,7 @@ impl Library for Ours {
                 .set_hard_state(hs)
                 .expect("memory storage sets a hard state");
         }
-        out.extend(rd.messages.drain(..));
+        out.push(std::mem::take(&mut rd.messages));
         for e in &rd.committed_entries {
             applied.entry(e.data.len());
         }

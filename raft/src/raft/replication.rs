@@ -33,13 +33,39 @@ impl<S: Storage> Raft<S> {
             return false;
         }
         let li = self.raft_log.append(es);
-        // The leader sends itself no MsgApp; this response, delivered after
-        // the entries are persisted, plays the role of the acknowledgement.
+        self.ack_own_append(li);
+        true
+    }
+
+    /// [`append_entry`](Raft::append_entry) of a single entry, without the
+    /// `Vec` around it (a proposal is one entry; the vector would be one
+    /// allocation per proposal).
+    #[must_use = "false means the entry was dropped, not appended"]
+    pub fn append_one_entry(&mut self, mut e: Entry) -> bool {
+        e.term = self.term;
+        e.index = self.raft_log.last_index() + 1;
+        if !self.increase_uncommitted_size(std::slice::from_ref(&e)) {
+            slog::warn!(
+                self.logger,
+                "{:x} appending new entries to log would exceed uncommitted entry size limit; dropping proposal",
+                self.id
+            );
+            return false;
+        }
+        let li = self.raft_log.append_one(e);
+        self.ack_own_append(li);
+        true
+    }
+
+    // The leader sends itself no MsgApp; this response, delivered after
+    // the entries up to `li` are persisted, plays the role of the
+    // acknowledgement.
+    #[inline]
+    fn ack_own_append(&mut self, li: u64) {
         let mut m = Message::new(MessageType::MsgAppResp);
         m.to = self.id;
         m.index = li;
         self.send(m);
-        true
     }
 
     /// Sends `to` what it lacks of the log, or, with nothing to send, an
