@@ -5,3 +5,4 @@ pub mod confchange;
 pub mod datadriven;
 pub mod interaction;
 pub mod quorum;
+pub mod sim;

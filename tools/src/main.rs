@@ -15,6 +15,8 @@ raft-testdata: run etcd-style raft scripts against this Rust port
 USAGE:
     raft-testdata [--kind KIND] [--rewrite] [--] PATH...
     raft-testdata [--kind KIND] --ratchet LIST DIR
+    raft-testdata sim [--seeds A..B] [--steps N] [--seed S] [--jobs J]
+                                   (the cluster simulator; see `sim --help`)
 
 Each PATH is a script file or a directory searched recursively for *.txt
 files (run in sorted order). Every file runs with a fresh handler of its
@@ -115,6 +117,11 @@ fn parse_args(args: impl Iterator<Item = String>) -> Result<Option<Opts>, String
 }
 
 fn main() -> ExitCode {
+    // `raft-testdata sim ...`: the cluster simulator (raft_harness::sim).
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("sim") {
+        return raft_harness::sim::cli::main(&args[1..]);
+    }
     let opts = match parse_args(std::env::args().skip(1)) {
         Ok(Some(o)) => o,
         Ok(None) => {

@@ -39,7 +39,7 @@ const MAX_BOOTSTRAP_INDEX: u64 = 1 << 62;
 
 /// A message as etcd's `DescribeMessage` prints it, entry data quoted like
 /// Go's `%q` (etcd's `defaultEntryFormatter`).
-fn desc_msg(m: &Message) -> String {
+pub(super) fn desc_msg(m: &Message) -> String {
     describe_message(m, None)
 }
 
@@ -313,21 +313,12 @@ impl InteractionEnv {
             for msg in msgs {
                 if r.drop {
                     self.output.write_str("dropped: ");
-                }
-                self.output.write_fmt(format_args!("{}\n", desc_msg(&msg)));
-                if r.drop {
                     // Dropping for a node not created yet is fine: the
                     // recipient is not looked at.
+                    self.output.write_fmt(format_args!("{}\n", desc_msg(&msg)));
                     continue;
                 }
-                let to = msg.to;
-                let res = match self.node_index(to as i64) {
-                    Ok(idx) => self.nodes[idx].raw.step(msg).map_err(|e| e.to_string()),
-                    Err(_) => Err(format!("node {to} does not exist")),
-                };
-                if let Err(e) = res {
-                    self.output.write_fmt(format_args!("{e}\n"));
-                }
+                self.step_msg(msg);
             }
         }
         n
@@ -382,6 +373,11 @@ impl InteractionEnv {
         let n = &mut self.nodes[idx];
         let rd = n.raw.ready();
         self.output.write_str(&describe_ready(&rd, None));
+        if self.checker.is_some() {
+            let id = idx as u64 + 1;
+            self.reads
+                .extend(rd.read_states.iter().map(|rs| (id, rs.clone())));
+        }
         let sync = !n.config.async_storage_writes;
         let mut res = Ok(());
         if sync {
@@ -585,6 +581,18 @@ impl InteractionEnv {
             &all
         } else {
             idxs
+        };
+        // Nodes that are down (fault commands) take no part.
+        let up: Vec<usize>;
+        let idxs = if self.faults.down.is_empty() {
+            idxs
+        } else {
+            up = idxs
+                .iter()
+                .copied()
+                .filter(|&i| !self.faults.down.contains(&(i as u64 + 1)))
+                .collect();
+            &up
         };
         for _ in 0..MAX_STABILIZE_ROUNDS {
             let mut done = true;
@@ -868,6 +876,9 @@ fn process_append(
         // Non-empty, so present.
         if let Some(snap) = snap {
             mem.apply_snapshot(snap.clone())?;
+            // The state machine is now the snapshot's: later entries apply
+            // on top of it, and it is what the node sends as its snapshot.
+            n.storage_mut().history.push(snap.clone());
         }
         return Ok(());
     }

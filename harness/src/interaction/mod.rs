@@ -34,6 +34,8 @@
 //! | `raft-log <id>` / `raft-state` / `status <id>` | prints the storage's log / every node's role / the leader's progress |
 //! | `log-level <DEBUG\|INFO\|WARN\|ERROR\|FATAL\|NONE>` | what log lines show (NONE: errors only) |
 //! | `_breakpoint` | nothing (a place for a debugger breakpoint) |
+//! | `crash`, `restart`, `checkpoint`, `deliver-msg`, `drop-msg`, `partition`, `cut`, `heal` | fault commands, ours: see the `faults` module |
+//! | `check-invariants [lease-reads=<b>]` | ours: from now on, check raft's safety properties after every command and print each violation as `violation: ...` (see `crate::sim`) |
 //!
 //! Errors of raft or of the environment (a dropped proposal, a node that
 //! does not exist) print as the command's output; mistakes in the script
@@ -49,6 +51,7 @@
 
 mod args;
 mod commands;
+mod faults;
 mod output;
 mod storage;
 
@@ -60,9 +63,12 @@ use std::collections::VecDeque;
 use raft::config::Config;
 use raft::eraftpb::Message;
 use raft::raw_node::RawNode;
+use raft::read_only::ReadState;
 
 use crate::datadriven::{Handler, ScriptError, TestData};
+use crate::sim::Checker;
 
+pub use faults::Faults;
 pub use output::{Output, LEVEL_NAMES};
 pub use storage::NodeStorage;
 
@@ -107,6 +113,15 @@ pub struct InteractionEnv {
     pub messages: Vec<Message>,
     /// Where the commands and the nodes' loggers write.
     pub output: Output,
+    /// Crashed nodes and cut links (fault commands, ours).
+    pub faults: Faults,
+    /// The safety checker, once `check-invariants` turned it on (ours).
+    pub checker: Option<Box<Checker>>,
+    /// Every violation the checker found, in order.
+    pub violations: Vec<String>,
+    /// Read states handed out since the last check, with their node (kept
+    /// only while the checker is on).
+    pub reads: Vec<(u64, ReadState)>,
     logger: slog::Logger,
 }
 
@@ -125,6 +140,10 @@ impl InteractionEnv {
             nodes: Vec::new(),
             messages: Vec::new(),
             output,
+            faults: Faults::default(),
+            checker: None,
+            violations: Vec::new(),
+            reads: Vec::new(),
             logger,
         }
     }
@@ -136,20 +155,41 @@ impl InteractionEnv {
     pub fn handle(&mut self, d: &TestData) -> Result<String, ScriptError> {
         // Anything a previous, failed stanza left behind is not ours.
         self.output.take();
-        match self.dispatch(d) {
-            Ok(()) => {}
+        let mut out = match self.dispatch(d) {
+            Ok(()) => self.output.take(),
             Err(Fail::Script(e)) => return Err(e),
-            Err(Fail::Print(e)) if self.output.quiet() => return Ok(e),
-            Err(Fail::Print(e)) => self.output.write_str(&e),
+            Err(Fail::Print(e)) if self.output.quiet() => e,
+            Err(Fail::Print(e)) => {
+                self.output.write_str(&e);
+                self.output.take()
+            }
+        };
+        for v in self.check_invariants(d) {
+            out.push_str(&format!("violation: {v}\n"));
         }
-        let out = self.output.take();
         if out.is_empty() {
             return Ok("ok".to_owned());
         }
         Ok(out)
     }
 
+    /// Runs the checker (when on) after the command `d`, returning what it
+    /// found (also kept in `violations`).
+    fn check_invariants(&mut self, d: &TestData) -> Vec<String> {
+        let Some(mut checker) = self.checker.take() else {
+            return Vec::new();
+        };
+        let reads = std::mem::take(&mut self.reads);
+        let found = checker.after(d, self, &reads);
+        self.checker = Some(checker);
+        self.violations.extend(found.iter().cloned());
+        found
+    }
+
     fn dispatch(&mut self, d: &TestData) -> args::CmdResult {
+        if let Some(id) = self.faults.down_target(d) {
+            return Err(Fail::Print(format!("node {id} is down")));
+        }
         match d.cmd.as_str() {
             // A place to set a debugger breakpoint in a long script.
             "_breakpoint" => Ok(()),
@@ -178,6 +218,16 @@ impl InteractionEnv {
             "report-snapshot" => self.handle_report_snapshot(d),
             // Not in etcd's harness: read-index scripts need it.
             "read-index" => self.handle_read_index(d),
+            // Fault commands (ours, see `faults`): inert for etcd's files.
+            "crash" => self.handle_crash(d),
+            "restart" => self.handle_restart(d),
+            "checkpoint" => self.handle_checkpoint(d),
+            "deliver-msg" => self.handle_deliver_msg(d),
+            "drop-msg" => self.handle_drop_msg(d),
+            "partition" => self.handle_partition(d),
+            "cut" => self.handle_cut(d),
+            "heal" => self.handle_heal(),
+            "check-invariants" => self.handle_check_invariants(d),
             // etcd prints this into the output rather than failing.
             _ => Err(Fail::Print("unknown command".to_owned())),
         }
