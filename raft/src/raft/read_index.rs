@@ -8,17 +8,17 @@ use crate::storage::Storage;
 
 impl<S: Storage> Raft<S> {
     /// The leader's handling of `MsgReadIndex`.
+    ///
+    /// Unlike etcd, the only voter does not answer before it has committed
+    /// an entry of its term, and a leader that is not the only voter (a
+    /// demoted or removed leader of a one-voter group) does not answer on
+    /// its own: the simulator found both answering below an index committed
+    /// before the read was issued (`testdata/interaction/sim_read_*.txt`).
     pub(super) fn leader_read_index(&mut self, m: Message) {
-        // The only voter needs nobody's confirmation.
-        if self.trk.is_singleton() {
-            let committed = self.raft_log.committed;
-            if let Some(resp) = self.response_to_read_index_req(m, committed) {
-                self.send(resp);
-            }
-            return;
-        }
         // Until this leader commits an entry of its term, its commit index
-        // may be behind the group's: hold the request until then.
+        // may be behind the group's (or, for the only voter restarted with
+        // asynchronous storage writes, behind what it committed before):
+        // hold the request until then.
         if !self.committed_entry_in_current_term() {
             self.pending_read_index_messages.push(m);
             return;
@@ -88,6 +88,16 @@ impl<S: Storage> Raft<S> {
     /// Starts confirming read request `m` (safe reads: a heartbeat round) or
     /// answers it from the lease (etcd `sendMsgReadIndexResponse`).
     pub fn send_read_index_response(&mut self, m: Message) {
+        // The only voter needs nobody's confirmation; a leader that is not
+        // that voter cannot confirm anything and goes the long way, where
+        // the voter's acknowledgement never comes.
+        if self.trk.is_singleton() && self.trk.config.voters[0].contains(self.id) {
+            let committed = self.raft_log.committed;
+            if let Some(resp) = self.response_to_read_index_req(m, committed) {
+                self.send(resp);
+            }
+            return;
+        }
         match self.read_only.option {
             ReadOnlyOption::Safe => {
                 self.read_only.add_request(self.raft_log.committed, m);
