@@ -1,7 +1,7 @@
 //! The simulator: deterministic per seed, independent of the number of
 //! worker threads, and clean on a batch of seeds.
 
-use raft_harness::sim::{replay, run_seed, run_seeds, Outcome};
+use etcdraft_harness::sim::{replay, run_seed, run_seeds, Outcome};
 
 #[test]
 fn a_seed_always_runs_the_same_schedule() {
