@@ -24,9 +24,16 @@ pub enum EntryType {
 /// One entry of the replicated log.
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct Entry {
-    /// What `data` holds; see [`EntryType`].
-    #[prost(enumeration = "EntryType", tag = "1")]
-    pub entry_type: i32,
+    /// What `data` holds; see [`EntryType`] and [`Entry::get_type`].
+    ///
+    /// An `Option` because etcd's proto2 encoding has explicit presence and
+    /// etcd sets the type on some entries and not on others: `None` for a
+    /// proposal or a new leader's empty entry (etcd leaves it unset),
+    /// `Some(EntryNormal)` for the no-op that replaces a refused conf change
+    /// (etcd sets it), which therefore encodes two bytes longer. Entry sizes
+    /// count towards etcd's size limits, so the difference is visible.
+    #[prost(enumeration = "EntryType", optional, tag = "1")]
+    pub entry_type: Option<i32>,
     /// The term in which the entry was proposed.
     #[prost(uint64, tag = "2")]
     pub term: u64,
@@ -45,11 +52,13 @@ pub struct SnapshotMetadata {
     /// The configuration as of `index`.
     #[prost(message, required, tag = "1")]
     pub conf_state: ConfState,
-    /// The index of the last entry the snapshot covers.
-    #[prost(uint64, tag = "2")]
+    /// The index of the last entry the snapshot covers. Always encoded,
+    /// even when zero, as etcd sets it on every snapshot
+    /// (`pb.EnsureSnapshotMetadata`).
+    #[prost(uint64, required, tag = "2")]
     pub index: u64,
-    /// The term of the entry at `index`.
-    #[prost(uint64, tag = "3")]
+    /// The term of the entry at `index`; always encoded, as `index`.
+    #[prost(uint64, required, tag = "3")]
     pub term: u64,
 }
 
@@ -173,14 +182,15 @@ pub struct Message {
 /// commit index.
 #[derive(Clone, Copy, PartialEq, Eq, ::prost::Message)]
 pub struct HardState {
-    /// The current term.
-    #[prost(uint64, tag = "1")]
+    /// The current term. The three fields are always encoded, even when
+    /// zero, as etcd's `raft.hardState` sets all three.
+    #[prost(uint64, required, tag = "1")]
     pub term: u64,
     /// The candidate voted for in `term`, or 0.
-    #[prost(uint64, tag = "2")]
+    #[prost(uint64, required, tag = "2")]
     pub vote: u64,
     /// The highest index known to be committed.
-    #[prost(uint64, tag = "3")]
+    #[prost(uint64, required, tag = "3")]
     pub commit: u64,
 }
 
@@ -212,8 +222,10 @@ pub struct ConfState {
     /// Voters that become learners when the joint config is left.
     #[prost(uint64, repeated, packed = "false", tag = "4")]
     pub learners_next: Vec<u64>,
-    /// Whether raft leaves the joint config by itself.
-    #[prost(bool, tag = "5")]
+    /// Whether raft leaves the joint config by itself. Always encoded, even
+    /// when false, as etcd sets it on every conf state
+    /// (`ProgressTracker.ConfState`, `pb.EnsureConfState`).
+    #[prost(bool, required, tag = "5")]
     pub auto_leave: bool,
 }
 
@@ -237,11 +249,13 @@ pub struct ConfChange {
     /// An identifier that etcd threads through; raft ignores it.
     #[prost(uint64, tag = "1")]
     pub id: u64,
-    /// What to do to `node_id`.
-    #[prost(enumeration = "ConfChangeType", tag = "2")]
+    /// What to do to `node_id`. Type and node are always encoded, even
+    /// when zero (`ConfChangeAddNode` is 0), as etcd sets both wherever it
+    /// builds a conf change (bootstrap, its test harness).
+    #[prost(enumeration = "ConfChangeType", required, tag = "2")]
     pub change_type: i32,
     /// The node changed.
-    #[prost(uint64, tag = "3")]
+    #[prost(uint64, required, tag = "3")]
     pub node_id: u64,
     /// Opaque application payload.
     #[prost(bytes = "bytes", tag = "4")]
@@ -251,11 +265,13 @@ pub struct ConfChange {
 /// One operation of a [`ConfChangeV2`].
 #[derive(Clone, Copy, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct ConfChangeSingle {
-    /// What to do to `node_id`.
-    #[prost(enumeration = "ConfChangeType", tag = "1")]
+    /// What to do to `node_id`. Type and node are always encoded, even
+    /// when zero, as etcd sets both wherever it builds one
+    /// (`ConfChangesFromString`, `AsV2`, `confchange.toConfChangeSingle`).
+    #[prost(enumeration = "ConfChangeType", required, tag = "1")]
     pub change_type: i32,
     /// The node changed.
-    #[prost(uint64, tag = "2")]
+    #[prost(uint64, required, tag = "2")]
     pub node_id: u64,
 }
 
@@ -263,8 +279,9 @@ pub struct ConfChangeSingle {
 /// atomically, possibly through joint consensus.
 #[derive(Clone, PartialEq, Eq, ::prost::Message)]
 pub struct ConfChangeV2 {
-    /// Whether and how joint consensus is used.
-    #[prost(enumeration = "ConfChangeTransition", tag = "1")]
+    /// Whether and how joint consensus is used. Always encoded, even when
+    /// `Auto` (0), as etcd's harness sets it on every v2 change it proposes.
+    #[prost(enumeration = "ConfChangeTransition", required, tag = "1")]
     pub transition: i32,
     /// The operations; empty means "leave the joint config".
     #[prost(message, repeated, tag = "2")]
@@ -280,8 +297,8 @@ impl Entry {
     pub fn get_type(&self) -> EntryType {
         // The generated `entry_type()`'s mapping, written out to inline.
         match self.entry_type {
-            1 => EntryType::EntryConfChange,
-            2 => EntryType::EntryConfChangeV2,
+            Some(1) => EntryType::EntryConfChange,
+            Some(2) => EntryType::EntryConfChangeV2,
             _ => EntryType::EntryNormal,
         }
     }
@@ -433,7 +450,7 @@ mod get_type_tests {
             };
             assert_eq!(m.get_type(), m.msg_type(), "msg_type {v}");
             let e = Entry {
-                entry_type: v,
+                entry_type: Some(v),
                 ..Default::default()
             };
             assert_eq!(e.get_type(), e.entry_type(), "entry_type {v}");

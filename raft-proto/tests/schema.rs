@@ -397,7 +397,7 @@ fn snapshot() -> Snapshot {
 
 fn entry() -> Entry {
     Entry {
-        entry_type: EntryType::EntryConfChangeV2 as i32,
+        entry_type: Some(EntryType::EntryConfChangeV2 as i32),
         term: 2,
         index: 3,
         data: Bytes::from_static(b"entry data"),
@@ -466,7 +466,7 @@ fn test_rust_types_match_schema() {
         responses: vec![],
     };
     let second_entry = Entry {
-        entry_type: EntryType::EntryNormal as i32,
+        entry_type: None,
         term: 9,
         index: 10,
         data: Bytes::new(),

@@ -32,13 +32,13 @@ fn full_message(t: MessageType) -> Message {
         index: 100,
         entries: vec![
             Entry {
-                entry_type: EntryType::EntryNormal as i32,
+                entry_type: None,
                 term: 6,
                 index: 101,
                 data: Bytes::from_static(b"hello"),
             },
             Entry {
-                entry_type: EntryType::EntryConfChangeV2 as i32,
+                entry_type: Some(EntryType::EntryConfChangeV2 as i32),
                 term: 7,
                 index: 102,
                 data: cc.encode_to_vec().into(),
@@ -124,9 +124,10 @@ fn test_conf_state_ids_are_unpacked() {
         voters: vec![1, 2],
         ..Default::default()
     };
-    assert_eq!(cs.encode_to_vec(), vec![0x08, 0x01, 0x08, 0x02]);
+    // auto_leave (field 5) is always encoded, as etcd always sets it.
+    assert_eq!(cs.encode_to_vec(), vec![0x08, 0x01, 0x08, 0x02, 0x28, 0x00]);
     // Packed input is accepted too, as protobuf requires of parsers.
-    let packed = [0x0a, 0x02, 0x01, 0x02];
+    let packed = [0x0a, 0x02, 0x01, 0x02, 0x28, 0x00];
     assert_eq!(ConfState::decode(&packed[..]).unwrap(), cs);
 }
 

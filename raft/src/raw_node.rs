@@ -836,7 +836,7 @@ impl<S: Storage> RawNode<S> {
                     ..Default::default()
                 };
                 Entry {
-                    entry_type: EntryType::EntryConfChange as i32,
+                    entry_type: Some(EntryType::EntryConfChange as i32),
                     term: 1,
                     index: i as u64 + 1,
                     data: cc.encode_to_vec().into(),
@@ -875,7 +875,7 @@ pub(crate) fn conf_change_to_msg<C: ConfChangeI + ?Sized>(cc: &C) -> Message {
     };
     let mut m = Message::new(MessageType::MsgProp);
     m.entries.push(Entry {
-        entry_type: typ as i32,
+        entry_type: Some(typ as i32),
         data,
         ..Default::default()
     });

@@ -256,7 +256,7 @@ impl MemStorage {
         self.ents.drain(..i);
         let dummy = &mut self.ents[0];
         dummy.data = bytes::Bytes::new();
-        dummy.entry_type = 0;
+        dummy.entry_type = None;
         Ok(())
     }
 

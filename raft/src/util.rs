@@ -174,7 +174,7 @@ mod tests {
             Entry {
                 index: 300,
                 term: 2,
-                entry_type: 1,
+                entry_type: Some(1),
                 data: Bytes::from_static(b"hello"),
             },
         ];

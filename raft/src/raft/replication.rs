@@ -382,7 +382,7 @@ impl<S: Storage> Raft<S> {
             // empty data never counts against the uncommitted size limit.
             let mut m = Message::new(MessageType::MsgProp);
             m.entries = vec![Entry {
-                entry_type: EntryType::EntryConfChangeV2 as i32,
+                entry_type: Some(EntryType::EntryConfChangeV2 as i32),
                 ..Default::default()
             }];
             // A transfer in progress can still drop it; it is retried on

@@ -563,9 +563,10 @@ impl<S: Storage> Raft<S> {
                         failed
                     );
                     // Keep the slot so indexes stay as proposed, but make it
-                    // a no-op.
+                    // a no-op. The type is set, as etcd sets it, so that the
+                    // entry's encoded size is etcd's.
                     m.entries[i] = Entry {
-                        entry_type: EntryType::EntryNormal as i32,
+                        entry_type: Some(EntryType::EntryNormal as i32),
                         ..Default::default()
                     };
                 }

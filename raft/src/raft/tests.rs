@@ -113,7 +113,7 @@ fn undecodable_conf_change_proposal_is_an_error() {
     elect(&mut r);
     let mut m = msg_term(1, 1, MessageType::MsgProp, 0);
     m.entries = vec![Entry {
-        entry_type: crate::eraftpb::EntryType::EntryConfChangeV2 as i32,
+        entry_type: Some(crate::eraftpb::EntryType::EntryConfChangeV2 as i32),
         data: Bytes::from_static(&[0xff, 0xff, 0xff]),
         ..Default::default()
     }];
@@ -142,12 +142,12 @@ fn conf_change_before_an_undecodable_one_is_not_left_pending() {
     let mut m = msg_term(1, 1, MessageType::MsgProp, 0);
     m.entries = vec![
         Entry {
-            entry_type: typ as i32,
+            entry_type: Some(typ as i32),
             data,
             ..Default::default()
         },
         Entry {
-            entry_type: crate::eraftpb::EntryType::EntryConfChangeV2 as i32,
+            entry_type: Some(crate::eraftpb::EntryType::EntryConfChangeV2 as i32),
             data: Bytes::from_static(&[0xff, 0xff, 0xff]),
             ..Default::default()
         },

@@ -2636,7 +2636,8 @@ fn test_step_ignore_config() {
     let index = r.raft_log.last_index();
     let pending_conf_index = r.pending_conf_index;
     let _ = r.step(cc_prop);
-    let wents = vec![new_entry(3, 1)];
+    // The no-op has its type set, as etcd's has (it counts in its size).
+    let wents = vec![typed_entry(3, 1, EntryType::EntryNormal, Bytes::new())];
     let ents = r.raft_log.entries(index + 1, NO_LIMIT).unwrap();
     assert_eq!(ents, wents);
     assert_eq!(r.pending_conf_index, pending_conf_index);
@@ -2827,7 +2828,7 @@ fn test_commit_after_remove_node() {
     let cc_data = Bytes::from(cc.encode_to_vec());
     let _ = r.step(Message {
         entries: vec![Entry {
-            entry_type: EntryType::EntryConfChange as i32,
+            entry_type: Some(EntryType::EntryConfChange as i32),
             data: cc_data,
             ..Default::default()
         }],
@@ -2841,7 +2842,7 @@ fn test_commit_after_remove_node() {
     // Another proposal while the conf change is pending.
     let _ = r.step(Message {
         entries: vec![Entry {
-            entry_type: EntryType::EntryNormal as i32,
+            entry_type: Some(EntryType::EntryNormal as i32),
             data: Bytes::from_static(b"hello"),
             ..Default::default()
         }],
@@ -3434,7 +3435,7 @@ fn check_conf_change_check_before_campaign(v2: bool) {
     };
     nt.send1(Message {
         entries: vec![Entry {
-            entry_type: ty as i32,
+            entry_type: Some(ty as i32),
             data: cc_data.into(),
             ..Default::default()
         }],

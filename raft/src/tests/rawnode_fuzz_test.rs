@@ -163,7 +163,7 @@ fn random_message(rng: &mut TestRng, last: u64, malformed: bool) -> Message {
             term.max(rng.below(5))
         };
         m.entries.push(Entry {
-            entry_type: entry_type as i32,
+            entry_type: Some(entry_type as i32),
             term,
             index,
             data,

@@ -277,7 +277,7 @@ pub fn restarted_from_snapshot_storage() -> (MemStorage, Vec<Entry>) {
 /// `pb.Entry{Index: i, Term: t}`).
 pub fn new_entry(index: u64, term: u64) -> Entry {
     Entry {
-        entry_type: EntryType::EntryNormal as i32,
+        entry_type: None,
         term,
         index,
         data: Bytes::new(),
@@ -296,7 +296,7 @@ pub fn new_entry_with_data(index: u64, term: u64, data: &'static [u8]) -> Entry 
 /// change entries hold the encoded change).
 pub fn typed_entry(index: u64, term: u64, t: EntryType, data: impl Into<Bytes>) -> Entry {
     Entry {
-        entry_type: t as i32,
+        entry_type: Some(t as i32),
         term,
         index,
         data: data.into(),
@@ -320,7 +320,7 @@ pub fn entry_with_data(data: &'static [u8]) -> Entry {
 /// An entry of type `t` with no data.
 pub fn entry_of_type(t: EntryType) -> Entry {
     Entry {
-        entry_type: t as i32,
+        entry_type: Some(t as i32),
         ..Entry::default()
     }
 }
