@@ -21,7 +21,7 @@ use raft::quorum::{
     alternative_majority_committed_index, Index, IndexDisplay, JointConfig, MajorityConfig,
 };
 
-use crate::datadriven::{CmdArg, Handler, ScriptError, TestData};
+use crate::datadriven::{unknown_command, CmdArg, Handler, ScriptError, TestData};
 
 /// A fresh handler for one `quorum` script file.
 pub fn new_handler() -> Box<dyn Handler> {
@@ -153,10 +153,7 @@ fn go_index_slice(idxs: &[Index]) -> String {
 
 fn handle(d: &TestData) -> Result<String, ScriptError> {
     if d.cmd != "committed" && d.cmd != "vote" {
-        return Err(d.error(format_args!(
-            "unknown command {:?} (expected committed or vote)",
-            d.cmd
-        )));
+        return Err(unknown_command(d, &["committed", "vote"]));
     }
     let a = parse_args(d)?;
     let cfg = JointConfig::new(

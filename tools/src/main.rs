@@ -3,7 +3,7 @@
 //! expectations. See `raft-testdata --help`.
 
 use std::io::{self, IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use raft_harness::datadriven::suite::{self, Kind};
@@ -13,14 +13,14 @@ const HELP: &str = "\
 raft-testdata: run etcd-style raft scripts against this Rust port
 
 USAGE:
-    raft-testdata [--kind KIND] [--rewrite] [--] PATH...
-    raft-testdata [--kind KIND] --ratchet LIST DIR
+    raft-testdata [--kind KIND] [--rewrite] [--color WHEN] [--] PATH...
+    raft-testdata [--kind KIND] [--color WHEN] --ratchet LIST DIR
     raft-testdata sim [--seeds A..B] [--steps N] [--seed S] [--jobs J]
                                    (the cluster simulator; see `sim --help`)
 
-Each PATH is a script file or a directory searched recursively for *.txt
-files (run in sorted order). Every file runs with a fresh handler of its
-kind, one of:
+Each PATH is a script (a .txt file) or a directory searched recursively for
+*.txt files (run in sorted order), skipping target/ and hidden directories.
+Every file runs with a fresh handler of its kind, one of:
     interaction   raft nodes driven by commands (etcd's rafttest)
     confchange    configuration changes (simple, enter-joint, leave-joint)
     quorum        commit index and vote outcome (committed, vote)
@@ -30,12 +30,12 @@ and etcd's quorum/testdata/x.txt are quorum scripts), and interaction is the
 default (etcd's top-level testdata/).
 
 For each file it prints `PASS path` or `FAIL path`; a failing file is followed
-by the position (path:line) of its first differing stanza and a unified diff
-from the file as written to the file with the actual outputs (coloured when
-standard output is a terminal), or by `path:line: message` for a script
-error (malformed directive or argument, unknown command, a file that is
-not UTF-8 text), which stops that file. The last line is
-`N passed, M failed`.
+by `path:line: output differs from expected` for every differing stanza and
+a unified diff from the file as written to the file with the actual outputs,
+or by `path:line: message` for a script error (malformed directive or
+argument, unknown command, input lines under a command that takes none -
+usually a forgotten `----` -, a file that is not UTF-8 text), which stops
+that file. The last line is `N passed, M failed`.
 
 OPTIONS:
     --kind KIND      run every file with the handler of KIND (also --kind=KIND)
@@ -50,14 +50,19 @@ OPTIONS:
                      listed file that does not exist fails. Files under DIR
                      that pass but are not listed are printed as
                      `UNLISTED path passes; add it to the ratchet list`.
+    --color WHEN     colour the diffs: auto (the default: when standard output
+                     is a terminal and NO_COLOR is unset or empty), always
+                     or never (also --color=WHEN)
     --               what follows is a PATH even if it starts with -
     -h, --help       show this help
+    -V, --version    show the version
 
 EXIT STATUS:
     0  every file passed (or was rewritten)
     1  some file failed: a differing output, a script error or a missing
        ratchet file
-    2  usage error, or a file or directory that cannot be read or written
+    2  usage error, no script found, or a file or directory that cannot
+       be read or written
 
 EXAMPLES:
     raft-testdata testdata
@@ -71,14 +76,43 @@ struct Opts {
     kind: Option<Kind>,
     rewrite: bool,
     ratchet: Option<PathBuf>,
+    color: Color,
     paths: Vec<PathBuf>,
 }
 
-fn parse_args(args: impl Iterator<Item = String>) -> Result<Option<Opts>, String> {
+/// `--color`: when the diffs get ANSI colours.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Color {
+    Auto,
+    Always,
+    Never,
+}
+
+impl Color {
+    /// Whether to colour: `auto` follows the terminal and the value of
+    /// NO_COLOR (no-color.org: set and not empty means no colour).
+    fn enabled(self, terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
+        match self {
+            Color::Always => true,
+            Color::Never => false,
+            Color::Auto => terminal && no_color.is_none_or(|v| v.is_empty()),
+        }
+    }
+}
+
+/// What the command line asks for.
+enum Action {
+    Run(Opts),
+    Help,
+    Version,
+}
+
+fn parse_args(args: impl Iterator<Item = String>) -> Result<Action, String> {
     let mut opts = Opts {
         kind: None,
         rewrite: false,
         ratchet: None,
+        color: Color::Auto,
         paths: Vec::new(),
     };
     let mut args = args.peekable();
@@ -99,7 +133,16 @@ fn parse_args(args: impl Iterator<Item = String>) -> Result<Option<Opts>, String
                 .ok_or_else(|| format!("{name} needs a value"))
         };
         match flag.as_str() {
-            "-h" | "--help" => return Ok(None),
+            "-h" | "--help" => return Ok(Action::Help),
+            "-V" | "--version" if inline.is_none() => return Ok(Action::Version),
+            "--color" => {
+                opts.color = match value("--color")?.as_str() {
+                    "auto" => Color::Auto,
+                    "always" => Color::Always,
+                    "never" => Color::Never,
+                    v => return Err(format!("--color {v:?}: expected auto, always or never")),
+                }
+            }
             "--" => only_paths = true,
             "--rewrite" if inline.is_none() => opts.rewrite = true,
             "--kind" => opts.kind = Some(value("--kind")?.parse()?),
@@ -113,7 +156,7 @@ fn parse_args(args: impl Iterator<Item = String>) -> Result<Option<Opts>, String
     if opts.ratchet.is_some() && (opts.paths.len() != 1 || opts.rewrite) {
         return Err("--ratchet takes exactly one DIR and no --rewrite".to_string());
     }
-    Ok(Some(opts))
+    Ok(Action::Run(opts))
 }
 
 fn main() -> ExitCode {
@@ -123,9 +166,13 @@ fn main() -> ExitCode {
         return raft_harness::sim::cli::main(&args[1..]);
     }
     let opts = match parse_args(std::env::args().skip(1)) {
-        Ok(Some(o)) => o,
-        Ok(None) => {
+        Ok(Action::Run(o)) => o,
+        Ok(Action::Help) => {
             print!("{HELP}");
+            return ExitCode::SUCCESS;
+        }
+        Ok(Action::Version) => {
+            println!("raft-testdata {}", env!("CARGO_PKG_VERSION"));
             return ExitCode::SUCCESS;
         }
         Err(e) => {
@@ -146,13 +193,26 @@ fn main() -> ExitCode {
 /// Runs and reports; `Ok(all passed)`, `Err` for an I/O problem.
 fn run(opts: &Opts) -> io::Result<bool> {
     let stdout = io::stdout();
-    let color = stdout.is_terminal();
+    let color = opts.color.enabled(
+        stdout.is_terminal(),
+        std::env::var_os("NO_COLOR").as_deref(),
+    );
     let mut out = stdout.lock();
     let (files, listed) = match &opts.ratchet {
         None => {
             let mut files = Vec::new();
             for p in &opts.paths {
                 files.extend(suite::collect_scripts(p)?);
+            }
+            if files.is_empty() {
+                // Passing nothing is not passing: a wrong path or a typo in
+                // a CI script must not look green.
+                let paths: Vec<String> =
+                    opts.paths.iter().map(|p| p.display().to_string()).collect();
+                return Err(io::Error::new(
+                    io::ErrorKind::NotFound,
+                    format!("no script (.txt file) found in {}", paths.join(", ")),
+                ));
             }
             (files, None)
         }
@@ -197,8 +257,7 @@ fn run(opts: &Opts) -> io::Result<bool> {
         let dir = &opts.paths[0];
         let mut unlisted = Vec::new();
         for f in suite::collect_scripts(dir)? {
-            let rel = f.strip_prefix(dir).unwrap_or(&f);
-            let rel = rel_string(rel);
+            let rel = suite::relative_name(dir, &f);
             if listed.contains(&rel) {
                 continue;
             }
@@ -218,14 +277,6 @@ fn run(opts: &Opts) -> io::Result<bool> {
     Ok(failed == 0)
 }
 
-/// A relative path with `/` separators, as written in a ratchet list.
-fn rel_string(p: &Path) -> String {
-    p.components()
-        .map(|c| c.as_os_str().to_string_lossy())
-        .collect::<Vec<_>>()
-        .join("/")
-}
-
 fn report_failure(out: &mut impl Write, o: &FileOutcome, color: bool) -> io::Result<()> {
     // Mismatches before an error are shown too: they came first.
     out.write_all(o.diff(color).as_bytes())?;
@@ -240,4 +291,23 @@ fn report_changes(out: &mut impl Write, o: &FileOutcome, color: bool) -> io::Res
         writeln!(out, "{}: output changed", m.pos)?;
     }
     out.write_all(o.diff(color).as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::ffi::OsStr;
+
+    use super::Color;
+
+    /// What the end-to-end tests cannot show without a terminal: `auto`
+    /// colours a terminal unless NO_COLOR is set to something.
+    #[test]
+    fn auto_colour_follows_terminal_and_no_color() {
+        assert!(Color::Auto.enabled(true, None));
+        assert!(Color::Auto.enabled(true, Some(OsStr::new(""))));
+        assert!(!Color::Auto.enabled(true, Some(OsStr::new("1"))));
+        assert!(!Color::Auto.enabled(false, None));
+        assert!(Color::Always.enabled(false, Some(OsStr::new("1"))));
+        assert!(!Color::Never.enabled(true, None));
+    }
 }

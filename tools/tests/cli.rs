@@ -4,35 +4,12 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use raft_harness::datadriven::suite;
 
-const BIN: &str = env!("CARGO_BIN_EXE_raft-testdata");
+mod common;
 
-/// A fresh scratch directory for one test.
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("raft-testdata-{}-{name}", std::process::id()));
-    let _ = fs::remove_dir_all(&dir);
-    fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn run(args: &[&dyn AsRef<std::ffi::OsStr>]) -> (i32, String, String) {
-    let Output {
-        status,
-        stdout,
-        stderr,
-    } = Command::new(BIN).args(args).output().unwrap();
-    let out = String::from_utf8(stdout).unwrap();
-    let err = String::from_utf8(stderr).unwrap();
-    assert!(!err.contains("panicked"), "the tool panicked: {err}");
-    (status.code().unwrap(), out, err)
-}
-
-fn last_line(s: &str) -> &str {
-    s.lines().last().unwrap_or("")
-}
+use common::{last_line, run, scratch};
 
 /// A quorum script whose outputs are filled in by `--rewrite` first.
 const QUORUM_SCRIPT: &str = "\

@@ -212,6 +212,95 @@ pub trait Handler {
     ///
     /// An `Err` stops the file (the rest of the script cannot be trusted to
     /// make sense); its message should start with `d.pos` (use
-    /// [`TestData::error`]), and the runner adds it when it does not.
+    /// [`TestData::error`]), and the runner adds it when it does not. A
+    /// directive the handler does not know is such an error (use
+    /// [`unknown_command`]), never an output: an output would be written
+    /// into the file by a rewrite and pass from then on.
     fn handle(&mut self, d: &TestData) -> Result<String, ScriptError>;
+
+    /// Whether the directive `cmd` reads input lines (the lines between it
+    /// and `----`). The runner makes input under any other directive a
+    /// script error: it is nearly always a forgotten `----`, which turns the
+    /// next directives into input that nothing reads.
+    fn takes_input(&self, cmd: &str) -> bool {
+        let _ = cmd;
+        false
+    }
+}
+
+/// The script error for a directive that `known` does not list: names the
+/// closest known directive when there is one a typo away
+/// (`unknown command "stabilise" (did you mean "stabilize"?)`), and else
+/// every known one.
+pub fn unknown_command(d: &TestData, known: &[&str]) -> ScriptError {
+    let closest = known
+        .iter()
+        .map(|k| (edit_distance(&d.cmd, k), *k))
+        .min()
+        .filter(|&(dist, k)| dist <= 2.max(k.len() / 4));
+    match closest {
+        Some((_, k)) => d.error(format_args!(
+            "unknown command {:?} (did you mean {k:?}?)",
+            d.cmd
+        )),
+        None => d.error(format_args!(
+            "unknown command {:?} (expected one of: {})",
+            d.cmd,
+            known.join(", ")
+        )),
+    }
+}
+
+/// The Levenshtein distance between `a` and `b` (in chars).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diag = row[0];
+        row[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let next = (diag + usize::from(ca != cb))
+                .min(row[j] + 1)
+                .min(row[j + 1] + 1);
+            diag = row[j + 1];
+            row[j + 1] = next;
+        }
+    }
+    row[b.len()]
+}
+
+/// Words (runs of non-spaces) longer than this are clipped in error messages.
+const MAX_WORD: usize = 60;
+
+/// `msg` with every word but the first (the `path:line:` position) longer
+/// than 60 characters cut to its start and end around a count of what was
+/// left out, so that an error quoting a 400 KB token stays one readable line.
+pub fn clip_long_words(msg: &str) -> std::borrow::Cow<'_, str> {
+    let long = |w: &str| w.chars().nth(MAX_WORD).is_some();
+    if !msg.split(' ').skip(1).any(long) {
+        return std::borrow::Cow::Borrowed(msg);
+    }
+    let mut out = String::with_capacity(msg.len().min(1024));
+    for (i, word) in msg.split(' ').enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        if i == 0 || !long(word) {
+            out.push_str(word);
+            continue;
+        }
+        // Char boundaries: the first 40 and the last 12 characters.
+        let head = word.char_indices().nth(40).map_or(word.len(), |(at, _)| at);
+        let tail = word.char_indices().rev().nth(11).map_or(0, |(at, _)| at);
+        let _ = fmt::Write::write_fmt(
+            &mut out,
+            format_args!(
+                "{}[...{} bytes...]{}",
+                &word[..head],
+                tail - head,
+                &word[tail..]
+            ),
+        );
+    }
+    std::borrow::Cow::Owned(out)
 }

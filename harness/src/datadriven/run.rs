@@ -1,8 +1,9 @@
 //! Running a script through a handler, comparing, diffing, rewriting.
 
+use std::borrow::Cow;
 use std::panic::{self, AssertUnwindSafe};
 
-use super::{Handler, Script, ScriptError};
+use super::{clip_long_words, Handler, Script, ScriptError, TestData};
 
 /// A stanza whose actual output differs from the expected one.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -45,21 +46,17 @@ impl FileOutcome {
     }
 
     /// A unified diff from the file as written to the file with the actual
-    /// outputs, headed by the position of the first differing stanza. Empty
+    /// outputs, headed by a `path:line` line for every differing stanza. Empty
     /// when nothing differs. `color` adds ANSI colours for a terminal.
     pub fn diff(&self, color: bool) -> String {
-        let Some(first) = self.mismatches.first() else {
+        if self.mismatches.is_empty() {
             return String::new();
-        };
-        let n = self.mismatches.len();
-        let mut out = if n == 1 {
-            format!("{}: output differs from expected\n", first.pos)
-        } else {
-            format!(
-                "{}: output differs from expected (first of {n} differing stanzas)\n",
-                first.pos
-            )
-        };
+        }
+        let mut out = String::new();
+        for m in &self.mismatches {
+            out.push_str(&m.pos);
+            out.push_str(": output differs from expected\n");
+        }
         let diff = similar::TextDiff::from_lines(&self.original, &self.rewritten);
         let text = diff
             .unified_diff()
@@ -119,7 +116,7 @@ pub fn run_script(path: &str, source: &str, handler: &mut dyn Handler) -> FileOu
     let script = match Script::parse(path, source) {
         Ok(s) => s,
         Err(e) => {
-            outcome.error = Some(e);
+            outcome.error = Some(clip(e));
             return outcome;
         }
     };
@@ -128,6 +125,10 @@ pub fn run_script(path: &str, source: &str, handler: &mut dyn Handler) -> FileOu
         let d = &st.data;
         let res = panic::catch_unwind(AssertUnwindSafe(|| handler.handle(d)));
         let mut actual = match res {
+            Ok(Ok(_)) if !d.input.is_empty() && !handler.takes_input(&d.cmd) => {
+                outcome.error = Some(unexpected_input(d));
+                break;
+            }
             Ok(Ok(out)) => out,
             Ok(Err(e)) => {
                 outcome.error = Some(locate(&d.pos, e));
@@ -139,10 +140,10 @@ pub fn run_script(path: &str, source: &str, handler: &mut dyn Handler) -> FileOu
                     .map(|s| s.to_string())
                     .or_else(|| payload.downcast_ref::<String>().cloned())
                     .unwrap_or_else(|| "non-string panic payload".to_string());
-                outcome.error = Some(ScriptError(format!(
+                outcome.error = Some(clip(ScriptError(format!(
                     "{}: handler panicked on {:?}: {msg}",
                     d.pos, d.cmd
-                )));
+                ))));
                 break;
             }
         };
@@ -166,11 +167,34 @@ pub fn run_script(path: &str, source: &str, handler: &mut dyn Handler) -> FileOu
     outcome
 }
 
-/// Makes sure a handler's error names the stanza's position.
+/// Makes sure a handler's error names the stanza's position, and clips it.
 fn locate(pos: &str, e: ScriptError) -> ScriptError {
     if e.0.starts_with(&format!("{pos}:")) {
-        e
+        clip(e)
     } else {
-        ScriptError(format!("{pos}: {}", e.0))
+        clip(ScriptError(format!("{pos}: {}", e.0)))
     }
+}
+
+/// `e` with over-long words clipped (see [`clip_long_words`]).
+fn clip(e: ScriptError) -> ScriptError {
+    match clip_long_words(&e.0) {
+        Cow::Borrowed(_) => e,
+        Cow::Owned(clipped) => ScriptError(clipped),
+    }
+}
+
+/// The error for input lines under a directive that reads none: almost
+/// always a `----` forgotten after it, so that the next directive became
+/// its input.
+fn unexpected_input(d: &TestData) -> ScriptError {
+    let lines: Vec<&str> = d.input.lines().filter(|l| !l.trim().is_empty()).collect();
+    let n = lines.len();
+    clip(d.error(format_args!(
+        "{:?} takes no input, but {n} line{} before its \"----\" would be its input \
+         (first: {:?}); is a \"----\" missing after the directive?",
+        d.cmd,
+        if n == 1 { "" } else { "s" },
+        lines.first().copied().unwrap_or_default()
+    )))
 }

@@ -81,25 +81,99 @@ fn at_path(path: &Path, e: io::Error) -> io::Error {
     io::Error::new(e.kind(), format!("{}: {e}", path.display()))
 }
 
-/// The script files named by `path`: the file itself, or every `*.txt`
-/// below the directory (recursively), sorted by path.
+/// The script files named by `path`: the file itself, which must be a
+/// `.txt` file, or every `*.txt` below the directory (recursively), sorted
+/// by path. Below a directory, `target/` (cargo's build output, full of
+/// other crates' `.txt` files) and hidden directories (`.git/`) are
+/// skipped. A directory without scripts gives an empty list.
 pub fn collect_scripts(path: &Path) -> io::Result<Vec<PathBuf>> {
     let meta = std::fs::metadata(path).map_err(|e| at_path(path, e))?;
     if !meta.is_dir() {
+        if !is_script_name(path) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{}: not a script (scripts are .txt files)", path.display()),
+            ));
+        }
         return Ok(vec![path.to_path_buf()]);
     }
     let mut files = Vec::new();
-    for entry in walkdir::WalkDir::new(path) {
+    let walk = walkdir::WalkDir::new(path).into_iter().filter_entry(|e| {
+        e.depth() == 0 || !e.file_type().is_dir() || !is_skipped_dir(e.file_name())
+    });
+    for entry in walk {
         let entry = entry.map_err(|e| {
             let p = e.path().unwrap_or(path).display().to_string();
             io::Error::other(format!("{p}: {e}"))
         })?;
-        if entry.file_type().is_file() && entry.path().extension().is_some_and(|x| x == "txt") {
+        if entry.file_type().is_file() && is_script_name(entry.path()) {
             files.push(entry.into_path());
         }
     }
     files.sort();
     Ok(files)
+}
+
+/// Whether `path` names a script: a `.txt` file.
+fn is_script_name(path: &Path) -> bool {
+    path.extension().is_some_and(|x| x == "txt")
+}
+
+/// Directories a search for scripts does not enter: cargo's `target` and
+/// hidden ones.
+fn is_skipped_dir(name: &std::ffi::OsStr) -> bool {
+    name == "target" || name.to_string_lossy().starts_with('.')
+}
+
+/// `file`'s path below `root` with `/` separators, as ratchet lists and
+/// [`matches_pattern`] take it (`file` itself when it is not below `root`).
+pub fn relative_name(root: &Path, file: &Path) -> String {
+    let rel = file.strip_prefix(root).unwrap_or(file);
+    let parts: Vec<_> = rel
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect();
+    parts.join("/")
+}
+
+/// Whether the script at `path` (relative to the directory searched, with
+/// `/` separators) is selected by `pattern`: a glob (`*` any run of
+/// characters, `?` one) matched against the whole relative path, or else a
+/// plain substring of it. This is how `RUN=...` picks files in the cargo
+/// tests: `RUN=quorum/`, `RUN=joint`, `RUN='interaction/*snapshot*.txt'`.
+pub fn matches_pattern(rel_path: &str, pattern: &str) -> bool {
+    if !pattern.contains(['*', '?']) {
+        return rel_path.contains(pattern);
+    }
+    glob_match(pattern.as_bytes(), rel_path.as_bytes())
+}
+
+/// A glob match of `*` and `?` over bytes (iterative, with backtracking to
+/// the last `*`, so linear in practice and never exponential).
+fn glob_match(pat: &[u8], s: &[u8]) -> bool {
+    let (mut p, mut i) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while i < s.len() {
+        match pat.get(p) {
+            Some(b'*') => {
+                star = Some((p, i));
+                p += 1;
+            }
+            Some(&c) if c == b'?' || c == s[i] => {
+                p += 1;
+                i += 1;
+            }
+            _ => match star {
+                Some((sp, si)) => {
+                    p = sp + 1;
+                    i = si + 1;
+                    star = Some((sp, si + 1));
+                }
+                None => return false,
+            },
+        }
+    }
+    pat[p..].iter().all(|&c| c == b'*')
 }
 
 /// Reads the script at `path` and runs it with a fresh handler of `kind`

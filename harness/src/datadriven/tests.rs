@@ -355,3 +355,64 @@ fn ratchet_lists_skip_comments() {
         ["quorum/a.txt", "confchange/b.txt"]
     );
 }
+
+#[test]
+fn unknown_commands_suggest_the_nearest() {
+    let d = |cmd: &str| TestData {
+        pos: "f:3".to_owned(),
+        cmd: cmd.to_owned(),
+        cmd_args: Vec::new(),
+        input: String::new(),
+        expected: String::new(),
+    };
+    let known = ["stabilize", "status", "campaign"];
+    assert_eq!(
+        super::unknown_command(&d("stabilise"), &known).0,
+        "f:3: unknown command \"stabilise\" (did you mean \"stabilize\"?)"
+    );
+    assert_eq!(
+        super::unknown_command(&d("xyz"), &known).0,
+        "f:3: unknown command \"xyz\" (expected one of: stabilize, status, campaign)"
+    );
+    assert_eq!(super::edit_distance("kitten", "sitting"), 3);
+    assert_eq!(super::edit_distance("", "ab"), 2);
+}
+
+#[test]
+fn long_words_are_clipped_but_not_the_position() {
+    let long_path = format!("{}:7:", "p".repeat(100));
+    let msg = format!("{long_path} bad {}", "x".repeat(100));
+    let clipped = super::clip_long_words(&msg);
+    assert_eq!(
+        clipped,
+        format!(
+            "{long_path} bad {}[...48 bytes...]{}",
+            "x".repeat(40),
+            "x".repeat(12)
+        )
+    );
+    // Multi-byte characters are cut on their boundaries.
+    let msg = format!("f:1: {}", "é".repeat(70));
+    assert!(super::clip_long_words(&msg).contains("[...36 bytes...]"));
+    assert!(matches!(
+        super::clip_long_words("f:1: short"),
+        std::borrow::Cow::Borrowed(_)
+    ));
+}
+
+#[test]
+fn patterns_select_by_substring_or_glob() {
+    use super::suite::matches_pattern;
+    assert!(matches_pattern("quorum/joint_commit.txt", "joint"));
+    assert!(matches_pattern("quorum/joint_commit.txt", "quorum/"));
+    assert!(!matches_pattern("quorum/joint_commit.txt", "confchange"));
+    assert!(matches_pattern(
+        "interaction/snapshot_a.txt",
+        "interaction/*snap*.txt"
+    ));
+    assert!(matches_pattern("interaction/x.txt", "*/?.txt"));
+    assert!(!matches_pattern("interaction/xy.txt", "*/?.txt"));
+    // A glob matches the whole path, not a part of it.
+    assert!(!matches_pattern("quorum/joint_commit.txt", "joint*"));
+    assert!(matches_pattern("a".repeat(50).as_str(), &"*a".repeat(20)));
+}

@@ -39,7 +39,10 @@
 //!
 //! Errors of raft or of the environment (a dropped proposal, a node that
 //! does not exist) print as the command's output; mistakes in the script
-//! (an argument that does not parse) stop the file as script errors.
+//! (an unknown command or argument, an argument that does not parse, input
+//! lines under a command other than `propose-conf-change`, a
+//! `transfer-leadership` to a node that does not exist) stop the file as
+//! script errors at `path:line`.
 //!
 //! Where etcd's harness or raft would panic on what a script can do, the
 //! environment prints an error and goes on (see the `errors_*.txt`
@@ -65,7 +68,7 @@ use raft::eraftpb::Message;
 use raft::raw_node::RawNode;
 use raft::read_only::ReadState;
 
-use crate::datadriven::{Handler, ScriptError, TestData};
+use crate::datadriven::{unknown_command, Handler, ScriptError, TestData};
 use crate::sim::Checker;
 
 pub use faults::Faults;
@@ -190,46 +193,14 @@ impl InteractionEnv {
         if let Some(id) = self.faults.down_target(d) {
             return Err(Fail::Print(format!("node {id} is down")));
         }
-        match d.cmd.as_str() {
-            // A place to set a debugger breakpoint in a long script.
-            "_breakpoint" => Ok(()),
-            "add-nodes" => self.handle_add_nodes(d),
-            "campaign" => self.handle_campaign(d),
-            "compact" => self.handle_compact(d),
-            "deliver-msgs" => self.handle_deliver_msgs(d),
-            "process-ready" => self.handle_process_ready(d),
-            "process-append-thread" => self.handle_process_append_thread(d),
-            "process-apply-thread" => self.handle_process_apply_thread(d),
-            "log-level" => self.handle_log_level(d),
-            "raft-log" => self.handle_raft_log(d),
-            "raft-state" => self.handle_raft_state(),
-            "set-randomized-election-timeout" => self.handle_set_randomized_election_timeout(d),
-            "stabilize" => self.handle_stabilize(d),
-            "status" => self.handle_status(d),
-            "tick-election" => self.handle_tick_election(d),
-            "tick-heartbeat" => self.handle_tick_heartbeat(d),
-            "transfer-leadership" => self.handle_transfer_leadership(d),
-            "forget-leader" => self.handle_forget_leader(d),
-            "send-snapshot" => self.handle_send_snapshot(d),
-            "propose" => self.handle_propose(d),
-            "propose-conf-change" => self.handle_propose_conf_change(d),
-            "report-unreachable" => self.handle_report_unreachable(d),
-            // Not in etcd's harness: snapshot scenarios need it.
-            "report-snapshot" => self.handle_report_snapshot(d),
-            // Not in etcd's harness: read-index scripts need it.
-            "read-index" => self.handle_read_index(d),
-            // Fault commands (ours, see `faults`): inert for etcd's files.
-            "crash" => self.handle_crash(d),
-            "restart" => self.handle_restart(d),
-            "checkpoint" => self.handle_checkpoint(d),
-            "deliver-msg" => self.handle_deliver_msg(d),
-            "drop-msg" => self.handle_drop_msg(d),
-            "partition" => self.handle_partition(d),
-            "cut" => self.handle_cut(d),
-            "heal" => self.handle_heal(),
-            "check-invariants" => self.handle_check_invariants(d),
-            // etcd prints this into the output rather than failing.
-            _ => Err(Fail::Print("unknown command".to_owned())),
+        match COMMANDS.iter().find(|c| c.name == d.cmd) {
+            Some(c) => (c.run)(self, d),
+            // etcd prints "unknown command" as the output, which a rewrite
+            // would then bake into the file: a misspelt command must fail.
+            None => {
+                let names: Vec<&str> = COMMANDS.iter().map(|c| c.name).collect();
+                Err(Fail::Script(unknown_command(d, &names)))
+            }
         }
     }
 
@@ -256,7 +227,91 @@ impl Handler for InteractionEnv {
     fn handle(&mut self, d: &TestData) -> Result<String, ScriptError> {
         InteractionEnv::handle(self, d)
     }
+
+    fn takes_input(&self, cmd: &str) -> bool {
+        COMMANDS.iter().any(|c| c.name == cmd && c.takes_input)
+    }
 }
+
+/// A command of the environment: its name, whether it reads input lines,
+/// and its handler.
+struct Command {
+    name: &'static str,
+    takes_input: bool,
+    run: fn(&mut InteractionEnv, &TestData) -> args::CmdResult,
+}
+
+/// A command that takes no input lines.
+const fn cmd(
+    name: &'static str,
+    run: fn(&mut InteractionEnv, &TestData) -> args::CmdResult,
+) -> Command {
+    Command {
+        name,
+        takes_input: false,
+        run,
+    }
+}
+
+/// Every command, in the order of the table in the module's docs.
+const COMMANDS: &[Command] = &[
+    cmd("add-nodes", InteractionEnv::handle_add_nodes),
+    cmd("campaign", InteractionEnv::handle_campaign),
+    cmd("propose", InteractionEnv::handle_propose),
+    Command {
+        name: "propose-conf-change",
+        takes_input: true,
+        run: InteractionEnv::handle_propose_conf_change,
+    },
+    // Not in etcd's harness: read-index scripts need it.
+    cmd("read-index", InteractionEnv::handle_read_index),
+    cmd("process-ready", InteractionEnv::handle_process_ready),
+    cmd(
+        "process-append-thread",
+        InteractionEnv::handle_process_append_thread,
+    ),
+    cmd(
+        "process-apply-thread",
+        InteractionEnv::handle_process_apply_thread,
+    ),
+    cmd("deliver-msgs", InteractionEnv::handle_deliver_msgs),
+    cmd("stabilize", InteractionEnv::handle_stabilize),
+    cmd("tick-election", InteractionEnv::handle_tick_election),
+    cmd("tick-heartbeat", InteractionEnv::handle_tick_heartbeat),
+    cmd(
+        "set-randomized-election-timeout",
+        InteractionEnv::handle_set_randomized_election_timeout,
+    ),
+    cmd(
+        "transfer-leadership",
+        InteractionEnv::handle_transfer_leadership,
+    ),
+    cmd("forget-leader", InteractionEnv::handle_forget_leader),
+    cmd(
+        "report-unreachable",
+        InteractionEnv::handle_report_unreachable,
+    ),
+    // Not in etcd's harness: snapshot scenarios need it.
+    cmd("report-snapshot", InteractionEnv::handle_report_snapshot),
+    cmd("send-snapshot", InteractionEnv::handle_send_snapshot),
+    cmd("compact", InteractionEnv::handle_compact),
+    cmd("raft-log", InteractionEnv::handle_raft_log),
+    cmd("raft-state", |env, _| env.handle_raft_state()),
+    cmd("status", InteractionEnv::handle_status),
+    cmd("log-level", InteractionEnv::handle_log_level),
+    // A place to set a debugger breakpoint in a long script.
+    cmd("_breakpoint", |_, _| Ok(())),
+    // Fault commands (ours, see `faults`): inert for etcd's files.
+    cmd("crash", InteractionEnv::handle_crash),
+    cmd("restart", InteractionEnv::handle_restart),
+    cmd("checkpoint", InteractionEnv::handle_checkpoint),
+    cmd("deliver-msg", InteractionEnv::handle_deliver_msg),
+    cmd("drop-msg", InteractionEnv::handle_drop_msg),
+    cmd("partition", InteractionEnv::handle_partition),
+    cmd("cut", InteractionEnv::handle_cut),
+    cmd("heal", |env, _| env.handle_heal()),
+    cmd("check-invariants", InteractionEnv::handle_check_invariants),
+];
 
 #[cfg(test)]
 mod tests {
@@ -304,7 +359,12 @@ mod tests {
             run(&mut env, "campaign 3").unwrap(),
             "node 3 does not exist"
         );
-        assert_eq!(run(&mut env, "bogus").unwrap(), "unknown command");
+        // An unknown command is the script's mistake: a rewrite must not
+        // write "unknown command" into the file as if it were an output.
+        assert_eq!(
+            run(&mut env, "stabilise").unwrap_err().0,
+            "t:1: unknown command \"stabilise\" (did you mean \"stabilize\"?)"
+        );
         // Malformed arguments are the script's fault.
         let e = run(&mut env, "campaign x").unwrap_err();
         assert!(e.0.starts_with("t:1: strconv.Atoi"), "{e}");
