@@ -63,6 +63,10 @@ pub struct NodeArgs {
     /// half of `--snapshot-count`, so that a small count still compacts.
     #[arg(long)]
     pub snapshot_catchup: Option<u64>,
+    /// The size of a WAL segment in MiB: segments are preallocated, and
+    /// opening the directory reads the last one whole.
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    pub wal_segment_mb: u64,
     /// The raft tick in milliseconds (elections take 10 ticks, heartbeats 1).
     #[arg(long, default_value_t = 100)]
     pub tick_ms: u64,

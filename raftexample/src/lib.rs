@@ -12,8 +12,9 @@
 //! - [`waiters`]: requests waiting for their entry, conf change or read;
 //! - [`state`]: what the Ready loop shares with the handlers;
 //! - [`http`]: the HTTP API;
-//! - [`transport`] and [`inbox`]: peer messages out over TCP, and in;
-//! - [`storage`]: the durable log and snapshots;
+//! - [`transport`] and [`inbox`]: peer messages out over TCP, and in.
+//!
+//! The durable log and snapshots are `etcdraft_storage::DiskStorage`.
 //! - [`cluster`], [`client`]: the demo cluster, and the small HTTP client
 //!   the tests use.
 
@@ -29,6 +30,5 @@ pub mod proposer;
 pub mod raft_node;
 pub mod server;
 pub mod state;
-pub mod storage;
 pub mod transport;
 pub mod waiters;

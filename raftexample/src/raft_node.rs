@@ -26,11 +26,12 @@ use raft::eraftpb::{
 };
 use raft::{Config, Node, Peer, Ready, SnapshotStatus, Storage};
 
+use etcdraft_storage::{DiskStorage, Options, StorageError};
+
 use crate::cli::PeerAddr;
 use crate::command::decode_batch;
 use crate::kvstore::{KvStore, SnapshotDataError};
 use crate::state::{NotApplied, Shared};
-use crate::storage::{DiskStorage, Options, StorageError};
 use crate::transport::{Report, Transport};
 
 /// What `start_raft` needs to know.
@@ -50,6 +51,8 @@ pub struct RaftOptions {
     pub snapshot_catchup: u64,
     /// The raft tick.
     pub tick: Duration,
+    /// The size of a WAL segment in bytes.
+    pub wal_segment_size: u64,
 }
 
 /// Why the node could not start.
@@ -143,12 +146,15 @@ pub fn start_raft(
     logger: &slog::Logger,
 ) -> Result<Started, StartError> {
     let dir = opts.data_dir.clone();
-    let storage = DiskStorage::open(&dir, &Options::default(), logger).map_err(|source| {
-        StartError::Storage {
+    let options = Options {
+        segment_size: opts.wal_segment_size,
+        ..Options::default()
+    };
+    let storage =
+        DiskStorage::open(&dir, &options, logger).map_err(|source| StartError::Storage {
             dir: dir.clone(),
             source,
-        }
-    })?;
+        })?;
     let snap = storage.snapshot()?;
     let index = snap.metadata.index;
     let kv = KvStore::decode(&snap.data).map_err(|source| StartError::SnapshotData {

@@ -84,6 +84,7 @@ pub fn run(args: &NodeArgs) -> Result<Exit, ServerError> {
         snapshot_count: args.snapshot_count,
         snapshot_catchup: args.snapshot_catchup(),
         tick: args.tick(),
+        wal_segment_size: args.wal_segment_mb << 20,
     };
     let started = start_raft(&opts, transport.clone(), reports_rx, stop_rx, &logger)?;
     let (node, shared) = (started.node.clone(), started.shared.clone());

@@ -139,6 +139,9 @@ impl Cluster {
             .arg("--data-dir")
             .arg(&n.data_dir)
             .args(["--tick-ms", &TICK_MS.to_string()])
+            // Opening a directory reads its last segment whole, which a
+            // debug build does slowly: keep segments small.
+            .args(["--wal-segment-mb", "1"])
             .args(&self.flags);
         if n.join {
             cmd.arg("--join");
@@ -184,6 +187,18 @@ impl Cluster {
     pub fn add_joining(&mut self, id: u64) {
         let ports = free_ports(2);
         self.add_proc(id, ports[0], ports[1], true);
+    }
+
+    /// Node `id`'s WAL segments, oldest first.
+    pub fn wal_segments(&self, id: u64) -> Vec<PathBuf> {
+        let dir = self.nodes[&id].data_dir.join("wal");
+        let mut segs: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .expect("read the WAL directory")
+            .map(|e| e.expect("WAL directory entry").path())
+            .filter(|p| p.extension().is_some_and(|x| x == "wal"))
+            .collect();
+        segs.sort();
+        segs
     }
 
     /// `http://127.0.0.1:port` of node `id`.
@@ -279,6 +294,15 @@ impl Cluster {
                 leader.filter(|l| self.up().contains(l))
             },
         )
+        .await
+    }
+
+    /// The commit index of the agreed leader.
+    pub async fn leader_commit(&self) -> u64 {
+        let leader = self.leader().await;
+        wait_for("the leader's commit index", DEADLINE, || async {
+            self.status_u64(leader, "commit").await
+        })
         .await
     }
 
@@ -396,6 +420,8 @@ impl Drop for Cluster {
         if std::thread::panicking() {
             eprintln!("{}", self.logs());
             eprintln!("test directory kept: {}", self.dir.display());
+        } else if std::env::var_os("RAFTEXAMPLE_KEEP_TEST_DIR").is_some() {
+            eprintln!("test directory kept: {}", self.dir.display());
         } else {
             let _ = std::fs::remove_dir_all(&self.dir);
         }
@@ -454,7 +480,16 @@ impl Writers {
                 };
                 let key = format!("w{n}-{i}");
                 let value = format!("v{i}");
-                match client.put(&base, &key, Bytes::from(value.clone())).await {
+                let t0 = Instant::now();
+                let r = client.put(&base, &key, Bytes::from(value.clone())).await;
+                if t0.elapsed() > Duration::from_secs(1) {
+                    eprintln!(
+                        "SLOW PUT {key} to {base}: {:?} {:?}",
+                        t0.elapsed(),
+                        r.as_ref().map(|a| (a.status, a.text()))
+                    );
+                }
+                match r {
                     Ok(a) if a.status == StatusCode::NO_CONTENT => {
                         acked.lock().unwrap().insert(key, value);
                     }
