@@ -9,10 +9,11 @@ use raft::eraftpb::{ConfState, Entry, HardState, Snapshot, SnapshotMetadata};
 use raft::{MemStorage, Ready, Storage};
 
 use crate::error::StorageError;
+use crate::files::create_dir;
 use crate::lock::DirLock;
 use crate::options::Options;
 use crate::snapshotter::Snapshotter;
-use crate::wal::{create_dir, Wal, WalContents};
+use crate::wal::{Wal, WalContents};
 
 /// The WAL's subdirectory of a data directory.
 pub const WAL_DIR: &str = "wal";

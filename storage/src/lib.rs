@@ -110,6 +110,7 @@ pub mod decoder;
 pub mod disk_storage;
 pub mod encoder;
 pub mod error;
+pub mod files;
 pub mod fs;
 mod lock;
 pub mod options;

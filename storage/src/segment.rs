@@ -5,12 +5,11 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use crate::error::StorageError;
+use crate::files::{hex_pair_name, parse_hex_pair, remove_temp_files, write_new_file};
 use crate::fs::{FileSystem, FsFile};
 
 /// The suffix of segment files.
 pub const SEGMENT_SUFFIX: &str = ".wal";
-/// The suffix of files being written before they are renamed into place.
-pub const TMP_SUFFIX: &str = ".tmp";
 
 /// The name of a segment: `<seq:016x>-<first index:016x>.wal`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -24,15 +23,8 @@ pub struct SegmentName {
 impl SegmentName {
     /// Parses a file name; `None` if it is not a segment's.
     pub fn parse(name: &str) -> Option<SegmentName> {
-        let stem = name.strip_suffix(SEGMENT_SUFFIX)?;
-        let (seq, index) = stem.split_once('-')?;
-        if seq.len() != 16 || index.len() != 16 {
-            return None;
-        }
-        Some(SegmentName {
-            seq: u64::from_str_radix(seq, 16).ok()?,
-            first_index: u64::from_str_radix(index, 16).ok()?,
-        })
+        let (seq, first_index) = parse_hex_pair(name, SEGMENT_SUFFIX)?;
+        Some(SegmentName { seq, first_index })
     }
 
     /// The segment's path in `dir`.
@@ -43,11 +35,7 @@ impl SegmentName {
 
 impl fmt::Display for SegmentName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{:016x}-{:016x}{SEGMENT_SUFFIX}",
-            self.seq, self.first_index
-        )
+        f.write_str(&hex_pair_name(self.seq, self.first_index, SEGMENT_SUFFIX))
     }
 }
 
@@ -55,22 +43,9 @@ impl fmt::Display for SegmentName {
 /// deleted on the way (they were never renamed, so nothing refers to them).
 pub fn list_segments(fs: &dyn FileSystem, dir: &Path) -> Result<Vec<SegmentName>, StorageError> {
     let names = fs.list(dir).map_err(|e| StorageError::io("list", dir, e))?;
-    let mut segments = Vec::new();
-    let mut removed = false;
-    for name in names {
-        if let Some(seg) = SegmentName::parse(&name) {
-            segments.push(seg);
-        } else if name.ends_with(TMP_SUFFIX) {
-            let path = dir.join(&name);
-            fs.remove_file(&path)
-                .map_err(|e| StorageError::io("remove", &path, e))?;
-            removed = true;
-        }
-    }
-    if removed {
-        fs.sync_dir(dir)
-            .map_err(|e| StorageError::io("fsync", dir, e))?;
-    }
+    remove_temp_files(fs, dir, &names)?;
+    let mut segments: Vec<SegmentName> =
+        names.iter().filter_map(|n| SegmentName::parse(n)).collect();
     segments.sort();
     Ok(segments)
 }
@@ -127,24 +102,10 @@ pub fn create_segment(
     head: &[u8],
     size: u64,
 ) -> Result<SegmentWriter, StorageError> {
-    let path = name.path(dir);
-    let tmp = dir.join(format!("{name}{TMP_SUFFIX}"));
-    let mut file = fs
-        .create_new(&tmp)
-        .map_err(|e| StorageError::io("create", &tmp, e))?;
-    file.allocate(size)
-        .map_err(|e| StorageError::io("preallocate", &tmp, e))?;
-    file.write_all_at(head, 0)
-        .map_err(|e| StorageError::io("write", &tmp, e))?;
-    file.sync_all()
-        .map_err(|e| StorageError::io("fsync", &tmp, e))?;
-    fs.rename(&tmp, &path)
-        .map_err(|e| StorageError::io("rename", &tmp, e))?;
-    fs.sync_dir(dir)
-        .map_err(|e| StorageError::io("fsync", dir, e))?;
+    let file = write_new_file(fs, dir, &name.to_string(), head, Some(size))?;
     Ok(SegmentWriter {
         name,
-        path,
+        path: name.path(dir),
         file,
         offset: head.len() as u64,
     })

@@ -12,11 +12,10 @@ use prost::Message;
 use raft::eraftpb::Snapshot;
 
 use crate::error::{Corruption, StorageError};
+use crate::files::{create_dir, hex_pair_name, parse_hex_pair, remove_temp_files, write_new_file};
 use crate::fs::FileSystem;
 use crate::options::Options;
 use crate::record::SnapshotMarker;
-use crate::segment::TMP_SUFFIX;
-use crate::wal::create_dir;
 
 /// The suffix of snapshot files.
 pub const SNAP_SUFFIX: &str = ".snap";
@@ -45,20 +44,13 @@ pub struct SnapName {
 impl SnapName {
     /// Parses `<term:016x>-<index:016x>.snap`.
     pub fn parse(name: &str) -> Option<SnapName> {
-        let stem = name.strip_suffix(SNAP_SUFFIX)?;
-        let (term, index) = stem.split_once('-')?;
-        if term.len() != 16 || index.len() != 16 {
-            return None;
-        }
-        Some(SnapName {
-            term: u64::from_str_radix(term, 16).ok()?,
-            index: u64::from_str_radix(index, 16).ok()?,
-        })
+        let (term, index) = parse_hex_pair(name, SNAP_SUFFIX)?;
+        Some(SnapName { index, term })
     }
 
     /// The file name.
     pub fn file_name(&self) -> String {
-        format!("{:016x}-{:016x}{SNAP_SUFFIX}", self.term, self.index)
+        hex_pair_name(self.term, self.index, SNAP_SUFFIX)
     }
 }
 
@@ -73,16 +65,7 @@ impl Snapshotter {
         let fs = options.file_system.clone();
         create_dir(&*fs, dir)?;
         let names = fs.list(dir).map_err(|e| StorageError::io("list", dir, e))?;
-        let stale: Vec<_> = names.iter().filter(|n| n.ends_with(TMP_SUFFIX)).collect();
-        for name in &stale {
-            let path = dir.join(name);
-            fs.remove_file(&path)
-                .map_err(|e| StorageError::io("remove", &path, e))?;
-        }
-        if !stale.is_empty() {
-            fs.sync_dir(dir)
-                .map_err(|e| StorageError::io("fsync", dir, e))?;
-        }
+        remove_temp_files(&*fs, dir, &names)?;
         Ok(Snapshotter {
             fs,
             dir: dir.into(),
@@ -106,34 +89,12 @@ impl Snapshotter {
             index: meta.index,
             term: meta.term,
         };
-        let path = self.dir.join(name.file_name());
-        let tmp = self.dir.join(format!("{}{TMP_SUFFIX}", name.file_name()));
         let payload = snapshot.encode_to_vec();
         let mut bytes = Vec::with_capacity(HEADER_LEN + payload.len());
         bytes.extend_from_slice(&(payload.len() as u64).to_le_bytes());
         bytes.extend_from_slice(&crc32c::crc32c(&payload).to_le_bytes());
         bytes.extend_from_slice(&payload);
-
-        let fs = &*self.fs;
-        let mut file = match fs.create_new(&tmp) {
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                // Left by an earlier failed save of the same snapshot.
-                fs.remove_file(&tmp)
-                    .map_err(|e| StorageError::io("remove", &tmp, e))?;
-                fs.create_new(&tmp)
-            }
-            r => r,
-        }
-        .map_err(|e| StorageError::io("create", &tmp, e))?;
-        file.write_all_at(&bytes, 0)
-            .map_err(|e| StorageError::io("write", &tmp, e))?;
-        file.sync_all()
-            .map_err(|e| StorageError::io("fsync", &tmp, e))?;
-        drop(file);
-        fs.rename(&tmp, &path)
-            .map_err(|e| StorageError::io("rename", &tmp, e))?;
-        fs.sync_dir(&self.dir)
-            .map_err(|e| StorageError::io("fsync", &self.dir, e))?;
+        write_new_file(&*self.fs, &self.dir, &name.file_name(), &bytes, None)?;
         slog::info!(self.logger, "saved snapshot"; "index" => meta.index, "term" => meta.term);
         Ok(())
     }

@@ -10,6 +10,7 @@ use raft::eraftpb::{Entry, HardState};
 use crate::decoder::decode_segment;
 use crate::encoder::Encoder;
 use crate::error::{Corruption, StorageError};
+use crate::files::create_dir;
 use crate::fs::FileSystem;
 use crate::lock::DirLock;
 use crate::options::Options;
@@ -439,17 +440,6 @@ impl Wal {
     pub fn metadata(&self) -> &Bytes {
         &self.metadata
     }
-}
-
-/// Creates `dir` if it is missing, and makes its entry in the parent durable.
-pub(crate) fn create_dir(fs: &dyn FileSystem, dir: &Path) -> Result<(), StorageError> {
-    fs.create_dir_all(dir)
-        .map_err(|e| StorageError::io("create directory", dir, e))?;
-    if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
-        fs.sync_dir(parent)
-            .map_err(|e| StorageError::io("fsync", parent, e))?;
-    }
-    Ok(())
 }
 
 /// Checks that segment sequence numbers are consecutive.

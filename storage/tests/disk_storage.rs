@@ -6,7 +6,7 @@ mod common;
 
 use bytes::Bytes;
 use common::{entries, hs, logger, options};
-use etcdraft_storage::{DiskStorage, Snapshotter, StorageError, Wal};
+use etcdraft_storage::{DiskStorage, Options, Snapshotter, StorageError, Wal};
 use prost::Message;
 use raft::eraftpb::{ConfChange, ConfState, EntryType, Snapshot, SnapshotMetadata};
 use raft::{Config, Peer, RawNode, Storage};
@@ -148,22 +148,28 @@ fn persisting_entries_with_a_gap_is_refused_before_anything_is_written() {
     assert_eq!(storage.last_index().unwrap(), 3);
 }
 
+/// A closed data directory holding entries `1..=last` (all committed) and a
+/// snapshot at `snap` whose data is "at <snap>", in one segment.
+fn log_with_snapshot(last: u64, snap: u64) -> (tempfile::TempDir, Options) {
+    let tmp = tempfile::tempdir().unwrap();
+    let opts = options(1 << 20);
+    let storage = DiskStorage::open(tmp.path(), &opts, &logger()).unwrap();
+    storage
+        .persist_parts(Some(&hs(1, 1, last)), &entries(1, last, 1, 10), None, true)
+        .unwrap();
+    storage
+        .create_snapshot(snap, voters(&[1]), Bytes::from(format!("at {snap}")))
+        .unwrap();
+    (tmp, opts)
+}
+
 /// etcd raftexample PR 12691: the WAL recorded a snapshot whose file never
 /// made it to disk; restoring the older snapshot and replaying the WAL from
 /// the newer index lost the entries in between. The newest snapshot with a
 /// file and a marker must be loaded, and the WAL replayed from *its* index.
 #[test]
 fn a_wal_marker_without_its_snapshot_file_falls_back_to_the_older_snapshot() {
-    let tmp = tempfile::tempdir().unwrap();
-    let opts = options(1 << 20);
-    let storage = DiskStorage::open(tmp.path(), &opts, &logger()).unwrap();
-    storage
-        .persist_parts(Some(&hs(1, 1, 30)), &entries(1, 30, 1, 10), None, true)
-        .unwrap();
-    storage
-        .create_snapshot(10, voters(&[1]), Bytes::from("at 10"))
-        .unwrap();
-    drop(storage);
+    let (tmp, opts) = log_with_snapshot(30, 10);
     // The crash of PR 12691: the marker of a snapshot at 20 reached the WAL,
     // its file did not.
     let marker = SnapshotMetadata {
@@ -210,16 +216,7 @@ fn a_wal_marker_without_its_snapshot_file_falls_back_to_the_older_snapshot() {
 /// WAL still holds older ones.
 #[test]
 fn the_wal_is_replayed_from_the_snapshot_not_from_its_beginning() {
-    let tmp = tempfile::tempdir().unwrap();
-    let opts = options(1 << 20);
-    let storage = DiskStorage::open(tmp.path(), &opts, &logger()).unwrap();
-    storage
-        .persist_parts(Some(&hs(1, 1, 40)), &entries(1, 40, 1, 10), None, true)
-        .unwrap();
-    storage
-        .create_snapshot(25, voters(&[1]), Bytes::from("at 25"))
-        .unwrap();
-    drop(storage);
+    let (tmp, opts) = log_with_snapshot(40, 25);
     // One segment holds everything: nothing was released, entries 1..25 are
     // still in the WAL.
     let wal_files = common::segment_files(&tmp.path().join("wal"));

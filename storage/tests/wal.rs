@@ -3,15 +3,30 @@
 mod common;
 
 use common::{entries, hs, logger, options, segment_files};
-use etcdraft_storage::{StorageError, Wal};
+use std::path::{Path, PathBuf};
+
+use etcdraft_storage::{Options, StorageError, Wal, WalContents};
 use raft::eraftpb::SnapshotMetadata;
+
+/// A new WAL in a temp directory, with segments of `segment_size` bytes.
+fn new_wal(segment_size: u64) -> (tempfile::TempDir, PathBuf, Options, Wal) {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("wal");
+    let opts = options(segment_size);
+    let wal = Wal::create(&dir, &opts, &logger()).unwrap();
+    (tmp, dir, opts, wal)
+}
+
+/// What the WAL in `dir` holds from its beginning.
+fn read_all(dir: &Path, opts: &Options) -> WalContents {
+    Wal::open_at(dir, &SnapshotMetadata::default(), opts, &logger())
+        .unwrap()
+        .1
+}
 
 #[test]
 fn saved_batches_come_back_after_reopening() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("wal");
-    let opts = options(1 << 20);
-    let mut wal = Wal::create(&dir, &opts, &logger()).unwrap();
+    let (_tmp, dir, opts, mut wal) = new_wal(1 << 20);
     wal.save(Some(&hs(1, 1, 0)), &entries(1, 10, 1, 50))
         .unwrap();
     wal.save(Some(&hs(1, 1, 8)), &entries(11, 20, 1, 50))
@@ -33,7 +48,7 @@ fn saved_batches_come_back_after_reopening() {
     wal.save(Some(&hs(2, 0, 21)), &entries(22, 22, 2, 10))
         .unwrap();
     drop(wal);
-    let (_, got) = Wal::open_at(&dir, &SnapshotMetadata::default(), &opts, &logger()).unwrap();
+    let got = read_all(&dir, &opts);
     assert_eq!(got.hard_state, hs(2, 0, 21));
     assert_eq!(got.entries.len(), 22);
     assert_eq!(got.entries[21], entries(22, 22, 2, 10)[0]);
@@ -41,10 +56,7 @@ fn saved_batches_come_back_after_reopening() {
 
 #[test]
 fn segments_roll_over_and_the_log_reads_across_them() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("wal");
-    let opts = options(4096);
-    let mut wal = Wal::create(&dir, &opts, &logger()).unwrap();
+    let (_tmp, dir, opts, mut wal) = new_wal(4096);
     for b in 0..50u64 {
         wal.save(
             Some(&hs(1, 0, b * 4)),
@@ -65,17 +77,14 @@ fn segments_roll_over_and_the_log_reads_across_them() {
         assert!(std::fs::metadata(f).unwrap().len() < 4096 + 1024);
     }
     drop(wal);
-    let (_, got) = Wal::open_at(&dir, &SnapshotMetadata::default(), &opts, &logger()).unwrap();
+    let got = read_all(&dir, &opts);
     assert_eq!(got.entries, entries(1, 200, 1, 100));
     assert_eq!(got.hard_state, hs(1, 0, 196));
 }
 
 #[test]
 fn release_to_deletes_covered_segments_and_open_at_the_snapshot_works() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("wal");
-    let opts = options(4096);
-    let mut wal = Wal::create(&dir, &opts, &logger()).unwrap();
+    let (_tmp, dir, opts, mut wal) = new_wal(4096);
     for b in 0..50u64 {
         wal.save(
             Some(&hs(1, 0, b * 4 + 4)),
@@ -109,16 +118,13 @@ fn release_to_deletes_covered_segments_and_open_at_the_snapshot_works() {
 
 #[test]
 fn an_overwritten_suffix_is_replaced() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("wal");
-    let opts = options(1 << 20);
-    let mut wal = Wal::create(&dir, &opts, &logger()).unwrap();
+    let (_tmp, dir, opts, mut wal) = new_wal(1 << 20);
     wal.save(Some(&hs(1, 1, 3)), &entries(1, 10, 1, 20))
         .unwrap();
     // A new leader overwrites from index 5 on.
     wal.save(Some(&hs(2, 2, 3)), &entries(5, 7, 2, 20)).unwrap();
     drop(wal);
-    let (_, got) = Wal::open_at(&dir, &SnapshotMetadata::default(), &opts, &logger()).unwrap();
+    let got = read_all(&dir, &opts);
     let want: Vec<_> = entries(1, 4, 1, 20)
         .into_iter()
         .chain(entries(5, 7, 2, 20))
@@ -128,10 +134,7 @@ fn an_overwritten_suffix_is_replaced() {
 
 #[test]
 fn a_second_opener_is_refused_while_the_first_holds_the_lock() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("wal");
-    let opts = options(1 << 20);
-    let wal = Wal::create(&dir, &opts, &logger()).unwrap();
+    let (_tmp, dir, opts, wal) = new_wal(1 << 20);
     let err = Wal::open_at(&dir, &SnapshotMetadata::default(), &opts, &logger()).unwrap_err();
     assert!(matches!(err, StorageError::Locked { .. }), "{err}");
     drop(wal);
@@ -140,20 +143,15 @@ fn a_second_opener_is_refused_while_the_first_holds_the_lock() {
 
 #[test]
 fn creating_over_an_existing_wal_is_refused() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("wal");
-    let opts = options(1 << 20);
-    drop(Wal::create(&dir, &opts, &logger()).unwrap());
+    let (_tmp, dir, opts, wal) = new_wal(1 << 20);
+    drop(wal);
     let err = Wal::create(&dir, &opts, &logger()).unwrap_err();
     assert!(matches!(err, StorageError::WalExists { .. }), "{err}");
 }
 
 #[test]
 fn opening_at_a_snapshot_without_a_marker_is_refused() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("wal");
-    let opts = options(1 << 20);
-    let mut wal = Wal::create(&dir, &opts, &logger()).unwrap();
+    let (_tmp, dir, opts, mut wal) = new_wal(1 << 20);
     wal.save(Some(&hs(1, 1, 3)), &entries(1, 10, 1, 20))
         .unwrap();
     drop(wal);
@@ -178,10 +176,7 @@ fn opening_at_a_snapshot_without_a_marker_is_refused() {
 
 #[test]
 fn markers_beyond_the_commit_index_are_not_valid() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("wal");
-    let opts = options(1 << 20);
-    let mut wal = Wal::create(&dir, &opts, &logger()).unwrap();
+    let (_tmp, dir, opts, mut wal) = new_wal(1 << 20);
     wal.save(Some(&hs(1, 1, 5)), &entries(1, 10, 1, 20))
         .unwrap();
     let m = |index| SnapshotMetadata {
