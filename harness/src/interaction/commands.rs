@@ -872,8 +872,11 @@ fn reporter_and_peer(d: &TestData) -> Result<(i64, i64), Fail> {
     }
 }
 
-/// Persists a hard state and either entries or a snapshot (etcd's
-/// `processAppend`).
+/// Persists a hard state, a snapshot and the entries that follow it (etcd's
+/// `processAppend`, which refuses a snapshot together with entries; raft
+/// can hand over both in one `Ready` when entries arrive right after a
+/// snapshot, and an application must then persist both, the snapshot
+/// first, as etcd's raftexample does).
 fn process_append(
     n: &mut Node,
     st: Option<HardState>,
@@ -884,22 +887,13 @@ fn process_append(
     if let Some(st) = st.filter(|st| !is_empty_hard_state(Some(st))) {
         mem.set_hard_state(st)?;
     }
-    if !is_empty_snap(snap) {
-        if !ents.is_empty() {
-            return Err(Fail::Print(
-                "can't apply snapshot and entries at the same time".to_owned(),
-            ));
-        }
-        // Non-empty, so present.
-        if let Some(snap) = snap {
-            mem.apply_snapshot(snap.clone())?;
-            // The state machine is now the snapshot's: later entries apply
-            // on top of it, and it is what the node sends as its snapshot.
-            n.storage_mut().history.push(snap.clone());
-        }
-        return Ok(());
+    if let Some(snap) = snap.filter(|s| !is_empty_snap(Some(s))) {
+        mem.apply_snapshot(snap.clone())?;
+        // The state machine is now the snapshot's: later entries apply
+        // on top of it, and it is what the node sends as its snapshot.
+        n.storage_mut().history.push(snap.clone());
     }
-    mem.append(ents)?;
+    n.storage_mut().mem.append(ents)?;
     Ok(())
 }
 

@@ -196,6 +196,11 @@ pub fn main(args: &[String]) -> ExitCode {
             }
         }
     }
+    println!(
+        "committed entries: {} in all, {:.1} per seed",
+        summary.committed,
+        summary.committed as f64 / summary.seeds.max(1) as f64
+    );
     println!("{summary}");
     if summary.failed() {
         ExitCode::FAILURE

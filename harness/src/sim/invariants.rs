@@ -187,7 +187,14 @@ impl Checker {
         // State machine safety at the source: every index is committed with
         // one entry only.
         let first = log.first_index();
-        for i in track.commit.max(first).max(1)..=log.committed {
+        let last = log.last_index();
+        if log.committed > last {
+            v.push(format!(
+                "commit {} of {id} is beyond its last index {last}",
+                log.committed
+            ));
+        }
+        for i in track.commit.max(first).max(1)..=log.committed.min(last) {
             let Ok(ents) = log.slice(i, i + 1, u64::MAX) else {
                 continue;
             };
@@ -217,7 +224,6 @@ impl Checker {
 
         // Log matching: an entry's index and term fix its data and its
         // predecessor's term (and so, by induction, the whole prefix).
-        let last = log.last_index();
         let shape = (
             first,
             last,

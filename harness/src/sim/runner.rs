@@ -40,6 +40,8 @@ pub struct SeedRun {
     pub commands: Vec<Command>,
     /// How it ended.
     pub outcome: Outcome,
+    /// The highest commit index any node reached (progress made).
+    pub committed: u64,
 }
 
 /// Runs seed `seed` for `steps` random events.
@@ -50,16 +52,23 @@ pub fn run_seed(seed: u64, steps: u64) -> SeedRun {
     let mut world = World::new();
     let mut commands = setup_commands(&config);
     let mut done = 0;
-    let finish = |commands: Vec<Command>, done, outcome| SeedRun {
+    let finish = |world: &World, commands: Vec<Command>, done, outcome| SeedRun {
         seed,
         config: config.clone(),
         steps: done,
         commands,
         outcome,
+        committed: world
+            .env
+            .nodes
+            .iter()
+            .map(|n| n.raw.raft.raft_log.committed)
+            .max()
+            .unwrap_or(0),
     };
     for c in commands.clone() {
         if let Err(stop) = world.apply(&c) {
-            return finish(commands, 0, stop.into());
+            return finish(&world, commands, 0, stop.into());
         }
     }
     while done < steps {
@@ -68,7 +77,7 @@ pub fn run_seed(seed: u64, steps: u64) -> SeedRun {
         commands.push(c);
         done += 1;
         if let Err(stop) = r {
-            return finish(commands, done, stop.into());
+            return finish(&world, commands, done, stop.into());
         }
     }
     let outcome = match calm(&mut world, &config, &mut commands) {
@@ -77,7 +86,7 @@ pub fn run_seed(seed: u64, steps: u64) -> SeedRun {
         Ok(Calm::KnownStall(k)) => Outcome::KnownStall(k),
         Ok(Calm::Stuck(why)) => Outcome::Liveness(why),
     };
-    finish(commands, done, outcome)
+    finish(&world, commands, done, outcome)
 }
 
 impl From<Stop> for Outcome {
@@ -110,6 +119,9 @@ pub struct Summary {
     pub liveness: u64,
     /// Seeds that stalled for a reason of etcd's design.
     pub known_stalls: u64,
+    /// Commit indexes reached, summed over the seeds (a measure of how
+    /// much the runs did; not part of the summary line).
+    pub committed: u64,
 }
 
 impl Summary {
@@ -117,6 +129,7 @@ impl Summary {
     pub fn add(&mut self, run: &SeedRun) {
         self.seeds += 1;
         self.steps += run.steps;
+        self.committed += run.committed;
         match run.outcome {
             Outcome::Pass => {}
             Outcome::Violation(_) => self.violations += 1,
