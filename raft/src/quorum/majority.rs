@@ -7,7 +7,29 @@ use super::{AckedIndexer, Index, VoteLookup, VoteResult};
 /// The number of voters for which [`MajorityConfig::committed_index`] sorts
 /// on the stack. Larger groups are rare enough that a heap allocation does
 /// not matter there.
-const STACK_VOTERS: usize = 7;
+pub(crate) const STACK_VOTERS: usize = 7;
+
+/// The largest index that a majority of `acked` (one acknowledged index
+/// per voter, at least one, at most a handful) has reached; reorders
+/// `acked`. Sorted by insertion: a leader computes this on every
+/// acknowledgement, and the library sort's set-up costs more than sorting
+/// a handful of numbers.
+#[inline]
+pub(crate) fn quorum_index(srt: &mut [u64]) -> Index {
+    let n = srt.len();
+    for i in 1..n {
+        let x = srt[i];
+        let mut j = i;
+        while j > 0 && srt[j - 1] > x {
+            srt[j] = srt[j - 1];
+            j -= 1;
+        }
+        srt[j] = x;
+    }
+    // The entry at this position and every one to its right (a quorum of
+    // n/2+1 voters) is at least this large.
+    srt[n - (n / 2 + 1)]
+}
 
 /// Writes the acknowledged index of each of `voters` into `srt` (as long as
 /// `voters`, all zeroes). Voters without an entry keep their zero; filling
@@ -128,18 +150,7 @@ impl MajorityConfig {
         let mut stack = [0u64; STACK_VOTERS];
         let srt = &mut stack[..n];
         fill_acked(&self.voters, l, srt);
-        for i in 1..n {
-            let x = srt[i];
-            let mut j = i;
-            while j > 0 && srt[j - 1] > x {
-                srt[j] = srt[j - 1];
-                j -= 1;
-            }
-            srt[j] = x;
-        }
-        // The entry at this position and every one to its right (a quorum of
-        // n/2+1 voters) is at least this large.
-        srt[n - (n / 2 + 1)]
+        quorum_index(srt)
     }
 
     // `committed_index` for more than STACK_VOTERS voters, on the heap.

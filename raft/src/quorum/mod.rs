@@ -10,6 +10,7 @@ mod majority;
 
 pub use joint::JointConfig;
 pub use majority::{alternative_majority_committed_index, MajorityConfig};
+pub(crate) use majority::{quorum_index, STACK_VOTERS};
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;

@@ -677,7 +677,11 @@ impl<S: Storage> Raft<S> {
             StateType::Snapshot => {}
         }
 
-        if self.maybe_commit() {
+        // The quorum index can only pass the commit index through a match
+        // above it: an ack at or below it leaves every such match as it
+        // was, so the (per-ack) quorum computation is skipped. This is the
+        // second ack of every entry in a three-voter group.
+        if m.index > self.raft_log.committed && self.maybe_commit() {
             // An entry of this term committed: pending reads can be served.
             self.release_pending_read_index_messages();
             self.bcast_append();
