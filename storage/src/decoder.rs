@@ -240,3 +240,73 @@ pub fn decode_segment(buf: &[u8]) -> DecodedSegment {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::encoder::Encoder;
+
+    /// A segment head and one batch with a 3000-byte metadata payload, and
+    /// the offset where that batch's frame starts.
+    fn segment() -> (Vec<u8>, usize) {
+        let mut enc = Encoder::new(0);
+        enc.push_bytes(RecordKind::Crc, &0u32.to_le_bytes(), true)
+            .unwrap();
+        let start = enc.bytes().len();
+        let payload: Vec<u8> = (0..3000).map(|i| (i % 251 + 1) as u8).collect();
+        enc.push_bytes(RecordKind::Metadata, &payload, true)
+            .unwrap();
+        let mut bytes = enc.bytes().to_vec();
+        // Preallocated zeros after the records.
+        bytes.resize(8192, 0);
+        (bytes, start)
+    }
+
+    #[test]
+    fn a_whole_segment_decodes_to_a_clean_end() {
+        let (bytes, _) = segment();
+        let d = decode_segment(&bytes);
+        assert_eq!(d.error, None);
+        assert_eq!(d.records.len(), 2);
+    }
+
+    #[test]
+    fn a_lost_sector_inside_the_last_frame_is_a_torn_tail() {
+        let (mut bytes, start) = segment();
+        // A sector in the middle of the payload never reached the disk,
+        // while the ones after it did.
+        bytes[1024..1536].fill(0);
+        let e = decode_segment(&bytes).error.unwrap();
+        assert_eq!(e.offset, start as u64);
+        assert!(e.torn, "{e:?}");
+    }
+
+    #[test]
+    fn a_flipped_bit_inside_the_last_frame_is_corruption() {
+        let (mut bytes, start) = segment();
+        bytes[1200] ^= 4;
+        let e = decode_segment(&bytes).error.unwrap();
+        assert_eq!(e.offset, start as u64);
+        assert!(matches!(e.what, Corruption::CrcMismatch { .. }), "{e:?}");
+        assert!(!e.torn);
+    }
+
+    #[test]
+    fn a_write_that_stopped_midway_is_a_torn_tail() {
+        let (mut bytes, start) = segment();
+        bytes[start + 700..].fill(0);
+        let e = decode_segment(&bytes).error.unwrap();
+        assert!(e.torn && e.offset == start as u64, "{e:?}");
+    }
+
+    #[test]
+    fn bytes_after_the_end_are_garbage_not_a_clean_end() {
+        let (mut bytes, _) = segment();
+        bytes[8000] = 1;
+        let d = decode_segment(&bytes);
+        let e = d.error.unwrap();
+        assert_eq!(e.what, Corruption::GarbageAfterEnd);
+        assert!(!e.torn);
+        assert_eq!(d.records.len(), 2);
+    }
+}

@@ -80,18 +80,30 @@
 //! Reading a segment stops at the first frame whose header is all zeros when
 //! nothing but zeros follows (the preallocated end). Any other failure to
 //! read a frame (a header check or chain crc mismatch, a frame running past
-//! the end of the file, an unknown kind, non-zero padding, a batch without
-//! its last frame) is:
+//! the end of the file, an unknown kind, non-zero padding or reserved bits,
+//! a batch without its last frame) is:
 //! - a *torn tail* if it is in the last segment and looks like an
-//!   interrupted write: the frame runs past the last non-zero byte of the
-//!   file (the rest of the write never arrived), or it overlaps a 512-byte
-//!   aligned sector of zeros (a sector that was lost). [`repair`] truncates
-//!   the segment at the start of that frame's batch, so the log opens with
-//!   every batch that was fully written, and nothing of the torn one (raft only relies on a batch
-//!   after its fsync returned, and a torn batch was never acknowledged);
+//!   interrupted write: the frame (its payload, or its padding too when the
+//!   file ends inside it) runs past the last non-zero byte of the file, so
+//!   the rest of the write never arrived; or it overlaps a 512-byte aligned
+//!   sector of zeros, a sector that was lost. [`repair`] truncates the
+//!   segment at the start of that frame's batch, so the log opens with every
+//!   batch that was fully written and nothing of the torn one (raft relies
+//!   on a batch only after its fsync returned, and a torn batch never got
+//!   that far);
 //! - corruption otherwise: opening fails with [`StorageError::Corrupt`],
 //!   naming the file, the byte offset and what was expected there. A
-//!   damaged record in the middle of the log is never skipped.
+//!   damaged record in the middle of the log is never skipped. A single
+//!   flipped bit is always corruption: it leaves no zeros behind.
+//!
+//! A frame whose crc matches but whose payload does not decode as its kind
+//! is corruption wherever it is. Segments other than the last are complete
+//! (they are sealed before the next one is created), so any failure in them
+//! is corruption; each segment's first frame must carry the chain value the
+//! previous one ended with, which also catches a lost end of a segment.
+//!
+//! [`decode_segment`] (WAL bytes) and [`snapshotter::decode_snapshot_file`]
+//! are pure functions over a byte slice, for fuzzing.
 //!
 //! # Snapshot files
 //!
