@@ -160,8 +160,10 @@ impl DiskStorage {
         let snapshot = snapshot.filter(|s| s.metadata.index > 0);
         {
             let mem = self.mem_read();
-            let current = mem.snapshot().map_or(0, |s| s.metadata.index);
             if let Some(s) = snapshot {
+                // The index before the first entry is the snapshot's (or
+                // that of a compaction, which never goes past it).
+                let current = mem.first_index()? - 1;
                 if s.metadata.index <= current {
                     return Err(StorageError::SnapshotOutOfDate {
                         index: s.metadata.index,

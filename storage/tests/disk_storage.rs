@@ -4,7 +4,10 @@
 
 mod common;
 
+use std::sync::Arc;
+
 use bytes::Bytes;
+use common::fault_fs::FaultFs;
 use common::{entries, hs, logger, options};
 use etcdraft_storage::{DiskStorage, Options, Snapshotter, StorageError, Wal};
 use prost::Message;
@@ -300,4 +303,57 @@ fn a_node_starts_when_its_last_entry_on_disk_is_behind_the_snapshot() {
             .len(),
         1
     );
+}
+
+/// One write and one fsync per Ready, however many entries it holds; none
+/// when raft says the Ready need not be synced; a snapshot adds its own
+/// file's write, fsync, rename and directory fsync.
+#[test]
+fn a_ready_costs_one_write_and_at_most_one_fsync() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fs = FaultFs::new(tmp.path(), None);
+    let opts = Options {
+        file_system: Arc::new(fs.clone()),
+        ..options(1 << 20)
+    };
+    let storage = DiskStorage::open(tmp.path(), &opts, &logger()).unwrap();
+    let counts = || (fs.count("write"), fs.count("sync"), fs.count("sync dir"));
+    let before = counts();
+    storage
+        .persist_parts(Some(&hs(1, 1, 0)), &entries(1, 500, 1, 128), None, true)
+        .unwrap();
+    assert_eq!(counts(), (before.0 + 1, before.1 + 1, before.2));
+    storage
+        .persist_parts(Some(&hs(1, 1, 500)), &[], None, false)
+        .unwrap();
+    assert_eq!(counts(), (before.0 + 2, before.1 + 1, before.2));
+    let snap = Snapshot {
+        data: Bytes::from("state"),
+        metadata: SnapshotMetadata {
+            index: 900,
+            term: 2,
+            conf_state: voters(&[1]),
+        },
+    };
+    storage
+        .persist_parts(
+            Some(&hs(2, 0, 900)),
+            &entries(901, 910, 2, 128),
+            Some(&snap),
+            false,
+        )
+        .unwrap();
+    // The snapshot file (write, fsync, directory fsync), then one WAL batch
+    // with one fsync (a snapshot is always synced); the log has one segment,
+    // so nothing is released.
+    assert_eq!(counts(), (before.0 + 4, before.1 + 3, before.2 + 1));
+    drop(storage);
+    let storage = DiskStorage::open(tmp.path(), &options(1 << 20), &logger()).unwrap();
+    assert_eq!(storage.last_index().unwrap(), 910);
+}
+
+#[test]
+fn disk_storage_can_be_shared_between_threads() {
+    fn shareable<T: Send + Sync + 'static>() {}
+    shareable::<DiskStorage>();
 }

@@ -69,6 +69,8 @@ struct Inode {
 struct Model {
     /// Mutating operations done so far.
     ops: u64,
+    /// How many of each kind ("write", "sync", ...) were done.
+    counts: HashMap<&'static str, u64>,
     /// Fail the operation with this number, and every one after it.
     crash_at: Option<u64>,
     crashed: bool,
@@ -83,13 +85,14 @@ struct Model {
 }
 
 impl Model {
-    /// Counts an operation, or fails it if the crash has come.
-    fn op(&mut self) -> io::Result<()> {
+    /// Counts an operation of `kind`, or fails it if the crash has come.
+    fn op(&mut self, kind: &'static str) -> io::Result<()> {
         if self.crashed || self.crash_at == Some(self.ops) {
             self.crashed = true;
             return Err(io::Error::other("injected crash"));
         }
         self.ops += 1;
+        *self.counts.entry(kind).or_default() += 1;
         Ok(())
     }
 
@@ -143,6 +146,19 @@ impl FaultFs {
     /// How many mutating operations were done (the crash points there are).
     pub fn ops(&self) -> u64 {
         self.model.lock().unwrap().ops
+    }
+
+    /// How many operations of `kind` were done: "create", "write",
+    /// "sync", "truncate", "allocate", "rename", "remove", "mkdir",
+    /// "sync dir".
+    pub fn count(&self, kind: &str) -> u64 {
+        self.model
+            .lock()
+            .unwrap()
+            .counts
+            .get(kind)
+            .copied()
+            .unwrap_or(0)
     }
 
     /// Whether the injected crash happened.
@@ -225,7 +241,7 @@ fn files_under(root: &Path) -> Vec<PathBuf> {
 impl FileSystem for FaultFs {
     fn create_new(&self, path: &Path) -> io::Result<Box<dyn FsFile>> {
         let mut m = self.model.lock().unwrap();
-        m.op()?;
+        m.op("create")?;
         let real = RealFs.create_new(path)?;
         let id = m.next_inode;
         m.next_inode += 1;
@@ -266,7 +282,7 @@ impl FileSystem for FaultFs {
 
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
         let mut m = self.model.lock().unwrap();
-        m.op()?;
+        m.op("rename")?;
         RealFs.rename(from, to)?;
         let id = m.names.remove(from).expect("renaming a file of the model");
         m.names.insert(to.to_path_buf(), id);
@@ -277,7 +293,7 @@ impl FileSystem for FaultFs {
 
     fn remove_file(&self, path: &Path) -> io::Result<()> {
         let mut m = self.model.lock().unwrap();
-        m.op()?;
+        m.op("remove")?;
         RealFs.remove_file(path)?;
         m.names.remove(path);
         m.dir_op(path, DirOp::Unlink(path.to_path_buf()));
@@ -285,13 +301,13 @@ impl FileSystem for FaultFs {
     }
 
     fn create_dir_all(&self, dir: &Path) -> io::Result<()> {
-        self.model.lock().unwrap().op()?;
+        self.model.lock().unwrap().op("mkdir")?;
         RealFs.create_dir_all(dir)
     }
 
     fn sync_dir(&self, dir: &Path) -> io::Result<()> {
         let mut m = self.model.lock().unwrap();
-        m.op()?;
+        m.op("sync dir")?;
         RealFs.sync_dir(dir)?;
         let ops = m.pending_dirs.remove(dir).unwrap_or_default();
         for op in ops {
@@ -332,8 +348,13 @@ impl FaultFile {
         op: DataOp,
         real: impl FnOnce(&mut dyn FsFile) -> io::Result<()>,
     ) -> io::Result<()> {
+        let kind = match op {
+            DataOp::Write { .. } => "write",
+            DataOp::SetLen(_) => "truncate",
+            DataOp::Allocate(_) => "allocate",
+        };
         let mut m = self.model.lock().unwrap();
-        m.op()?;
+        m.op(kind)?;
         real(&mut *self.real)?;
         m.inodes.get_mut(&self.id).unwrap().pending.push(op);
         Ok(())
@@ -341,7 +362,7 @@ impl FaultFile {
 
     fn sync(&mut self, real: impl FnOnce(&mut dyn FsFile) -> io::Result<()>) -> io::Result<()> {
         let mut m = self.model.lock().unwrap();
-        m.op()?;
+        m.op("sync")?;
         real(&mut *self.real)?;
         let inode = m.inodes.get_mut(&self.id).unwrap();
         for op in std::mem::take(&mut inode.pending) {
