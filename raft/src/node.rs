@@ -37,9 +37,7 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use crossbeam_channel::{
-    at, bounded, never, select, Receiver, Select, Sender, TryRecvError, TrySendError,
-};
+use crossbeam_channel::{at, bounded, never, select, Receiver, Sender, TrySendError};
 
 use crate::config::{Config, NONE};
 use crate::eraftpb::{
@@ -228,7 +226,10 @@ type HookSlot = ();
 /// ends, [`ready`](Node::ready)'s channel disconnects, and every call,
 /// blocked or later, returns [`Error::StorageFailed`] (for the storage of
 /// [`start_node`] and [`restart_node`]) or [`Error::NodePanicked`] instead
-/// of [`Error::Stopped`]; [`stop`](Node::stop) returns it too.
+/// of [`Error::Stopped`]; [`stop`](Node::stop) returns it too. If raft
+/// failed while building a `Ready` the application was waiting for, the
+/// application receives an empty `Ready` (nothing to persist, send or
+/// apply) before the channel disconnects.
 pub struct Node {
     id: u64,
     logger: slog::Logger,
@@ -439,8 +440,8 @@ impl Node {
                 // wakes up read it.
                 let _done = done_tx;
                 STORAGE_FAILURE.with(Cell::take);
-                // The loop runs no code of raft inside a channel operation
-                // (see `Loop::run`), so a panic unwinds to here instead of
+                // `Loop::run` lets no panic of raft unwind through a
+                // selected channel operation, so it comes here instead of
                 // aborting in crossbeam's drop guard.
                 if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(|| chans.run(rn))) {
                     let err = failure_of(&*payload);
@@ -838,68 +839,37 @@ struct Loop {
     execc: Receiver<TestExec>,
 }
 
-/// Adds the operation `add` makes to `sel` when `on`, removes it when not;
-/// `slot` keeps its index while it is in.
-fn arm<'a>(
-    sel: &mut Select<'a>,
-    slot: &mut Option<usize>,
-    on: bool,
-    add: impl FnOnce(&mut Select<'a>) -> usize,
-) {
-    match (on, *slot) {
-        (true, None) => *slot = Some(add(sel)),
-        (false, Some(i)) => {
-            sel.remove(i);
-            *slot = None;
-        }
-        _ => {}
-    }
-}
-
 impl Loop {
-    // etcd's run().
+    // etcd's run(). Differences: the Ready is built (and accepted) only once
+    // the application is ready to receive it — crossbeam evaluates a send's
+    // message after the operation is selected — which hands out exactly what
+    // etcd's readyWithoutAccept at the top of the loop would, since nothing
+    // happens in between, without building a Ready on every iteration.
     //
-    // The loop waits with `Select::ready` and then does the one operation
-    // that is ready with a `try_` call, instead of using `select!`: the
-    // Ready is built only once the application waits for it (crossbeam
-    // would evaluate a `send` arm's message inside the selected operation,
-    // whose drop guard turns a panic of raft there into an abort), and no
-    // code of raft ever runs inside a channel operation. `ready` can wake
-    // up spuriously, and a peer can give up between `ready` and `try_`: the
-    // loop then just waits again.
-    //
-    // A Ready taken from raft but not taken by the application (it gave up
-    // in between) is offered again as it is: it was accepted, so building
-    // a new one would lose its work. That is what etcd's node does after
-    // handing a Ready out, too: it steps messages and proposals until the
-    // application advances.
+    // Building it there is also the one place where raft runs inside a
+    // selected channel operation, whose drop guard would turn a panic into
+    // an abort: the panic is caught there, the application gets an empty
+    // Ready (nothing to persist, send or apply), and the panic goes on
+    // once the operation completed, to the thread's boundary (`Node::new`).
+    // Everything else runs in the arms' bodies, after the operation.
     fn run<S: Storage + Send + 'static>(&self, mut rn: RawNode<S>) {
+        let no_prop: Receiver<MsgWithResult> = never();
+        // A sender nobody receives from, for a disarmed readyc: a send on
+        // it is never ready while its receiver lives (until we return).
+        let (no_ready, _no_ready_rx) = bounded::<Ready>(0);
+        let no_advance: Receiver<()> = never();
         #[cfg_attr(not(test), allow(clippy::let_unit_value))]
         let mut hook = HookSlot::default();
 
         let mut prop_armed = false;
         let mut advance_pending = false;
         let mut lead = NONE;
-        let mut unsent: Option<Ready> = None;
-
-        // One Select for the node's life, with the operations that are
-        // always wanted; the others come and go (no allocation per turn).
-        let mut sel = Select::new();
-        let recv_i = sel.recv(&self.recvc);
-        let conf_i = sel.recv(&self.confc);
-        let tick_i = sel.recv(&self.tickc);
-        let status_i = sel.recv(&self.statusc);
-        let exec_i = sel.recv(&self.execc);
-        let stop_i = sel.recv(&self.stopc);
-        let mut prop_i = None;
-        let mut ready_i = None;
-        let mut advance_i = None;
 
         loop {
             // A storage error raft handled (a compacted term, say) must not
             // be blamed for a later, unrelated panic.
             STORAGE_FAILURE.with(Cell::take);
-            let ready_armed = !advance_pending && (unsent.is_some() || rn.has_ready());
+            let ready_armed = !advance_pending && rn.has_ready();
 
             let r = &rn.raft;
             if lead != r.lead {
@@ -936,116 +906,105 @@ impl Loop {
                 lead = r.lead;
             }
 
-            arm(&mut sel, &mut prop_i, prop_armed, |s| s.recv(&self.propc));
-            arm(&mut sel, &mut ready_i, ready_armed, |s| {
-                s.send(&self.readyc)
-            });
-            arm(&mut sel, &mut advance_i, advance_pending, |s| {
-                s.recv(&self.advancec)
-            });
+            let propc = if prop_armed { &self.propc } else { &no_prop };
+            let readyc = if ready_armed { &self.readyc } else { &no_ready };
+            let advancec = if advance_pending {
+                &self.advancec
+            } else {
+                &no_advance
+            };
+            let mut ready_panic = None;
 
-            let i = sel.ready();
-            if Some(i) == prop_i {
-                let MsgWithResult { mut m, result } = match self.propc.try_recv() {
-                    Ok(pm) => pm,
-                    Err(TryRecvError::Empty) => continue,
-                    Err(TryRecvError::Disconnected) => return,
-                };
-                m.from = rn.raft.id;
-                #[cfg(test)]
-                let res = match hook.as_mut().and_then(|h| h(&m)) {
-                    Some(res) => res,
-                    None => rn.raft.step(m),
-                };
-                #[cfg(not(test))]
-                let res = rn.raft.step(m);
-                if let Some(result) = result {
-                    let _ = result.send(res);
-                }
-            } else if i == recv_i {
-                let MsgWithResult { m, result } = match self.recvc.try_recv() {
-                    Ok(pm) => pm,
-                    Err(TryRecvError::Empty) => continue,
-                    Err(TryRecvError::Disconnected) => return,
-                };
-                let res = Self::step_received(&mut rn, m, &mut hook);
-                if let Some(result) = result {
-                    let _ = result.send(res);
-                }
-            } else if i == conf_i {
-                let ConfChangeReq { cc, reply } = match self.confc.try_recv() {
-                    Ok(req) => req,
-                    Err(TryRecvError::Empty) => continue,
-                    Err(TryRecvError::Disconnected) => return,
-                };
-                let id = rn.raft.id;
-                let ok_before = rn.raft.trk.progress.contains(id);
-                let res = rn.raft.apply_conf_change(&cc);
-                if let Ok(cs) = &res {
-                    let ok_after = rn.raft.trk.progress.contains(id);
-                    if ok_before
-                        && !ok_after
-                        && !cs.voters.contains(&id)
-                        && !cs.voters_outgoing.contains(&id)
-                    {
-                        // A node removed from the configuration takes no
-                        // more proposals; only if it was in it before, since
-                        // a node catching up may not know it is a member.
-                        prop_armed = false;
-                    } else if !ok_before && ok_after && rn.raft.has_leader() {
-                        // Added (back): it takes proposals again at once,
-                        // not only once the leader changes (etcd's node
-                        // waits for that).
-                        prop_armed = true;
+            select! {
+                recv(propc) -> pm => {
+                    let Ok(MsgWithResult { mut m, result }) = pm else { return };
+                    m.from = rn.raft.id;
+                    #[cfg(test)]
+                    let res = match hook.as_mut().and_then(|h| h(&m)) {
+                        Some(res) => res,
+                        None => rn.raft.step(m),
+                    };
+                    #[cfg(not(test))]
+                    let res = rn.raft.step(m);
+                    if let Some(result) = result {
+                        let _ = result.send(res);
                     }
                 }
-                let _ = reply.send(res);
-            } else if i == tick_i {
-                match self.tickc.try_recv() {
-                    Ok(()) => rn.tick(),
-                    Err(TryRecvError::Empty) => continue,
-                    Err(TryRecvError::Disconnected) => return,
+                recv(self.recvc) -> pm => {
+                    let Ok(MsgWithResult { m, result }) = pm else { return };
+                    let res = Self::step_received(&mut rn, m, &mut hook);
+                    if let Some(result) = result {
+                        let _ = result.send(res);
+                    }
                 }
-            } else if Some(i) == ready_i {
-                let rd = unsent.take().unwrap_or_else(|| rn.ready());
-                match self.readyc.try_send(rd) {
+                recv(self.confc) -> req => {
+                    let Ok(ConfChangeReq { cc, reply }) = req else { return };
+                    let id = rn.raft.id;
+                    let ok_before = rn.raft.trk.progress.contains(id);
+                    let res = rn.raft.apply_conf_change(&cc);
+                    if let Ok(cs) = &res {
+                        let ok_after = rn.raft.trk.progress.contains(id);
+                        if ok_before
+                            && !ok_after
+                            && !cs.voters.contains(&id)
+                            && !cs.voters_outgoing.contains(&id)
+                        {
+                            // A node removed from the configuration takes
+                            // no more proposals; only if it was in it
+                            // before, since a node catching up may not know
+                            // it is a member.
+                            prop_armed = false;
+                        } else if !ok_before && ok_after && rn.raft.has_leader() {
+                            // Added (back): it takes proposals again at
+                            // once, not only once the leader changes
+                            // (etcd's node waits for that).
+                            prop_armed = true;
+                        }
+                    }
+                    let _ = reply.send(res);
+                }
+                recv(self.tickc) -> t => {
+                    if t.is_err() {
+                        return;
+                    }
+                    rn.tick();
+                }
+                send(readyc, match panic::catch_unwind(AssertUnwindSafe(|| rn.ready())) {
+                    Ok(rd) => rd,
+                    Err(payload) => {
+                        ready_panic = Some(payload);
+                        Ready::default()
+                    }
+                }) -> res => {
+                    if let Some(payload) = ready_panic {
+                        panic::resume_unwind(payload);
+                    }
+                    if res.is_err() {
+                        return;
+                    }
                     // With async storage writes, the responses of the local
                     // storage threads take the place of advance.
-                    Ok(()) => advance_pending = !rn.async_storage_writes(),
-                    Err(TrySendError::Full(rd)) => unsent = Some(rd),
-                    Err(TrySendError::Disconnected(_)) => return,
+                    advance_pending = !rn.async_storage_writes();
                 }
-            } else if Some(i) == advance_i {
-                match self.advancec.try_recv() {
-                    Ok(()) => {
-                        rn.advance();
-                        advance_pending = false;
+                recv(advancec) -> a => {
+                    if a.is_err() {
+                        return;
                     }
-                    Err(TryRecvError::Empty) => continue,
-                    Err(TryRecvError::Disconnected) => return,
+                    rn.advance();
+                    advance_pending = false;
                 }
-            } else if i == status_i {
-                match self.statusc.try_recv() {
-                    Ok(c) => {
-                        let _ = c.send(rn.status());
-                    }
-                    Err(TryRecvError::Empty) => continue,
-                    Err(TryRecvError::Disconnected) => return,
+                recv(self.statusc) -> c => {
+                    let Ok(c) = c else { return };
+                    let _ = c.send(rn.status());
                 }
-            } else if i == exec_i {
-                match self.execc.try_recv() {
+                recv(self.execc) -> job => {
+                    let Ok(job) = job else { return };
                     #[cfg(test)]
-                    Ok(job) => job(&mut rn, &mut hook),
+                    job(&mut rn, &mut hook);
                     #[cfg(not(test))]
-                    Ok(job) => match job {},
-                    Err(TryRecvError::Empty) => continue,
-                    Err(TryRecvError::Disconnected) => return,
+                    match job {}
                 }
-            } else if i == stop_i {
-                match self.stopc.try_recv() {
-                    Err(TryRecvError::Empty) => continue,
-                    Ok(()) | Err(TryRecvError::Disconnected) => return,
-                }
+                recv(self.stopc) -> _ => return,
             }
         }
     }

@@ -31,9 +31,7 @@ const PAGE: u64 = 4 << 20;
 /// first time too, and is skipped, as it was then. An application that
 /// rejects some committed conf changes (does not apply them) cannot use
 /// this, as nothing in the log says which it rejected: it restarts with
-/// `applied` 0 and applies again what raft hands out, or keeps the
-/// configuration as of `applied` in its storage's `initial_state` (and
-/// first index just after `applied`).
+/// `applied` 0 and decides again on what raft hands out.
 ///
 /// Fails with the storage's error if an entry up to `applied` is missing,
 /// or with [`Error::Decode`] if a conf change does not decode.
