@@ -6,6 +6,7 @@
 
 mod confchange;
 mod confstate;
+mod message_wire;
 pub mod quote;
 pub mod strconv;
 mod types;

@@ -129,52 +129,56 @@ pub enum MessageType {
 
 /// A message between raft nodes, or between a node and its local storage
 /// and apply threads.
-#[derive(Clone, PartialEq, ::prost::Message)]
+///
+/// Its wire encoding is written by hand (`message_wire.rs`) rather than
+/// derived, so that zero-valued fields are encoded where etcd sets them, as
+/// etcd's proto2 presence does; the field numbers are given per field.
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Message {
     /// What kind of message this is; see [`MessageType`].
-    #[prost(enumeration = "MessageType", tag = "1")]
+    /// (Field 1.)
     pub msg_type: i32,
     /// The recipient's id.
-    #[prost(uint64, tag = "2")]
+    /// (Field 2.)
     pub to: u64,
     /// The sender's id.
-    #[prost(uint64, tag = "3")]
+    /// (Field 3.)
     pub from: u64,
     /// The sender's term (zero for local messages that carry none).
-    #[prost(uint64, tag = "4")]
+    /// (Field 4.)
     pub term: u64,
     /// The term of the entry at `index` (append, vote and their answers).
-    #[prost(uint64, tag = "5")]
+    /// (Field 5.)
     pub log_term: u64,
     /// A log index whose meaning depends on the message type.
-    #[prost(uint64, tag = "6")]
+    /// (Field 6.)
     pub index: u64,
     /// The entries carried, if any.
-    #[prost(message, repeated, tag = "7")]
+    /// (Field 7.)
     pub entries: Vec<Entry>,
     /// The sender's commit index.
-    #[prost(uint64, tag = "8")]
+    /// (Field 8.)
     pub commit: u64,
     /// The snapshot of a `MsgSnap` (and of a `MsgStorageAppend` that installs one).
     ///
     /// Boxed because snapshots are rare while messages are moved many times
     /// between `send` and `step`: inline, it would double every message's size.
-    #[prost(message, optional, boxed, tag = "9")]
+    /// (Field 9.)
     pub snapshot: Option<Box<Snapshot>>,
     /// Whether the request was rejected.
-    #[prost(bool, tag = "10")]
+    /// (Field 10.)
     pub reject: bool,
     /// On a rejected append, the index the follower suggests probing from.
-    #[prost(uint64, tag = "11")]
+    /// (Field 11.)
     pub reject_hint: u64,
     /// Opaque context (read index requests, campaign kind).
-    #[prost(bytes = "bytes", tag = "12")]
+    /// (Field 12.)
     pub context: Bytes,
     /// The vote of a `MsgStorageAppend`'s hard state.
-    #[prost(uint64, tag = "13")]
+    /// (Field 13.)
     pub vote: u64,
     /// Messages that local storage threads send once their work is done.
-    #[prost(message, repeated, tag = "14")]
+    /// (Field 14.)
     pub responses: Vec<Message>,
 }
 
@@ -448,7 +452,8 @@ mod get_type_tests {
                 msg_type: v,
                 ..Default::default()
             };
-            assert_eq!(m.get_type(), m.msg_type(), "msg_type {v}");
+            let want = MessageType::try_from(v).unwrap_or(MessageType::MsgHup);
+            assert_eq!(m.get_type(), want, "msg_type {v}");
             let e = Entry {
                 entry_type: Some(v),
                 ..Default::default()

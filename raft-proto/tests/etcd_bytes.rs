@@ -203,3 +203,130 @@ fn absent_fields_decode_as_zero() {
     let e = Entry::decode(&[0x08, 0x00][..]).unwrap();
     assert_eq!(e.entry_type, Some(0));
 }
+
+fn msg(t: MessageType, to: u64, from: u64, term: u64) -> Message {
+    Message {
+        msg_type: t as i32,
+        to,
+        from,
+        term,
+        ..Default::default()
+    }
+}
+
+/// `RawNode.Campaign`'s `Message{Type: MsgHup}`: the type is set even
+/// though it is 0.
+#[test]
+fn message_hup() {
+    assert_bytes(&Message::new(MessageType::MsgHup), &[0x08, 0x00]);
+}
+
+/// `sendAppend` to a follower probed at the start of an empty log, at term
+/// 1: Index, LogTerm and Commit are set (zero), `send` adds From and Term.
+#[test]
+fn message_app_empty_probe() {
+    assert_bytes(
+        &msg(MessageType::MsgApp, 2, 1, 1),
+        &[
+            0x08, 0x03, 0x10, 0x02, 0x18, 0x01, 0x20, 0x01, 0x28, 0x00, 0x30, 0x00, 0x40, 0x00,
+        ],
+    );
+}
+
+/// `handleSnapshot`'s answer from a node still at term 0 with nothing
+/// committed: `Message{To, Type: MsgAppResp, Index: committed}`, and
+/// `send` sets Term to 0.
+#[test]
+fn message_app_resp_at_term_0() {
+    assert_bytes(
+        &msg(MessageType::MsgAppResp, 1, 2, 0),
+        &[0x08, 0x04, 0x10, 0x01, 0x18, 0x02, 0x20, 0x00, 0x30, 0x00],
+    );
+}
+
+/// `handleAppendEntries`'s rejection: Index, Reject, RejectHint, LogTerm.
+#[test]
+fn message_app_resp_reject() {
+    let m = Message {
+        index: 5,
+        reject: true,
+        ..msg(MessageType::MsgAppResp, 1, 2, 3)
+    };
+    assert_bytes(
+        &m,
+        &[
+            0x08, 0x04, 0x10, 0x01, 0x18, 0x02, 0x20, 0x03, 0x28, 0x00, 0x30, 0x05, 0x50, 0x01,
+            0x58, 0x00,
+        ],
+    );
+}
+
+/// `sendHeartbeat` to a follower that matched nothing yet: Commit 0 is set.
+#[test]
+fn message_heartbeat() {
+    assert_bytes(
+        &msg(MessageType::MsgHeartbeat, 2, 1, 4),
+        &[0x08, 0x08, 0x10, 0x02, 0x18, 0x01, 0x20, 0x04, 0x40, 0x00],
+    );
+}
+
+/// A granted vote: `Message{To, Term, Type}` only.
+#[test]
+fn message_vote_resp() {
+    assert_bytes(
+        &msg(MessageType::MsgVoteResp, 1, 2, 1),
+        &[0x08, 0x06, 0x10, 0x01, 0x18, 0x02, 0x20, 0x01],
+    );
+}
+
+/// A forwarded proposal: no Term (MsgProp is sent without one).
+#[test]
+fn message_prop_forwarded() {
+    let m = Message {
+        entries: vec![Entry {
+            data: Bytes::from_static(b"x"),
+            ..Default::default()
+        }],
+        ..msg(MessageType::MsgProp, 1, 2, 0)
+    };
+    assert_bytes(
+        &m,
+        &[
+            0x08, 0x02, 0x10, 0x01, 0x18, 0x02, 0x3a, 0x03, 0x22, 0x01, b'x',
+        ],
+    );
+}
+
+/// `newStorageAppendMsg`: the hard state's fields all set when it is not
+/// empty (here Term 1, Vote 0, Commit 0), none when it is.
+#[test]
+fn message_storage_append_hard_state() {
+    let thread = u64::MAX; // LocalAppendThread
+    let empty = msg(MessageType::MsgStorageAppend, thread, 1, 0);
+    let mut want = vec![0x08, 0x13, 0x10];
+    want.extend_from_slice(&[0xff; 9]);
+    want.extend_from_slice(&[0x01, 0x18, 0x01]);
+    assert_bytes(&empty, &want);
+    let with_hs = msg(MessageType::MsgStorageAppend, thread, 1, 1);
+    let mut want_hs = want.clone();
+    want_hs.extend_from_slice(&[0x20, 0x01, 0x40, 0x00, 0x68, 0x00]);
+    assert_bytes(&with_hs, &want_hs);
+}
+
+/// `ReportSnapshot`'s `Message{Type: MsgSnapStatus, From, Reject: rej}`:
+/// Reject set even when false.
+#[test]
+fn message_snap_status() {
+    let m = Message {
+        from: 2,
+        ..Message::new(MessageType::MsgSnapStatus)
+    };
+    assert_bytes(&m, &[0x08, 0x0b, 0x18, 0x02, 0x50, 0x00]);
+}
+
+/// Absent fields of a message read as zero.
+#[test]
+fn message_absent_fields_decode_as_zero() {
+    let m = Message::decode(&[0x08, 0x03, 0x10, 0x02][..]).unwrap();
+    assert_eq!(m, msg(MessageType::MsgApp, 2, 0, 0));
+}
