@@ -17,26 +17,42 @@ struct Inflight {
 /// append with [`add`](Inflights::add), and releases the window with
 /// [`free_le`](Inflights::free_le) as acknowledgements arrive.
 ///
-/// The ring buffer grows on demand (doubling up to the count limit) rather
-/// than being allocated at full size, since a process may host many raft
-/// groups whose followers are mostly idle. Once grown, adding never
-/// allocates.
+/// Nothing is allocated until the first append is added: every node keeps
+/// a progress (and so a window) per peer, but only a leader sends appends,
+/// and a process may host many raft groups whose members are mostly idle.
+/// The ring buffer then grows on demand (doubling up to the count limit);
+/// once grown, adding never allocates.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Inflights {
+    /// The window's contents; `None` until the first append.
+    ring: Option<Box<Ring>>,
+    /// The most appends allowed in flight.
+    size: usize,
+    /// The most bytes allowed in flight; 0 means no limit.
+    max_bytes: u64,
+}
+
+/// The appends in flight, as a ring buffer.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct Ring {
     /// The buffer position of the oldest in-flight append.
     start: usize,
     /// The number of appends in flight.
     count: usize,
     /// The total bytes in flight.
     bytes: u64,
-    /// The most appends allowed in flight.
-    size: usize,
-    /// The most bytes allowed in flight; 0 means no limit.
-    max_bytes: u64,
-    /// The ring buffer; positions wrap at `size`, and it only reaches that
-    /// length before any wrap-around can happen.
+    /// The ring buffer; positions wrap at the window's size, and it only
+    /// reaches that length before any wrap-around can happen.
     buffer: Vec<Inflight>,
 }
+
+/// What a window without a ring reads as.
+static EMPTY: Ring = Ring {
+    start: 0,
+    count: 0,
+    bytes: 0,
+    buffer: Vec::new(),
+};
 
 impl Inflights {
     /// A window allowing `size` appends and, unless `max_bytes` is 0,
@@ -46,13 +62,25 @@ impl Inflights {
     /// limit to above it; only then is the window full.
     pub fn new(size: usize, max_bytes: u64) -> Inflights {
         Inflights {
-            start: 0,
-            count: 0,
-            bytes: 0,
+            ring: None,
             size,
             max_bytes,
-            buffer: Vec::new(),
         }
+    }
+
+    #[inline]
+    fn ring(&self) -> &Ring {
+        self.ring.as_deref().unwrap_or(&EMPTY)
+    }
+
+    // The position `offset` slots after the oldest append.
+    #[inline]
+    fn slot(&self, start: usize, offset: usize) -> usize {
+        let mut i = start + offset;
+        if i >= self.size {
+            i -= self.size;
+        }
+        i
     }
 
     /// Records an append whose last entry is `index` and whose entries total
@@ -65,16 +93,24 @@ impl Inflights {
     #[inline]
     pub fn add(&mut self, index: u64, bytes: u64) {
         assert!(!self.full(), "cannot add into a Full inflights");
-        let mut next = self.start + self.count;
-        if next >= self.size {
-            next -= self.size;
+        let size = self.size;
+        let r = self.ring.get_or_insert_with(Box::default);
+        let mut next = r.start + r.count;
+        if next >= size {
+            next -= size;
         }
-        if next >= self.buffer.len() {
-            self.grow();
+        if next >= r.buffer.len() {
+            // Doubles the buffer (at least 1, at most `size` slots),
+            // keeping the positions of what is in it.
+            let new_len = match r.buffer.len() * 2 {
+                0 => 1,
+                n => n.min(size),
+            };
+            r.buffer.resize(new_len, Inflight::default());
         }
-        self.buffer[next] = Inflight { index, bytes };
-        self.count += 1;
-        self.bytes += bytes;
+        r.buffer[next] = Inflight { index, bytes };
+        r.count += 1;
+        r.bytes += bytes;
     }
 
     /// Makes the newest append in flight end at `index` and carry `bytes`
@@ -84,73 +120,65 @@ impl Inflights {
     ///
     /// If nothing is in flight.
     pub fn extend_last(&mut self, index: u64, bytes: u64) {
-        assert!(self.count > 0, "no append in flight to extend");
-        let mut last = self.start + self.count - 1;
-        if last >= self.size {
-            last -= self.size;
-        }
-        let inflight = &mut self.buffer[last];
+        let count = self.ring().count;
+        assert!(count > 0, "no append in flight to extend");
+        let start = self.ring().start;
+        let last = self.slot(start, count - 1);
+        let r = self.ring.as_mut().expect("an append is in flight");
+        let inflight = &mut r.buffer[last];
         inflight.index = index;
         inflight.bytes += bytes;
-        self.bytes += bytes;
+        r.bytes += bytes;
     }
 
     /// The last index of the newest append in flight, if any.
     pub fn last_index(&self) -> Option<u64> {
-        if self.count == 0 {
+        let r = self.ring();
+        if r.count == 0 {
             return None;
         }
-        let mut last = self.start + self.count - 1;
-        if last >= self.size {
-            last -= self.size;
-        }
-        Some(self.buffer[last].index)
-    }
-
-    /// Doubles the buffer (at least 1, at most `size` slots), keeping the
-    /// positions of what is in it.
-    fn grow(&mut self) {
-        let new_len = match self.buffer.len() * 2 {
-            0 => 1,
-            n => n.min(self.size),
-        };
-        self.buffer.resize(new_len, Inflight::default());
+        Some(r.buffer[self.slot(r.start, r.count - 1)].index)
     }
 
     /// Releases every append whose last index is `<= to` (etcd `FreeLE`).
     pub fn free_le(&mut self, to: u64) {
-        if self.count == 0 || to < self.buffer[self.start].index {
+        let size = self.size;
+        let Some(r) = self.ring.as_deref_mut() else {
+            return;
+        };
+        if r.count == 0 || to < r.buffer[r.start].index {
             // Nothing in flight is that old.
             return;
         }
-        let mut idx = self.start;
+        let mut idx = r.start;
         let mut freed = 0;
         let mut bytes = 0;
-        while freed < self.count {
-            let inflight = self.buffer[idx];
+        while freed < r.count {
+            let inflight = r.buffer[idx];
             if to < inflight.index {
                 break;
             }
             bytes += inflight.bytes;
             freed += 1;
             idx += 1;
-            if idx >= self.size {
-                idx -= self.size;
+            if idx >= size {
+                idx -= size;
             }
         }
-        self.count -= freed;
-        self.bytes -= bytes;
-        self.start = idx;
-        if self.count == 0 {
+        r.count -= freed;
+        r.bytes -= bytes;
+        r.start = idx;
+        if r.count == 0 {
             // Starting over at 0 keeps the buffer from growing needlessly.
-            self.start = 0;
+            r.start = 0;
         }
     }
 
     /// Releases the oldest append in flight, if any.
     pub fn free_first_one(&mut self) {
-        if self.count > 0 {
-            let first = self.buffer[self.start].index;
+        let r = self.ring();
+        if r.count > 0 {
+            let first = r.buffer[r.start].index;
             self.free_le(first);
         }
     }
@@ -159,24 +187,24 @@ impl Inflights {
     /// reached, or the byte limit (if any) is reached or exceeded.
     #[inline]
     pub fn full(&self) -> bool {
-        self.count == self.size || (self.max_bytes != 0 && self.bytes >= self.max_bytes)
+        self.ring().count == self.size || self.bytes_full()
     }
 
     /// Whether the byte limit (if any) is reached or exceeded.
     #[inline]
     pub fn bytes_full(&self) -> bool {
-        self.max_bytes != 0 && self.bytes >= self.max_bytes
+        self.max_bytes != 0 && self.ring().bytes >= self.max_bytes
     }
 
     /// The number of appends in flight.
     #[inline]
     pub fn count(&self) -> usize {
-        self.count
+        self.ring().count
     }
 
     /// The total bytes in flight.
     pub fn bytes(&self) -> u64 {
-        self.bytes
+        self.ring().bytes
     }
 
     /// The most appends allowed in flight.
@@ -191,9 +219,11 @@ impl Inflights {
 
     /// Releases everything in flight, keeping the buffer.
     pub fn reset(&mut self) {
-        self.start = 0;
-        self.count = 0;
-        self.bytes = 0;
+        if let Some(r) = self.ring.as_deref_mut() {
+            r.start = 0;
+            r.count = 0;
+            r.bytes = 0;
+        }
     }
 }
 
@@ -205,16 +235,20 @@ impl Inflights {
     /// and whose oldest slot is `start`.
     pub(crate) fn with_full_buffer(size: usize, start: usize) -> Inflights {
         let mut inf = Inflights::new(size, 0);
-        inf.buffer = vec![Inflight::default(); size];
-        inf.start = start;
+        inf.ring = Some(Box::new(Ring {
+            start,
+            buffer: vec![Inflight::default(); size],
+            ..Ring::default()
+        }));
         inf
     }
 
     /// `(start, count, bytes, size, buffer)`, the buffer as `(index, bytes)`
     /// per slot.
     pub(crate) fn layout(&self) -> (usize, usize, u64, usize, Vec<(u64, u64)>) {
-        let buffer = self.buffer.iter().map(|f| (f.index, f.bytes)).collect();
-        (self.start, self.count, self.bytes, self.size, buffer)
+        let r = self.ring();
+        let buffer = r.buffer.iter().map(|f| (f.index, f.bytes)).collect();
+        (r.start, r.count, r.bytes, self.size, buffer)
     }
 }
 
@@ -224,9 +258,10 @@ mod tests {
 
     /// The in-flight (index, bytes) pairs, oldest first.
     fn contents(inf: &Inflights) -> Vec<(u64, u64)> {
-        (0..inf.count)
+        let r = inf.ring();
+        (0..r.count)
             .map(|i| {
-                let f = inf.buffer[(inf.start + i) % inf.size];
+                let f = r.buffer[(r.start + i) % inf.size];
                 (f.index, f.bytes)
             })
             .collect()
@@ -238,7 +273,7 @@ mod tests {
         let mut lens = vec![];
         for i in 0..10 {
             inf.add(i, 1);
-            lens.push(inf.buffer.len());
+            lens.push(inf.ring().buffer.len());
         }
         assert_eq!(lens, vec![1, 2, 4, 4, 8, 8, 8, 8, 10, 10]);
         assert!(inf.full());
@@ -262,14 +297,14 @@ mod tests {
             inf.add(i, 100 + i);
         }
         inf.free_le(3);
-        assert_eq!(inf.start, 3);
+        assert_eq!(inf.ring().start, 3);
         assert_eq!(contents(&inf), vec![(4, 104), (5, 105)]);
         // These land in slots 0..=2, before `start`.
         for i in 6..=8 {
             inf.add(i, 100 + i);
         }
         assert!(inf.full());
-        assert_eq!(inf.buffer.len(), 5);
+        assert_eq!(inf.ring().buffer.len(), 5);
         assert_eq!(
             contents(&inf),
             vec![(4, 104), (5, 105), (6, 106), (7, 107), (8, 108)]
@@ -277,11 +312,11 @@ mod tests {
         assert_eq!(inf.bytes(), 104 + 105 + 106 + 107 + 108);
         // Freeing across the wrap point.
         inf.free_le(6);
-        assert_eq!(inf.start, 1);
+        assert_eq!(inf.ring().start, 1);
         assert_eq!(contents(&inf), vec![(7, 107), (8, 108)]);
         assert_eq!(inf.bytes(), 215);
         inf.free_le(8);
-        assert_eq!((inf.count(), inf.start, inf.bytes()), (0, 0, 0));
+        assert_eq!((inf.count(), inf.ring().start, inf.bytes()), (0, 0, 0));
     }
 
     #[test]
@@ -299,10 +334,10 @@ mod tests {
         // Between entries: frees up to the last one not above `to`.
         inf.free_le(6);
         assert_eq!(contents(&inf), vec![(9, 10)]);
-        assert_eq!(inf.start, 2);
+        assert_eq!(inf.ring().start, 2);
         // Far beyond: frees everything and rewinds start.
         inf.free_le(1000);
-        assert_eq!((inf.count(), inf.start, inf.bytes()), (0, 0, 0));
+        assert_eq!((inf.count(), inf.ring().start, inf.bytes()), (0, 0, 0));
     }
 
     #[test]
@@ -313,7 +348,7 @@ mod tests {
             inf.add(i, 1);
         }
         inf.free_first_one();
-        assert_eq!(inf.start, 1);
+        assert_eq!(inf.ring().start, 1);
         assert_eq!(inf.count(), 9);
         assert_eq!(contents(&inf)[0], (1, 1));
     }
@@ -356,10 +391,25 @@ mod tests {
         }
         inf.free_le(0);
         inf.reset();
-        assert_eq!((inf.count(), inf.start, inf.bytes()), (0, 0, 0));
-        assert_eq!(inf.buffer.len(), 4);
+        assert_eq!((inf.count(), inf.ring().start, inf.bytes()), (0, 0, 0));
+        assert_eq!(inf.ring().buffer.len(), 4);
         assert_eq!((inf.cap(), inf.max_bytes()), (4, 50));
         assert!(!inf.full());
+    }
+
+    #[test]
+    fn nothing_is_allocated_until_the_first_append() {
+        let mut inf = Inflights::new(4, 10);
+        inf.free_le(5);
+        inf.free_first_one();
+        inf.reset();
+        assert!(inf.ring.is_none());
+        assert_eq!((inf.count(), inf.bytes(), inf.last_index()), (0, 0, None));
+        assert!(!inf.full() && !inf.bytes_full());
+        inf.add(3, 10);
+        assert!(inf.ring.is_some());
+        assert_eq!(inf.last_index(), Some(3));
+        assert!(inf.full());
     }
 
     #[test]
