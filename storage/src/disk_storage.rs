@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use bytes::Bytes;
-use raft::eraftpb::{ConfState, Entry, HardState, Snapshot, SnapshotMetadata};
+use raft::eraftpb::{ConfState, Entry, HardState, Message, Snapshot, SnapshotMetadata};
 use raft::{MemStorage, Ready, Storage};
 
 use crate::error::StorageError;
@@ -204,6 +204,21 @@ impl DiskStorage {
             self.release(&mut disk, s.metadata.index)?;
         }
         Ok(())
+    }
+
+    /// Persists a `MsgStorageAppend` (raft's asynchronous storage writes,
+    /// `Config::async_storage_writes`): its hard state (carried in `term`,
+    /// `vote` and `commit`, all zero when unchanged), entries and snapshot,
+    /// as [`DiskStorage::persist_parts`] does, synced. The caller then
+    /// delivers `m.responses`.
+    pub fn persist_append(&self, m: &Message) -> Result<(), StorageError> {
+        let hs = HardState {
+            term: m.term,
+            vote: m.vote,
+            commit: m.commit,
+        };
+        let hs = (hs != HardState::default()).then_some(hs);
+        self.persist_parts(hs.as_ref(), &m.entries, m.snapshot.as_deref(), true)
     }
 
     /// Takes a snapshot of the application's state `data` at applied index

@@ -11,7 +11,7 @@ use common::fault_fs::FaultFs;
 use common::{entries, hs, logger, options};
 use etcdraft_storage::{DiskStorage, Options, Snapshotter, StorageError, Wal};
 use prost::Message;
-use raft::eraftpb::{ConfChange, ConfState, EntryType, Snapshot, SnapshotMetadata};
+use raft::eraftpb::{ConfChange, ConfState, EntryType, MessageType, Snapshot, SnapshotMetadata};
 use raft::{Config, Peer, RawNode, Storage};
 
 fn voters(ids: &[u64]) -> ConfState {
@@ -356,4 +356,78 @@ fn a_ready_costs_one_write_and_at_most_one_fsync() {
 fn disk_storage_can_be_shared_between_threads() {
     fn shareable<T: Send + Sync + 'static>() {}
     shareable::<DiskStorage>();
+}
+
+/// With asynchronous storage writes, the MsgStorageAppend messages carry
+/// what to persist; persisting them before delivering their responses keeps
+/// the log across a restart as the synchronous path does.
+#[test]
+fn storage_append_messages_of_async_writes_are_persisted() {
+    let tmp = tempfile::tempdir().unwrap();
+    let opts = options(8192);
+    let storage = DiskStorage::open(tmp.path(), &opts, &logger()).unwrap();
+    let config = Config {
+        async_storage_writes: true,
+        ..Config::new(1)
+    };
+    let mut node = RawNode::new(&config, storage.clone(), &logger()).unwrap();
+    node.bootstrap(&[Peer {
+        id: 1,
+        context: Bytes::new(),
+    }])
+    .unwrap();
+    let mut applied = Vec::new();
+    let mut run = |node: &mut RawNode<DiskStorage>| {
+        while node.has_ready() {
+            let rd = node.ready();
+            for m in rd.messages {
+                match m.get_type() {
+                    MessageType::MsgStorageAppend => storage.persist_append(&m).unwrap(),
+                    MessageType::MsgStorageApply => {
+                        for e in &m.entries {
+                            match e.get_type() {
+                                EntryType::EntryNormal if !e.data.is_empty() => {
+                                    applied.push(e.data.clone())
+                                }
+                                EntryType::EntryConfChange => {
+                                    let cc = ConfChange::decode(e.data.clone()).unwrap();
+                                    node.apply_conf_change(&cc).unwrap();
+                                }
+                                _ => {}
+                            }
+                        }
+                    }
+                    t => panic!("a group of one sends no {t:?}"),
+                }
+                for r in m.responses {
+                    node.step(r).unwrap();
+                }
+            }
+        }
+    };
+    run(&mut node);
+    node.campaign().unwrap();
+    run(&mut node);
+    for i in 0..20 {
+        node.propose(format!("async {i}")).unwrap();
+        run(&mut node);
+    }
+    assert_eq!(applied.len(), 20);
+    let (last, hard) = (storage.last_index().unwrap(), storage.hard_state());
+    assert_eq!(hard.commit, last);
+    drop(node);
+    drop(storage);
+    let storage = DiskStorage::open(tmp.path(), &opts, &logger()).unwrap();
+    assert_eq!(
+        (storage.last_index().unwrap(), storage.hard_state()),
+        (last, hard)
+    );
+    let data: Vec<Bytes> = storage
+        .entries(1, last + 1, u64::MAX)
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.get_type() == EntryType::EntryNormal && !e.data.is_empty())
+        .map(|e| e.data)
+        .collect();
+    assert_eq!(data, applied);
 }
