@@ -1,5 +1,5 @@
-//! A small HTTP/1 client of the key-value API, for the integration tests
-//! (and the benchmark): keep-alive connections, one request at a time
+//! A small HTTP/1 client of the key-value API, for `raftexample bench` and
+//! the integration tests: keep-alive connections, one request at a time
 //! per call, the status and body back.
 
 use std::time::Duration;

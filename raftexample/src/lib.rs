@@ -15,9 +15,10 @@
 //! - [`transport`] and [`inbox`]: peer messages out over TCP, and in.
 //!
 //! The durable log and snapshots are `etcdraft_storage::DiskStorage`.
-//! - [`cluster`], [`client`]: the demo cluster, and the small HTTP client
-//!   the tests use.
+//! - [`cluster`], [`bench`](mod@bench), [`client`]: the demo cluster, the
+//!   benchmark, and the small HTTP client they and the tests use.
 
+pub mod bench;
 pub mod cli;
 pub mod client;
 pub mod cluster;

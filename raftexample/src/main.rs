@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use raftexample::cli::{Cli, Command};
-use raftexample::{cluster, server};
+use raftexample::{bench, cluster, server};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -14,6 +14,7 @@ fn main() -> ExitCode {
             .map(|_| ())
             .map_err(|e| e.to_string()),
         Some(Command::Cluster(args)) => cluster::run(args).map_err(|e| e.to_string()),
+        Some(Command::Bench(args)) => bench::run(args).map(|_| ()).map_err(|e| e.to_string()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
