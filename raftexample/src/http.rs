@@ -141,7 +141,10 @@ async fn put_key(
     check_key(&key)?;
     let deadline = Instant::now() + api.timeout;
     let id = api.shared.ids.next();
-    let mut waiter = api.shared.puts.register(id);
+    // Tagged with the leader it goes to, so that it is answered as soon
+    // as that leader is gone (a proposal forwarded to it is lost then).
+    let leader = api.shared.status().leader;
+    let mut waiter = api.shared.puts.register(id, leader);
     let queued = timeout_at(deadline, api.proposer.send(Put { id, key, value })).await;
     match queued {
         Ok(Ok(())) => {}
@@ -253,7 +256,7 @@ impl Api {
         let deadline = Instant::now() + self.timeout;
         let index = loop {
             let id = self.shared.ids.next();
-            let mut waiter = self.shared.reads.register(id);
+            let mut waiter = self.shared.reads.register(id, 0);
             let node = self.node.clone();
             let asked =
                 tokio::task::spawn_blocking(move || node.read_index(id.to_le_bytes().to_vec()))
@@ -292,7 +295,8 @@ impl Api {
     ) -> Result<StatusCode, ApiError> {
         let deadline = Instant::now() + self.timeout;
         let id = self.shared.ids.next();
-        let mut waiter = self.shared.confs.register(id);
+        let leader = self.shared.status().leader;
+        let mut waiter = self.shared.confs.register(id, leader);
         let cc = ConfChange {
             id,
             change_type: change as i32,

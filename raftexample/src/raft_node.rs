@@ -332,10 +332,12 @@ impl ReadyLoop {
             None => None,
         };
         self.storage.persist(&rd)?;
+        let mut new_leader = None;
         {
             let mut st = self.shared.status();
-            if let Some(ss) = &rd.soft_state {
+            if let Some(ss) = rd.soft_state.as_ref().filter(|ss| ss.lead != st.leader) {
                 st.leader = ss.lead;
+                new_leader = Some(ss.lead);
             }
             if let Some(hs) = &rd.hard_state {
                 st.term = hs.term;
@@ -347,6 +349,16 @@ impl ReadyLoop {
         }
         self.transport.send(std::mem::take(&mut rd.messages));
         self.apply(std::mem::take(&mut rd.committed_entries));
+        if let Some(lead) = new_leader.filter(|l| *l != 0) {
+            // Proposals that went to another leader may have been lost with
+            // it: answer them now rather than at their timeout. (Those made
+            // while no leader was known wait on: they go to the new one.
+            // Losing the leader alone answers nothing: it may come back.)
+            let gone = |tag: u64| tag != 0 && tag != lead;
+            let changed = || Err(NotApplied::LeaderChanged);
+            self.shared.puts.answer_where(gone, changed);
+            self.shared.confs.answer_where(gone, changed);
+        }
         if !rd.read_states.is_empty() {
             self.shared
                 .reads

@@ -17,6 +17,12 @@ pub enum NotApplied {
     /// Raft refused or dropped the proposal (no leader, a removed node...).
     #[error("raft dropped the proposal: {0}")]
     Dropped(raft::Error),
+    /// The leader the proposal went to lost its leadership before the
+    /// proposal was applied here; it may still be applied.
+    #[error(
+        "the leader changed while the write was in flight; it may or may not be applied: retry"
+    )]
+    LeaderChanged,
     /// Raft refused the conf change when applying it.
     #[error("raft refused the membership change: {0}")]
     Refused(raft::Error),

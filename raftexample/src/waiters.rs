@@ -43,9 +43,13 @@ impl Ids {
 }
 
 /// The registry of one kind of request, answering each with a `T`.
+///
+/// Each registration carries a tag: for proposals, the leader known when
+/// they were made, so that they can be answered at once when that leader
+/// is gone (see [`Waiters::answer_where`]).
 #[derive(Debug)]
 pub struct Waiters<T> {
-    map: Mutex<HashMap<u64, oneshot::Sender<T>>>,
+    map: Mutex<HashMap<u64, (u64, oneshot::Sender<T>)>>,
 }
 
 impl<T> Default for Waiters<T> {
@@ -72,15 +76,15 @@ impl<T> Drop for Waiter<'_, T> {
 }
 
 impl<T> Waiters<T> {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, oneshot::Sender<T>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, (u64, oneshot::Sender<T>)>> {
         // The map holds no invariant a panicking holder could break.
         self.map.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Registers request `id`.
-    pub fn register(&self, id: u64) -> Waiter<'_, T> {
+    /// Registers request `id` with `tag`.
+    pub fn register(&self, id: u64, tag: u64) -> Waiter<'_, T> {
         let (tx, rx) = oneshot::channel();
-        self.lock().insert(id, tx);
+        self.lock().insert(id, (tag, tx));
         Waiter {
             waiters: self,
             id,
@@ -92,9 +96,25 @@ impl<T> Waiters<T> {
     pub fn complete(&self, answers: impl IntoIterator<Item = (u64, T)>) {
         let mut map = self.lock();
         for (id, v) in answers {
-            if let Some(tx) = map.remove(&id) {
+            if let Some((_, tx)) = map.remove(&id) {
                 // The handler may have given up just now.
                 let _ = tx.send(v);
+            }
+        }
+    }
+
+    /// Answers every waiting request whose tag matches `pred` with
+    /// `answer()`.
+    pub fn answer_where(&self, pred: impl Fn(u64) -> bool, answer: impl Fn() -> T) {
+        let mut map = self.lock();
+        let ids: Vec<u64> = map
+            .iter()
+            .filter(|(_, (tag, _))| pred(*tag))
+            .map(|(id, _)| *id)
+            .collect();
+        for id in ids {
+            if let Some((_, tx)) = map.remove(&id) {
+                let _ = tx.send(answer());
             }
         }
     }
@@ -126,13 +146,26 @@ mod tests {
         let ids = Ids::default();
         let (a, b) = (ids.next(), ids.next());
         assert_ne!(a, b);
-        let mut wa = w.register(a);
-        let wb = w.register(b);
+        let mut wa = w.register(a, 0);
+        let wb = w.register(b, 0);
         drop(wb);
         assert_eq!(w.len(), 1);
         w.complete([(a, 7), (b, 8), (12345, 9)]);
         assert_eq!(wa.rx.try_recv(), Ok(7));
         drop(wa);
         assert!(w.is_empty());
+    }
+
+    #[test]
+    fn answers_by_tag() {
+        let w = Waiters::<u32>::default();
+        let mut old = w.register(1, 3);
+        let mut none = w.register(2, 0);
+        let mut new = w.register(3, 1);
+        w.answer_where(|tag| tag != 0 && tag != 1, || 99);
+        assert_eq!(old.rx.try_recv(), Ok(99));
+        assert!(none.rx.try_recv().is_err());
+        assert!(new.rx.try_recv().is_err());
+        assert_eq!(w.len(), 2);
     }
 }
