@@ -29,7 +29,7 @@ struct ConfChangeHandler {
     last_index: u64,
 }
 
-/// The directives of a confchange script; the first two read input.
+/// The directives of a confchange script.
 const COMMANDS: [&str; 3] = ["simple", "enter-joint", "leave-joint"];
 
 impl Handler for ConfChangeHandler {
@@ -45,10 +45,11 @@ impl Handler for ConfChangeHandler {
         out
     }
 
-    /// `leave-joint` with input is a script error (etcd prints `this
-    /// command takes no input`).
-    fn takes_input(&self, cmd: &str) -> bool {
-        cmd != "leave-joint"
+    /// All three read input: etcd's `leave-joint` parses its input like the
+    /// others and prints the parse error, or `this command takes no input`,
+    /// as the stanza's output, and etcd's generated scripts rely on it.
+    fn takes_input(&self, _cmd: &str) -> bool {
+        true
     }
 }
 
@@ -63,6 +64,7 @@ impl ConfChangeHandler {
         let res = match d.cmd.as_str() {
             "simple" => chg.simple(&ccs),
             "enter-joint" => chg.enter_joint(auto_leave(d)?, &ccs),
+            _ if !ccs.is_empty() => return Ok("this command takes no input\n".to_string()),
             _ => chg.leave_joint(),
         };
         match res {
