@@ -4,7 +4,7 @@
 //! old segments (and after the last one); then a power loss keeps only what
 //! was made durable plus a random part of the rest. Reopening must always
 //! work and give a state that holds every step that returned, and nothing
-//! that was never written.
+//! that was never written, also when a second crash hits the recovery.
 
 mod common;
 
@@ -18,7 +18,7 @@ use etcdraft_storage::{DiskStorage, Options, StorageError};
 use raft::eraftpb::{ConfState, HardState, Snapshot, SnapshotMetadata};
 use raft::Storage;
 use rand::rngs::StdRng;
-use rand::SeedableRng;
+use rand::{Rng, SeedableRng};
 
 const ENTRY_SIZE: usize = 100;
 /// Power losses modelled per crash point.
@@ -186,10 +186,25 @@ fn crash_everywhere(name: &str, segment_size: u64, base_steps: &[Step], steps: &
                 }
             }
             finished = !fs.crashed();
-            fs.power_loss(&mut StdRng::seed_from_u64(crash_at * 1000 + seed));
+            let mut rng = StdRng::seed_from_u64(crash_at * 1000 + seed);
+            fs.power_loss(&mut rng);
 
-            let what =
-                format!("{name}: crash at operation {crash_at}, seed {seed}, {acked} steps acked");
+            // A second crash while the directory is being recovered (the
+            // repair of a torn tail, the clean-up of temp files), at a
+            // random operation of the opening or after it.
+            let again = rng.random_range(0..12);
+            let fs = FaultFs::new(&dir, Some(again));
+            let faulty = Options {
+                file_system: Arc::new(fs.clone()),
+                ..real.clone()
+            };
+            drop(DiskStorage::open(&dir, &faulty, &logger()));
+            fs.power_loss(&mut rng);
+
+            let what = format!(
+                "{name}: crash at operation {crash_at}, seed {seed}, {acked} steps acked, \
+                 then at operation {again} of the recovery"
+            );
             let storage = DiskStorage::open(&dir, &real, &logger())
                 .unwrap_or_else(|e| panic!("{what}: reopening failed: {e}"));
             let got = state_of(&storage);
