@@ -4,30 +4,11 @@
 
 mod common;
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
-use common::{wait_for, Cluster, Writers, DEADLINE};
-
-/// A small xorshift generator: the seed is printed, so a failing sequence
-/// of kills can be replayed by hand.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-}
+use common::{wait_for, Cluster, Rng, Writers, DEADLINE};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn thirty_kill_9_restart_cycles_lose_no_acknowledged_write() {
-    let seed = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("clock")
-        .as_nanos() as u64
-        | 1;
+    let seed = Rng::seed_from_clock();
     eprintln!("kill sequence seed: {seed}");
     let mut rng = Rng(seed);
     // Proposals forwarded to a leader that was just killed are lost: a

@@ -234,6 +234,31 @@ impl Cluster {
         child.wait().expect("reap");
     }
 
+    /// SIGSTOP of node `id`: the process keeps its state and its sockets
+    /// but does nothing until [`Cluster::resume`] (a paused leader wakes up
+    /// believing it still leads).
+    pub fn pause(&mut self, id: u64) {
+        self.signal(id, libc::SIGSTOP, "SIGSTOP");
+    }
+
+    /// SIGCONT of node `id`, paused by [`Cluster::pause`].
+    pub fn resume(&mut self, id: u64) {
+        self.signal(id, libc::SIGCONT, "SIGCONT");
+    }
+
+    fn signal(&mut self, id: u64, sig: libc::c_int, name: &str) {
+        let n = self.nodes.get_mut(&id).expect("known node");
+        let child = n.child.as_ref().expect("node is running");
+        // SAFETY: kill(2) on our own unreaped child.
+        let rc = unsafe { libc::kill(child.id() as libc::pid_t, sig) };
+        assert_eq!(
+            rc,
+            0,
+            "{name} to node {id}: {}",
+            std::io::Error::last_os_error()
+        );
+    }
+
     /// SIGTERM to node `id`; its exit status within the deadline.
     pub fn terminate(&mut self, id: u64) -> ExitStatus {
         let n = self.nodes.get_mut(&id).expect("known node");
@@ -425,6 +450,34 @@ impl Drop for Cluster {
         } else {
             let _ = std::fs::remove_dir_all(&self.dir);
         }
+    }
+}
+
+/// A small xorshift generator: tests print their seed, so that a failing
+/// sequence of faults can be replayed by hand.
+pub struct Rng(pub u64);
+
+impl Rng {
+    /// A seed from the clock (never 0, which xorshift cannot leave).
+    pub fn seed_from_clock() -> u64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("clock")
+            .as_nanos() as u64
+            | 1
+    }
+
+    /// The next number.
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    /// A number in `lo..hi`.
+    pub fn range(&mut self, lo: u64, hi: u64) -> u64 {
+        lo + self.next() % (hi - lo)
     }
 }
 
