@@ -9,11 +9,14 @@
 //! and, except on proposals, read-index requests and campaign messages, the
 //! `Term`). Decoding takes any proto2 input; an absent field reads as zero.
 //!
-//! Where etcd's sites of one type disagree, the rule follows the most
-//! common one, and the rest differ by a zero field (2 bytes): the answer to
-//! an append or heartbeat from an older term (`MsgAppResp` without
-//! `Index`), a leadership transfer forwarded by a follower at term 0 (its
-//! `Term:0`), and a bytes field set to an empty but non-nil slice.
+//! Where etcd's sites of one type disagree, the rule follows the one met
+//! most in a running cluster, and the rest differ by a zero field (2
+//! bytes): a `MsgAppResp` acknowledging index 0 (a node with an empty log
+//! that ignores a snapshot or accepts a probe at index 0; etcd sets `Index`
+//! there, but not on the frequent answer to an append or heartbeat from an
+//! older term, which we match), a leadership transfer forwarded by a
+//! follower at term 0 (its `Term:0`), and a bytes field set to an empty but
+//! non-nil slice.
 
 use bytes::{Buf, BufMut};
 use prost::encoding::{
@@ -56,10 +59,11 @@ impl ZerosSet {
                 z.index = true;
             }
             // handleAppendEntries, handleSnapshot, the leader's own ack:
-            // Index; the rejection adds RejectHint and LogTerm.
+            // Index (not zero in practice; the answer to an older term's
+            // append has none); the rejection adds RejectHint and LogTerm.
             MsgAppResp => {
                 z.term = true;
-                z.index = true;
+                z.index = m.reject;
                 z.log_term = m.reject;
                 z.reject_hint = m.reject;
             }

@@ -233,14 +233,29 @@ fn message_app_empty_probe() {
     );
 }
 
-/// `handleSnapshot`'s answer from a node still at term 0 with nothing
-/// committed: `Message{To, Type: MsgAppResp, Index: committed}`, and
-/// `send` sets Term to 0.
+/// `Step`'s answer to an append from an older term (with check-quorum or
+/// pre-vote): `Message{To, Type: MsgAppResp}`, and `send` sets From and
+/// Term; no Index.
+#[test]
+fn message_app_resp_to_older_term() {
+    assert_bytes(
+        &msg(MessageType::MsgAppResp, 1, 2, 3),
+        &[0x08, 0x04, 0x10, 0x01, 0x18, 0x02, 0x20, 0x03],
+    );
+}
+
+/// `handleAppendEntries`' answer from a node still at term 0:
+/// `Message{To, Type: MsgAppResp, Index: committed}`, and `send` sets Term
+/// to 0.
 #[test]
 fn message_app_resp_at_term_0() {
+    let m = Message {
+        index: 2,
+        ..msg(MessageType::MsgAppResp, 1, 2, 0)
+    };
     assert_bytes(
-        &msg(MessageType::MsgAppResp, 1, 2, 0),
-        &[0x08, 0x04, 0x10, 0x01, 0x18, 0x02, 0x20, 0x00, 0x30, 0x00],
+        &m,
+        &[0x08, 0x04, 0x10, 0x01, 0x18, 0x02, 0x20, 0x00, 0x30, 0x02],
     );
 }
 
