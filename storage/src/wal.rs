@@ -171,12 +171,10 @@ impl Wal {
                 oldest: segments[0].to_string(),
                 index: snapshot.index,
             })?;
-        let segments = segments[start..].to_vec();
-
         let mut entries: Vec<Entry> = Vec::new();
         let mut hard_state = HardState::default();
         let mut found = false;
-        let end = read_segments(&*fs, dir, &segments, |path, offset, record| {
+        let end = read_segments(&*fs, dir, &segments[start..], |path, offset, record| {
             match record {
                 Record::Entry(e) if e.index > snapshot.index => {
                     // Raft overwrites a log's suffix with a new leader's
@@ -238,6 +236,7 @@ impl Wal {
             dir: dir.into(),
             segment_size: options.segment_size,
             metadata: end.metadata.clone(),
+            // The older ones too, though not read: release_to deletes them.
             segments,
             tail: SegmentWriter {
                 name: last,

@@ -190,3 +190,30 @@ fn markers_beyond_the_commit_index_are_not_valid() {
     let markers = Wal::valid_snapshot_markers(&dir, &opts).unwrap();
     assert_eq!(markers, vec![SnapshotMetadata::default(), m(4)]);
 }
+
+#[test]
+fn segments_older_than_the_snapshot_are_released_after_reopening() {
+    let (_tmp, dir, opts, mut wal) = new_wal(4096);
+    for b in 0..30u64 {
+        wal.save(
+            Some(&hs(1, 0, b * 4 + 4)),
+            &entries(b * 4 + 1, b * 4 + 4, 1, 100),
+        )
+        .unwrap();
+    }
+    let marker = SnapshotMetadata {
+        index: 100,
+        term: 1,
+        ..Default::default()
+    };
+    wal.save_snapshot(&marker).unwrap();
+    // The process dies before it releases anything.
+    let count = wal.segments().len();
+    drop(wal);
+    let (mut wal, got) = Wal::open_at(&dir, &marker, &opts, &logger()).unwrap();
+    assert_eq!(got.entries, entries(101, 120, 1, 100));
+    assert_eq!(wal.segments().len(), count);
+    wal.release_to(100).unwrap();
+    assert!(wal.segments().len() < count);
+    assert_eq!(segment_files(&dir).len(), wal.segments().len());
+}
