@@ -22,20 +22,26 @@ async fn thousand_puts_over_three_nodes_read_back_everywhere() {
             for round in 0..5u64 {
                 for k in (t..200).step_by(20) {
                     let base = &bases[((k + round) % 3) as usize];
-                    let a = client
-                        .put(
-                            base,
-                            &format!("k{k}"),
-                            Bytes::from(format!("k{k}-v{round}")),
-                        )
-                        .await
-                        .expect("PUT");
-                    assert_eq!(
-                        a.status,
-                        StatusCode::NO_CONTENT,
-                        "PUT k{k} to {base}: {}",
-                        a.text()
-                    );
+                    let key = format!("k{k}");
+                    let value = format!("k{k}-v{round}");
+                    // A 503 (a leader change on a loaded machine) is retried:
+                    // the key is written by this task alone, in order.
+                    wait_for(
+                        &format!("a 204 for PUT {key} to {base}"),
+                        DEADLINE,
+                        || async {
+                            let a = client
+                                .put(base, &key, Bytes::from(value.clone()))
+                                .await
+                                .ok()?;
+                            match a.status {
+                                StatusCode::NO_CONTENT => Some(()),
+                                StatusCode::SERVICE_UNAVAILABLE => None,
+                                s => panic!("PUT {key} to {base}: {s} {}", a.text()),
+                            }
+                        },
+                    )
+                    .await;
                     n += 1;
                 }
             }
@@ -86,8 +92,16 @@ async fn add_node_4_through_a_snapshot_then_remove_node_3() {
     let mut c = Cluster::start(3, &["--snapshot-count", "100"]);
     c.leader().await;
     let w = Writers::start(&c, &[1, 2, 3], 4);
-    // Enough writes that the log was compacted past what node 4 needs.
-    w.more(400, "writes before adding node 4").await;
+    // Every node snapshotted at index 100 or later and compacted its log
+    // to index 50 or later, so node 4 can only catch up by a snapshot.
+    for id in 1..=3 {
+        wait_for(
+            &format!("node {id} to snapshot past index 100"),
+            DEADLINE,
+            || async { (c.status_u64(id, "snapshot_index").await? >= 100).then_some(()) },
+        )
+        .await;
+    }
 
     c.add_joining(4);
     let addr = c.peer_addr(4);
