@@ -39,6 +39,8 @@ pub struct SimConfig {
     pub election_tick: u64,
     /// `Config::heartbeat_tick`.
     pub heartbeat_tick: u64,
+    /// `Config::batch_append`.
+    pub batch_append: bool,
 }
 
 impl SimConfig {
@@ -74,6 +76,8 @@ impl SimConfig {
             max_uncommitted: *[0, 0, 64, 1024].get(rng.below(4)).unwrap_or(&0),
             election_tick: heartbeat_tick * rng.range(3, 10) as u64,
             heartbeat_tick,
+            // Drawn last, so the other options of a seed are as before.
+            batch_append: rng.chance(30),
         }
     }
 
@@ -108,6 +112,9 @@ impl SimConfig {
         ));
         if self.lease_reads {
             line.push_str(" read-only=lease-based");
+        }
+        if self.batch_append {
+            line.push_str(" batch-append=true");
         }
         line
     }
