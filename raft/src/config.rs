@@ -101,6 +101,12 @@ pub struct Config {
     /// one peer collapse into the last. Fewer, larger messages; off by
     /// default, which is etcd's message pattern.
     pub batch_append: bool,
+    /// The seed of the randomized election timeouts. `None` (the default)
+    /// draws a fresh random seed at every start, so that nodes (and a node
+    /// and its restarted self) do not time out in lockstep; tests and
+    /// simulations set it to make runs reproducible (the interaction
+    /// harness uses the node id).
+    pub election_seed: Option<u64>,
 }
 
 impl Config {

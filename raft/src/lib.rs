@@ -33,7 +33,7 @@ pub use errors::{Error, Result};
 pub use logging::{default_logger, discard_logger};
 pub use node::{restart_node, start_node, Context, Node};
 pub use raft_proto as eraftpb;
-pub use raw_node::{Peer, RawNode, Ready, SnapshotStatus};
+pub use raw_node::{ConfChangeApplied, Peer, RawNode, Ready, SnapshotStatus};
 /// The logging crate raft logs through; see [`logging`] for ready loggers.
 pub use slog;
 pub use status::{BasicStatus, Status};

@@ -338,6 +338,35 @@ pub enum ProgressType {
     Learner,
 }
 
+/// What [`RawNode::apply_conf_change_at`] did with a committed conf change.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[must_use = "a superseded change did not change the configuration"]
+pub enum ConfChangeApplied {
+    /// The change was applied; the resulting configuration.
+    Applied(ConfState),
+    /// A snapshot restored after the change was committed, at
+    /// `snapshot_index` (at or above the change's index), already holds a
+    /// newer configuration; the change was not applied. `conf_state` is the
+    /// node's configuration, which the application should record for the
+    /// entry instead.
+    Superseded {
+        /// The index of the superseding snapshot.
+        snapshot_index: u64,
+        /// The node's current configuration.
+        conf_state: ConfState,
+    },
+}
+
+impl ConfChangeApplied {
+    /// The configuration after the call, either way.
+    pub fn conf_state(&self) -> &ConfState {
+        match self {
+            ConfChangeApplied::Applied(cs)
+            | ConfChangeApplied::Superseded { conf_state: cs, .. } => cs,
+        }
+    }
+}
+
 /// A raft node driven by the application on one thread (etcd `RawNode`).
 pub struct RawNode<S: Storage> {
     /// The state machine. Public so that tests and tools can inspect it;
@@ -452,8 +481,45 @@ impl<S: Storage> RawNode<S> {
     /// Applies a committed configuration change to the node and returns the
     /// resulting configuration. Skip the call if the application rejects the
     /// change. An invalid change is an error (etcd panics).
+    ///
+    /// A snapshot restored from a peer (`MsgSnap`) switches the node's
+    /// configuration at once, while committed conf changes older than the
+    /// snapshot may still wait to be applied (in a `MsgStorageApply`, or
+    /// between [`ready`](RawNode::ready) and [`advance`](RawNode::advance)).
+    /// Such a change is superseded, and applying it on top of the newer
+    /// configuration is wrong: use
+    /// [`apply_conf_change_at`](RawNode::apply_conf_change_at), which
+    /// knows the entry's index and leaves superseded changes alone.
     pub fn apply_conf_change(&mut self, cc: &(impl ConfChangeI + ?Sized)) -> Result<ConfState> {
         self.raft.apply_conf_change(&cc.as_v2())
+    }
+
+    /// Applies the conf change committed at log index `index`, unless a
+    /// snapshot restored since supersedes it: then nothing changes, and
+    /// [`ConfChangeApplied::Superseded`] says so with the node's current
+    /// configuration (the snapshot's, or later). Otherwise as
+    /// [`apply_conf_change`](RawNode::apply_conf_change).
+    pub fn apply_conf_change_at(
+        &mut self,
+        index: u64,
+        cc: &(impl ConfChangeI + ?Sized),
+    ) -> Result<ConfChangeApplied> {
+        let snapshot_index = self.raft.conf_restored_at;
+        if index <= snapshot_index {
+            return Ok(ConfChangeApplied::Superseded {
+                snapshot_index,
+                conf_state: self.raft.trk.conf_state(),
+            });
+        }
+        self.apply_conf_change(cc).map(ConfChangeApplied::Applied)
+    }
+
+    /// The index up to which committed conf changes are superseded by a
+    /// snapshot this node restored (0: none): the configuration already
+    /// reflects every entry up to it. See
+    /// [`apply_conf_change_at`](RawNode::apply_conf_change_at).
+    pub fn conf_superseded_through(&self) -> u64 {
+        self.raft.conf_restored_at
     }
 
     /// Steps a message received from a peer (or from a local storage thread)

@@ -219,6 +219,9 @@ impl InteractionEnv {
             store.history.push(snap.clone());
             let mut cfg = cfg.clone();
             cfg.id = id;
+            // etcd's golden outputs were written with timeouts drawn from a
+            // generator seeded by the node id.
+            cfg.election_seed = Some(id);
             let raw = RawNode::new(&cfg, store, &self.logger)?;
             self.nodes.push(Node {
                 raw,
@@ -909,6 +912,12 @@ fn process_append(
 fn process_apply(n: &mut Node, ents: &[Entry]) -> CmdResult {
     let mut res = Ok(());
     for ent in ents {
+        // A snapshot installed meanwhile (asynchronous storage writes) is
+        // already the state machine's state through its index: entries it
+        // covers are not applied again.
+        if ent.index <= n.storage().last_snapshot().metadata.index {
+            continue;
+        }
         let (update, cs): (Bytes, Option<ConfState>) = match ent.get_type() {
             EntryType::EntryConfChange => {
                 apply_conf_change_entry::<ConfChange>(n, ent, &mut res, |cc| cc.context)
@@ -948,7 +957,12 @@ fn apply_conf_change_entry<C: prost::Message + Default + ConfChangeI>(
 ) -> (Bytes, Option<ConfState>) {
     match C::decode(ent.data.clone()) {
         Ok(cc) => {
-            let cs = n.raw.apply_conf_change(&cc);
+            // A change that a snapshot restored since supersedes leaves the
+            // configuration alone (RawNode::apply_conf_change_at).
+            let cs = n
+                .raw
+                .apply_conf_change_at(ent.index, &cc)
+                .map(|a| a.conf_state().clone());
             (context(cc), keep_first_err(res, cs))
         }
         Err(e) => {

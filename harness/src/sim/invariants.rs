@@ -292,6 +292,11 @@ impl Checker {
                 }
             }
             let cs = &s.metadata.conf_state;
+            // A conf change superseded by a restored snapshot records the
+            // snapshot's configuration, not the one after its own index.
+            if i < node.raw.conf_superseded_through() {
+                continue;
+            }
             match self.conf_at.get(&i) {
                 Some(other) if !same_conf(other, cs) => v.push(format!(
                     "configuration after index {i} on {id} is {cs:?}, elsewhere {other:?}"

@@ -99,7 +99,8 @@ impl CampaignType {
 pub(crate) const CAMPAIGN_TRANSFER: &[u8] = CampaignType::Transfer.as_str().as_bytes();
 
 /// A small deterministic PRNG (splitmix64) for the randomized election
-/// timeout, so that runs are reproducible from the node id.
+/// timeout, seeded from `Config::election_seed` (random when unset), so
+/// that a run with a fixed seed is reproducible.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ElectionRng(u64);
 
@@ -122,6 +123,14 @@ impl ElectionRng {
             (z % n as u64) as usize
         }
     }
+}
+
+/// A seed for the election timeouts that differs at every call (and from
+/// process to process): std's per-instance random hashing keys, so that no
+/// dependency is needed.
+fn random_seed() -> u64 {
+    use std::hash::BuildHasher;
+    std::collections::hash_map::RandomState::new().hash_one(0x5eed_u64)
 }
 
 /// One raft node's state machine (etcd `raft`).
@@ -203,6 +212,11 @@ pub struct Raft<S: Storage> {
     pub pending_read_index_messages: Vec<Message>,
     /// The generator of randomized election timeouts.
     pub rng: ElectionRng,
+    /// The index of the newest snapshot whose configuration this node
+    /// switched to when restoring it (0: none yet). Committed conf changes
+    /// at or below it are superseded: the configuration already includes
+    /// them and whatever came after them up to the snapshot.
+    pub conf_restored_at: u64,
     /// Whether appends and acknowledgements of one Ready are coalesced
     /// ([`Config::batch_append`]).
     pub batch_append: bool,
@@ -271,7 +285,8 @@ impl<S: Storage> Raft<S> {
             strict_peer_checks: c.strict_peer_checks,
             logger,
             pending_read_index_messages: Vec::new(),
-            rng: ElectionRng::new(c.id),
+            rng: ElectionRng::new(c.election_seed.unwrap_or_else(random_seed)),
+            conf_restored_at: 0,
             batch_append: c.batch_append,
             pending_apps: Vec::new(),
         };

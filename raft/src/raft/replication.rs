@@ -608,6 +608,9 @@ impl<S: Storage> Raft<S> {
         self.trk = fresh;
         // restore_conf_state made sure that this configuration is `cs`.
         self.switch_to_config(cfg, progress);
+        // Committed conf changes up to here that the application has yet
+        // to apply are now superseded (see RawNode::apply_conf_change_at).
+        self.conf_restored_at = id.index;
 
         let last = self.raft_log.last_entry_id();
         slog::info!(

@@ -64,8 +64,8 @@ fn persist_and_ack(r: &mut Raft<MemStorage>) {
 
 #[test]
 fn election_timeout_is_deterministic_and_in_range() {
-    let mut a = new_raft(1, &[1], |_| {});
-    let mut b = new_raft(1, &[1], |_| {});
+    let mut a = new_raft(1, &[1], |c| c.election_seed = Some(7));
+    let mut b = new_raft(1, &[1], |c| c.election_seed = Some(7));
     let mut seen = std::collections::BTreeSet::new();
     for _ in 0..200 {
         a.reset_randomized_election_timeout();
@@ -79,6 +79,27 @@ fn election_timeout_is_deterministic_and_in_range() {
     assert_eq!(seen.len(), 10);
     a.set_randomized_election_timeout(42);
     assert_eq!(a.randomized_election_timeout, 42);
+}
+
+#[test]
+fn election_seed_unset_differs_per_start() {
+    // Without a seed, each start (a restart of the same node included)
+    // draws its own sequence; 40 draws from 10 values agree by chance with
+    // probability 10^-40.
+    let draws = |r: &mut Raft<MemStorage>| -> Vec<usize> {
+        (0..40)
+            .map(|_| {
+                r.reset_randomized_election_timeout();
+                r.randomized_election_timeout
+            })
+            .collect()
+    };
+    let mut a = new_raft(1, &[1], |_| {});
+    let mut b = new_raft(1, &[1], |_| {});
+    assert_ne!(draws(&mut a), draws(&mut b));
+    let mut c = new_raft(1, &[1], |c| c.election_seed = Some(1));
+    let mut d = new_raft(2, &[1], |c| c.election_seed = Some(1));
+    assert_eq!(draws(&mut c), draws(&mut d));
 }
 
 #[test]
