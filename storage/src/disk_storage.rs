@@ -161,9 +161,8 @@ impl DiskStorage {
         {
             let mem = self.mem_read();
             if let Some(s) = snapshot {
-                // The index before the first entry is the snapshot's (or
-                // that of a compaction, which never goes past it).
-                let current = mem.first_index()? - 1;
+                // Only with a snapshot: cloning the current one is not free.
+                let current = mem.snapshot()?.metadata.index;
                 if s.metadata.index <= current {
                     return Err(StorageError::SnapshotOutOfDate {
                         index: s.metadata.index,

@@ -431,3 +431,37 @@ fn storage_append_messages_of_async_writes_are_persisted() {
         .collect();
     assert_eq!(data, applied);
 }
+
+#[test]
+fn an_older_snapshot_is_refused_before_anything_is_written() {
+    let (tmp, opts) = log_with_snapshot(30, 10);
+    let storage = DiskStorage::open(tmp.path(), &opts, &logger()).unwrap();
+    storage.compact(5).unwrap();
+    let old = Snapshot {
+        data: Bytes::from("old"),
+        metadata: SnapshotMetadata {
+            index: 8,
+            term: 1,
+            conf_state: voters(&[1]),
+        },
+    };
+    let err = storage
+        .persist_parts(Some(&hs(1, 1, 30)), &[], Some(&old), true)
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StorageError::SnapshotOutOfDate {
+                index: 8,
+                current: 10
+            }
+        ),
+        "{err}"
+    );
+    let names = Snapshotter::new(&tmp.path().join("snap"), &opts, &logger())
+        .unwrap()
+        .list()
+        .unwrap();
+    assert_eq!(names.len(), 1);
+    assert_eq!(storage.last_index().unwrap(), 30);
+}
