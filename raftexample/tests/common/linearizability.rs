@@ -90,6 +90,19 @@ impl Report {
             .all(|(_, _, v)| *v == Verdict::Linearizable)
     }
 
+    /// `yes`, `no` (some key refuted), or `unknown` (none refuted, but
+    /// some search ran out of budget), for a summary line.
+    pub fn summary(&self) -> &'static str {
+        let verdicts = || self.keys.iter().map(|(_, _, v)| v);
+        if verdicts().any(|v| matches!(v, Verdict::NotLinearizable { .. })) {
+            "no"
+        } else if verdicts().any(|v| *v == Verdict::Unknown) {
+            "unknown"
+        } else {
+            "yes"
+        }
+    }
+
     /// The keys that are not (or not known to be) linearizable, as text.
     pub fn failures(&self) -> Vec<String> {
         self.keys
@@ -400,6 +413,7 @@ mod tests {
             get(0, "k", Some("b"), 8, 9),
         ];
         assert_eq!(verdict(&h), Verdict::Linearizable);
+        assert_eq!(check(&h, BUDGET).summary(), "yes");
     }
 
     #[test]
@@ -519,6 +533,8 @@ mod tests {
             .collect();
         h.push(get(20, "k", Some("nope"), 101, 102));
         assert_eq!(check(&h, 50).keys[0].2, Verdict::Unknown);
+        assert_eq!(check(&h, 50).summary(), "unknown");
+        assert_eq!(check(&h, BUDGET).summary(), "no");
         assert!(rejected(&h));
     }
 
