@@ -197,12 +197,27 @@ pub struct DecodedSegment {
 /// torn write must not leave half a batch. The pure entry point for fuzzers
 /// and tests; never panics, whatever the bytes.
 pub fn decode_segment(buf: &[u8]) -> DecodedSegment {
+    decode_segment_kinds(buf, |_| true)
+}
+
+/// As [`decode_segment`], but only the payloads of the kinds `wanted` says
+/// are decoded and returned; the others are still checked frame by frame
+/// (header, chain, padding, batch), so that a reader after the snapshot
+/// markers need not decode every entry.
+pub fn decode_segment_kinds(buf: &[u8], wanted: impl Fn(RecordKind) -> bool) -> DecodedSegment {
     let mut decoder = Decoder::new(buf);
     let mut out = DecodedSegment::default();
     // The records of the batch being read, until its last frame.
     let mut batch: Vec<(u64, Record)> = Vec::new();
     loop {
         match decoder.next_frame() {
+            Ok(Some(frame)) if !wanted(frame.kind) => {
+                if frame.end_of_batch {
+                    out.records.append(&mut batch);
+                    out.end = decoder.offset();
+                    out.crc = decoder.crc();
+                }
+            }
             Ok(Some(frame)) => match Record::decode(frame.kind, frame.payload) {
                 Ok(record) => {
                     batch.push((frame.offset, record));

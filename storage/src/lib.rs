@@ -132,7 +132,9 @@ pub mod segment;
 pub mod snapshotter;
 pub mod wal;
 
-pub use decoder::{decode_segment, DecodedSegment, Decoder, Frame, FrameError};
+pub use decoder::{
+    decode_segment, decode_segment_kinds, DecodedSegment, Decoder, Frame, FrameError,
+};
 pub use disk_storage::DiskStorage;
 pub use error::{Corruption, StorageError};
 pub use fs::{FileSystem, FsFile, RealFs};

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use raft::eraftpb::{Entry, HardState};
 
-use crate::decoder::decode_segment;
+use crate::decoder::decode_segment_kinds;
 use crate::encoder::Encoder;
 use crate::error::{Corruption, StorageError};
 use crate::files::create_dir;
@@ -131,7 +131,7 @@ impl Wal {
         check_sequence(dir, &segments)?;
         let mut markers = Vec::new();
         let mut hard_state = HardState::default();
-        read_segments(fs, dir, &segments, |_, _, record| {
+        read_segments(fs, dir, &segments, false, |_, _, record| {
             match record {
                 Record::Snapshot(m) => markers.push(m),
                 Record::HardState(hs) => hard_state = hs,
@@ -174,39 +174,45 @@ impl Wal {
         let mut entries: Vec<Entry> = Vec::new();
         let mut hard_state = HardState::default();
         let mut found = false;
-        let end = read_segments(&*fs, dir, &segments[start..], |path, offset, record| {
-            match record {
-                Record::Entry(e) if e.index > snapshot.index => {
-                    // Raft overwrites a log's suffix with a new leader's
-                    // entries: the last write of an index wins, and the
-                    // entries after it go.
-                    let up = e.index - snapshot.index - 1;
-                    if up > entries.len() as u64 {
-                        let what = Corruption::EntryGap {
-                            expected: snapshot.index + entries.len() as u64 + 1,
-                            found: e.index,
-                        };
-                        return Err(StorageError::corrupt(path, offset, what));
+        let end = read_segments(
+            &*fs,
+            dir,
+            &segments[start..],
+            true,
+            |path, offset, record| {
+                match record {
+                    Record::Entry(e) if e.index > snapshot.index => {
+                        // Raft overwrites a log's suffix with a new leader's
+                        // entries: the last write of an index wins, and the
+                        // entries after it go.
+                        let up = e.index - snapshot.index - 1;
+                        if up > entries.len() as u64 {
+                            let what = Corruption::EntryGap {
+                                expected: snapshot.index + entries.len() as u64 + 1,
+                                found: e.index,
+                            };
+                            return Err(StorageError::corrupt(path, offset, what));
+                        }
+                        entries.truncate(up as usize);
+                        entries.push(e);
                     }
-                    entries.truncate(up as usize);
-                    entries.push(e);
-                }
-                Record::HardState(hs) => hard_state = hs,
-                Record::Snapshot(m) if m.index == snapshot.index => {
-                    if m.term != snapshot.term {
-                        let what = Corruption::SnapshotTerm {
-                            index: m.index,
-                            expected: snapshot.term,
-                            found: m.term,
-                        };
-                        return Err(StorageError::corrupt(path, offset, what));
+                    Record::HardState(hs) => hard_state = hs,
+                    Record::Snapshot(m) if m.index == snapshot.index => {
+                        if m.term != snapshot.term {
+                            let what = Corruption::SnapshotTerm {
+                                index: m.index,
+                                expected: snapshot.term,
+                                found: m.term,
+                            };
+                            return Err(StorageError::corrupt(path, offset, what));
+                        }
+                        found = true;
                     }
-                    found = true;
+                    _ => {}
                 }
-                _ => {}
-            }
-            Ok(())
-        })?;
+                Ok(())
+            },
+        )?;
         if !found {
             return Err(StorageError::SnapshotNotFound {
                 dir: dir.into(),
@@ -457,12 +463,14 @@ fn check_sequence(dir: &Path, segments: &[SegmentName]) -> Result<(), StorageErr
 
 /// Reads `segments` in order, checking the chain from one to the next and
 /// that each opens with a crc record and the same metadata, and gives every
-/// other record to `visit` with its file and offset. A failure is an error,
-/// except a torn tail of the last segment, which ends the read.
+/// other record to `visit` with its file and offset (entries only if
+/// `entries`: they are checked, not decoded, otherwise). A failure is an
+/// error, except a torn tail of the last segment, which ends the read.
 fn read_segments(
     fs: &dyn FileSystem,
     dir: &Path,
     segments: &[SegmentName],
+    entries: bool,
     mut visit: impl FnMut(&Path, u64, Record) -> Result<(), StorageError>,
 ) -> Result<ReadEnd, StorageError> {
     let mut metadata: Option<Bytes> = None;
@@ -478,7 +486,7 @@ fn read_segments(
         let bytes = fs
             .read(&path)
             .map_err(|e| StorageError::io("read", &path, e))?;
-        let decoded = decode_segment(&bytes);
+        let decoded = decode_segment_kinds(&bytes, |k| entries || k != RecordKind::Entry);
         let mut seen_metadata = false;
         for (n, (offset, record)) in decoded.records.into_iter().enumerate() {
             match (n, record) {
