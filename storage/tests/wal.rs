@@ -2,8 +2,10 @@
 
 mod common;
 
+use common::fault_fs::FaultFs;
 use common::{entries, hs, logger, options, segment_files};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use etcdraft_storage::{Options, StorageError, Wal, WalContents};
 use raft::eraftpb::SnapshotMetadata;
@@ -216,4 +218,54 @@ fn segments_older_than_the_snapshot_are_released_after_reopening() {
     wal.release_to(100).unwrap();
     assert!(wal.segments().len() < count);
     assert_eq!(segment_files(&dir).len(), wal.segments().len());
+}
+
+#[test]
+fn a_missing_middle_segment_is_named() {
+    let (_tmp, dir, opts, mut wal) = new_wal(2048);
+    for b in 0..30u64 {
+        wal.save(
+            Some(&hs(1, 0, b * 4 + 4)),
+            &entries(b * 4 + 1, b * 4 + 4, 1, 100),
+        )
+        .unwrap();
+    }
+    let gone = wal.segments()[2];
+    drop(wal);
+    std::fs::remove_file(gone.path(&dir)).unwrap();
+    let err = Wal::open_at(&dir, &SnapshotMetadata::default(), &opts, &logger()).unwrap_err();
+    assert!(
+        matches!(&err, StorageError::SegmentMissing { expected, .. } if *expected == gone.seq),
+        "{err}"
+    );
+}
+
+#[test]
+fn after_a_failed_write_every_save_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("wal");
+    drop(Wal::create(&dir, &options(1 << 20), &logger()).unwrap());
+    // Fail the first operation after opening: the save's write.
+    let probe = FaultFs::new(tmp.path(), None);
+    let opts = Options {
+        file_system: Arc::new(probe.clone()),
+        ..options(1 << 20)
+    };
+    let (wal, _) = Wal::open_at(&dir, &SnapshotMetadata::default(), &opts, &logger()).unwrap();
+    let opened = probe.ops();
+    drop(wal);
+    let fs = FaultFs::new(tmp.path(), Some(opened));
+    let opts = Options {
+        file_system: Arc::new(fs.clone()),
+        ..options(1 << 20)
+    };
+    let (mut wal, _) = Wal::open_at(&dir, &SnapshotMetadata::default(), &opts, &logger()).unwrap();
+    let err = wal
+        .save(Some(&hs(1, 1, 0)), &entries(1, 2, 1, 10))
+        .unwrap_err();
+    assert!(matches!(err, StorageError::Io { op: "write", .. }), "{err}");
+    let err = wal
+        .save(Some(&hs(1, 1, 0)), &entries(1, 2, 1, 10))
+        .unwrap_err();
+    assert!(matches!(err, StorageError::Failed { .. }), "{err}");
 }
