@@ -118,6 +118,8 @@
 //! the WAL (a snapshot file written before a crash that kept its marker from
 //! the WAL is ignored) and whose index is covered by the WAL's commit index.
 
+#![deny(missing_docs)]
+
 pub mod decoder;
 pub mod disk_storage;
 pub mod encoder;
