@@ -8,6 +8,7 @@
 //! cargo run --release -- replicate-3        # chosen workloads
 //! WORKLOADS_BATCH_APPEND=1 cargo run --release -- replicate-3 replicate-5 replicate-7
 //! cargo run --release -- callgrind          # instructions per entry, replicate-3
+//! cargo run --release -- callgrind idle-groups   # instructions per node tick
 //! ```
 //!
 //! Each round of each library is a fresh process (this program, run as
@@ -235,18 +236,36 @@ fn compare(names: &[String]) -> Result<(), CompareError> {
     Ok(())
 }
 
-/// `callgrind [workload]`: instructions per entry of each library's timed
-/// part, counted by valgrind (independent of the machine's load). Uses
-/// WORKLOADS_N = 20000 unless it is set.
+/// `callgrind [workload]`: instructions per entry (per node tick for the
+/// idle workloads) of each library's timed part, counted by valgrind
+/// (independent of the machine's load). Unless set, WORKLOADS_N = 20000,
+/// WORKLOADS_G = 1000 and WORKLOADS_ROUNDS = 20.
 fn callgrind(args: &[String]) -> Result<(), CompareError> {
     let workload = args.first().map_or("replicate-3", String::as_str);
-    if std::env::var_os("WORKLOADS_N").is_none() {
-        std::env::set_var("WORKLOADS_N", "20000");
+    let idle = workload.starts_with("idle-groups");
+    // Small defaults: valgrind runs some 50 times slower.
+    for (var, default) in [
+        ("WORKLOADS_N", "20000"),
+        ("WORKLOADS_G", "1000"),
+        ("WORKLOADS_ROUNDS", "20"),
+    ] {
+        if std::env::var_os(var).is_none() {
+            std::env::set_var(var, default);
+        }
     }
-    let n: f64 = std::env::var("WORKLOADS_N")
-        .ok()
-        .and_then(|v| v.trim().parse().ok())
-        .ok_or_else(|| CompareError::Usage("WORKLOADS_N must be a number".into()))?;
+    let num = |var: &str| -> Result<f64, CompareError> {
+        std::env::var(var)
+            .ok()
+            .and_then(|v| v.trim().parse().ok())
+            .ok_or_else(|| CompareError::Usage(format!("{var} must be a number")))
+    };
+    // Per entry for the replicate workloads, per node tick for the idle ones.
+    let (units, units_key, unit, timed) = if idle {
+        let ticks = 3.0 * num("WORKLOADS_G")? * num("WORKLOADS_ROUNDS")?;
+        (ticks, "node_ticks", "node_tick", "*idle_timed*")
+    } else {
+        (num("WORKLOADS_N")?, "entries", "entry", "*replicate_timed*")
+    };
     let dir = std::env::temp_dir();
     for library in LIBRARIES {
         let out_file = dir.join(format!(
@@ -257,7 +276,7 @@ fn callgrind(args: &[String]) -> Result<(), CompareError> {
             "valgrind".to_string(),
             "--tool=callgrind".to_string(),
             format!("--callgrind-out-file={}", out_file.display()),
-            "--toggle-collect=*replicate_timed*".to_string(),
+            format!("--toggle-collect={timed}"),
         ];
         child(library, workload, &wrap)?;
         let text = std::fs::read_to_string(&out_file).map_err(|e| CompareError::Child {
@@ -277,8 +296,8 @@ fn callgrind(args: &[String]) -> Result<(), CompareError> {
             })?;
         let _ = std::fs::remove_file(&out_file);
         println!(
-            "callgrind workload={workload} library={library} entries={n} instructions={total:.0} instructions_per_entry={:.0}",
-            total / n
+            "callgrind workload={workload} library={library} {units_key}={units} instructions={total:.0} instructions_per_{unit}={:.0}",
+            total / units
         );
     }
     Ok(())
