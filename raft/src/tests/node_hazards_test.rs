@@ -337,20 +337,21 @@ fn is_leader(n: &Node) -> bool {
     n.status().lead() == 1
 }
 
+/// A new one-voter group (node 1) over an empty storage.
+fn start_single_voter() -> (Node, Shared) {
+    let s: Shared = Arc::new(RwLock::new(MemStorage::new()));
+    let peers = [Peer {
+        id: 1,
+        ..Default::default()
+    }];
+    let n = start_node(&Config::new(1), s.clone(), &peers, &test_logger()).unwrap();
+    (n, s)
+}
+
 /// A one-voter group that applied its bootstrap entry and a conf change
 /// adding learner 2, stopped; returns its storage and applied index.
 fn group_with_learner() -> (Shared, u64) {
-    let s: Shared = Arc::new(RwLock::new(MemStorage::new()));
-    let n = start_node(
-        &Config::new(1),
-        s.clone(),
-        &[Peer {
-            id: 1,
-            ..Default::default()
-        }],
-        &test_logger(),
-    )
-    .unwrap();
+    let (n, s) = start_single_voter();
     // A member once the bootstrap entry is applied.
     let applied = drive_until(&n, &s, 0, |_, a| a >= 1);
     n.campaign().unwrap();
@@ -371,17 +372,7 @@ fn group_with_learner() -> (Shared, u64) {
 /// come back as a voter and lead again.
 #[test]
 fn restart_with_applied_keeps_bootstrap_configuration() {
-    let s: Shared = Arc::new(RwLock::new(MemStorage::new()));
-    let n = start_node(
-        &Config::new(1),
-        s.clone(),
-        &[Peer {
-            id: 1,
-            ..Default::default()
-        }],
-        &test_logger(),
-    )
-    .unwrap();
+    let (n, s) = start_single_voter();
     let applied = drive_until(&n, &s, 0, |_, applied| applied >= 1);
     n.stop().unwrap();
     assert_eq!(applied, 1);
