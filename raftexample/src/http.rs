@@ -75,6 +75,12 @@ pub enum ApiError {
     /// Removing a node that is not a member.
     #[error("node {0} is not a member")]
     NotMember(u64),
+    /// A path with more than one segment (other than `/raft/status`).
+    #[error("no such path: keys are /<key> (one segment), nodes /<id>, status /raft/status")]
+    NoRoute,
+    /// A method the path does not take.
+    #[error("method not allowed: PUT and GET /<key>, POST and DELETE /<id>, GET /raft/status")]
+    BadMethod,
     /// The query string is not understood.
     #[error("bad query: {0}")]
     BadQuery(String),
@@ -95,7 +101,10 @@ impl ApiError {
             | ApiError::BadAddr(_)
             | ApiError::BadQuery(_) => StatusCode::BAD_REQUEST,
             ApiError::KeyTooLong(_) => StatusCode::URI_TOO_LONG,
-            ApiError::NotFound(_) | ApiError::NotMember(_) => StatusCode::NOT_FOUND,
+            ApiError::NotFound(_) | ApiError::NotMember(_) | ApiError::NoRoute => {
+                StatusCode::NOT_FOUND
+            }
+            ApiError::BadMethod => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::AlreadyMember(_) | ApiError::Refused(_) => StatusCode::CONFLICT,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
@@ -117,8 +126,18 @@ pub fn router(api: Api) -> Router {
             "/{key}",
             put(put_key).get(get_key).post(add_node).delete(remove_node),
         )
+        .fallback(no_route)
+        .method_not_allowed_fallback(bad_method)
         .layer(DefaultBodyLimit::max(MAX_VALUE))
         .with_state(api)
+}
+
+async fn no_route() -> ApiError {
+    ApiError::NoRoute
+}
+
+async fn bad_method() -> ApiError {
+    ApiError::BadMethod
 }
 
 async fn empty_key() -> ApiError {

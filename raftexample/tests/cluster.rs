@@ -149,86 +149,33 @@ async fn bad_requests_get_a_4xx_with_a_reason_and_sigterm_stops_cleanly() {
     let mut c = Cluster::start(1, &[]);
     c.leader().await;
     let base = c.base(1);
-    let big = Bytes::from(vec![b'x'; (1 << 20) + 1]);
-    let long_key = "k".repeat(2000);
-    let cases: Vec<(Method, String, Bytes, StatusCode, &str)> = vec![
-        (
-            Method::PUT,
-            format!("{base}/"),
-            Bytes::new(),
-            StatusCode::BAD_REQUEST,
-            "empty key",
-        ),
-        (
-            Method::GET,
-            format!("{base}/missing"),
-            Bytes::new(),
-            StatusCode::NOT_FOUND,
-            "not found",
-        ),
-        (
-            Method::PUT,
-            format!("{base}/k"),
-            big,
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "",
-        ),
-        (
-            Method::PUT,
-            format!("{base}/{long_key}"),
-            Bytes::new(),
-            StatusCode::URI_TOO_LONG,
-            "over the limit",
-        ),
-        (
-            Method::GET,
-            format!("{base}/k?consistency=weird"),
-            Bytes::new(),
-            StatusCode::BAD_REQUEST,
-            "bad query",
-        ),
-        (
-            Method::POST,
-            format!("{base}/abc"),
-            Bytes::from("127.0.0.1:1"),
-            StatusCode::BAD_REQUEST,
-            "bad node id",
-        ),
-        (
-            Method::POST,
-            format!("{base}/0"),
-            Bytes::from("127.0.0.1:1"),
-            StatusCode::BAD_REQUEST,
-            "bad node id",
-        ),
-        (
-            Method::POST,
-            format!("{base}/5"),
-            Bytes::from("nowhere"),
-            StatusCode::BAD_REQUEST,
-            "bad peer address",
-        ),
-        (
-            Method::POST,
-            format!("{base}/1"),
-            Bytes::from("127.0.0.1:9"),
-            StatusCode::CONFLICT,
-            "already a member",
-        ),
-        (
-            Method::DELETE,
-            format!("{base}/9"),
-            Bytes::new(),
-            StatusCode::NOT_FOUND,
-            "not a member",
-        ),
+    let big = "x".repeat((1 << 20) + 1);
+    let long_key = format!("/{}", "k".repeat(2000));
+    // Method, path, body, status, a word of the reason.
+    let cases: &[(&str, &str, &str, u16, &str)] = &[
+        ("PUT", "/", "", 400, "empty key"),
+        ("GET", "/missing", "", 404, "not found"),
+        ("PUT", "/k", &big, 413, ""),
+        ("PUT", &long_key, "", 414, "over the limit"),
+        ("GET", "/k?consistency=weird", "", 400, "bad query"),
+        ("POST", "/abc", "127.0.0.1:1", 400, "bad node id"),
+        ("POST", "/0", "127.0.0.1:1", 400, "bad node id"),
+        ("POST", "/5", "nowhere", 400, "bad peer address"),
+        ("POST", "/1", "127.0.0.1:9", 409, "already a member"),
+        ("DELETE", "/9", "", 404, "not a member"),
+        ("GET", "/a/b", "", 404, "no such path"),
+        ("PATCH", "/k", "", 405, "not allowed"),
     ];
-    for (method, url, body, want, reason) in cases {
+    for &(method, path, body, want, reason) in cases {
+        let method = Method::from_bytes(method.as_bytes()).expect("method");
+        let url = format!("{base}{path}");
+        let body = Bytes::copy_from_slice(body.as_bytes());
         let a = c
             .client
             .request(method.clone(), &url, body)
             .await
             .expect("request");
+        let want = StatusCode::from_u16(want).expect("status");
         assert_eq!(a.status, want, "{method} {url}: {}", a.text());
         assert!(a.text().contains(reason), "{method} {url}: {}", a.text());
         assert_eq!(
