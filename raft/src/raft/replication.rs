@@ -24,12 +24,7 @@ impl<S: Storage> Raft<S> {
             e.term = self.term;
             e.index = li + 1 + i as u64;
         }
-        if !self.increase_uncommitted_size(&es) {
-            slog::warn!(
-                self.logger,
-                "{:x} appending new entries to log would exceed uncommitted entry size limit; dropping proposal",
-                self.id
-            );
+        if !self.admit_uncommitted(&es) {
             return false;
         }
         let li = self.raft_log.append(es);
@@ -44,17 +39,27 @@ impl<S: Storage> Raft<S> {
     pub fn append_one_entry(&mut self, mut e: Entry) -> bool {
         e.term = self.term;
         e.index = self.raft_log.last_index() + 1;
-        if !self.increase_uncommitted_size(std::slice::from_ref(&e)) {
-            slog::warn!(
-                self.logger,
-                "{:x} appending new entries to log would exceed uncommitted entry size limit; dropping proposal",
-                self.id
-            );
+        if !self.admit_uncommitted(std::slice::from_ref(&e)) {
             return false;
         }
         let li = self.raft_log.append_one(e);
         self.ack_own_append(li);
         true
+    }
+
+    // Counts `es` against the uncommitted size limit, or says (etcd's log
+    // line) why they are dropped.
+    #[inline]
+    fn admit_uncommitted(&mut self, es: &[Entry]) -> bool {
+        if self.increase_uncommitted_size(es) {
+            return true;
+        }
+        slog::warn!(
+            self.logger,
+            "{:x} appending new entries to log would exceed uncommitted entry size limit; dropping proposal",
+            self.id
+        );
+        false
     }
 
     // The leader sends itself no MsgApp; this response, delivered after
