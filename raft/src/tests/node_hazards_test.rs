@@ -87,15 +87,19 @@ fn committed_log() -> MemStorage {
 }
 
 /// Runs `f` on a thread and returns its result, failing the test if it
-/// does not return within [`WAIT`] (it blocked).
-fn within<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
+/// does not return within `limit` (it blocked).
+fn within<T: Send + 'static>(
+    what: &str,
+    limit: Duration,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> T {
     let (tx, rx) = bounded(1);
     thread::spawn(move || {
         let _ = tx.send(f());
     });
     select! {
-        recv(rx) -> r => r.expect("the call panicked"),
-        recv(after(WAIT)) -> _ => panic!("{what} blocked for {WAIT:?}"),
+        recv(rx) -> r => r.expect("it panicked"),
+        recv(after(limit)) -> _ => panic!("{what} blocked for {limit:?}"),
     }
 }
 
@@ -223,17 +227,17 @@ fn forwarded_proposal_never_blocks_step() {
     });
     let (n2, p2) = (n.clone(), prop.clone());
     assert_eq!(
-        within("a forwarded proposal's step", move || n2.step(p2)),
+        within("a forwarded proposal's step", WAIT, move || n2.step(p2)),
         Err(Error::ProposalDropped)
     );
     // The transport goes on: node 3 leads at term 1.
     let n2 = n.clone();
-    within("a heartbeat's step", move || {
+    within("a heartbeat's step", WAIT, move || {
         n2.step(at_term_1(3, 1, MessageType::MsgHeartbeat))
     })
     .unwrap();
     let n2 = n.clone();
-    within("a forwarded proposal's step", move || n2.step(prop)).unwrap();
+    within("a forwarded proposal's step", WAIT, move || n2.step(prop)).unwrap();
     // Forwarded on to the leader, in a Ready.
     let deadline = Instant::now() + WAIT;
     loop {
@@ -250,6 +254,157 @@ fn forwarded_proposal_never_blocks_step() {
         }
     }
     n.stop().unwrap();
+}
+
+/// Three nodes whose messages the test thread carries, one at a time, as
+/// a transport with one receiving thread does; `cut` drops everything
+/// from and to one node.
+struct World {
+    nodes: Vec<Node>,
+    stores: Vec<Shared>,
+    applied: Vec<u64>,
+    data: Vec<Vec<bytes::Bytes>>,
+    cut: Option<u64>,
+    dropped_props: usize,
+}
+
+impl World {
+    fn new() -> World {
+        let peers: Vec<Peer> = (1..=3)
+            .map(|id| Peer {
+                id,
+                ..Default::default()
+            })
+            .collect();
+        let stores: Vec<Shared> = (0..3)
+            .map(|_| Arc::new(RwLock::new(MemStorage::new())))
+            .collect();
+        let nodes = (1..=3)
+            .map(|id| {
+                let mut c = Config::new(id);
+                c.check_quorum = true;
+                start_node(&c, stores[id as usize - 1].clone(), &peers, &test_logger()).unwrap()
+            })
+            .collect();
+        World {
+            nodes,
+            stores,
+            applied: vec![0; 3],
+            data: vec![Vec::new(); 3],
+            cut: None,
+            dropped_props: 0,
+        }
+    }
+
+    fn node(&self, id: u64) -> &Node {
+        &self.nodes[id as usize - 1]
+    }
+
+    /// Handles the Readys the nodes offer and delivers what they send.
+    fn pump(&mut self) {
+        let mut out = Vec::new();
+        for i in 0..3 {
+            let n = &self.nodes[i];
+            while let Ok(rd) = n.ready().recv_timeout(Duration::from_millis(2)) {
+                {
+                    let mut st = self.stores[i].write().unwrap();
+                    if let Some(hs) = rd.hard_state {
+                        st.set_hard_state(hs).unwrap();
+                    }
+                    st.append(&rd.entries).unwrap();
+                }
+                out.extend(rd.messages);
+                for e in &rd.committed_entries {
+                    if e.get_type() == EntryType::EntryConfChange {
+                        n.apply_conf_change(&ConfChange::decode(e.data.clone()).unwrap())
+                            .unwrap();
+                    } else if !e.data.is_empty() {
+                        self.data[i].push(e.data.clone());
+                    }
+                    self.applied[i] = e.index;
+                }
+                n.advance();
+            }
+        }
+        for m in out {
+            if self.cut.is_some_and(|c| c == m.from || c == m.to) {
+                continue;
+            }
+            let prop = m.get_type() == MessageType::MsgProp;
+            match self.node(m.to).step(m) {
+                Ok(()) => {}
+                Err(Error::ProposalDropped) if prop => self.dropped_props += 1,
+                Err(e) => panic!("step: {e}"),
+            }
+        }
+    }
+
+    /// Pumps (and ticks `ticked`) until `done` holds, within [`WAIT`].
+    fn pump_until(&mut self, what: &str, ticked: &[u64], done: impl Fn(&World) -> bool) {
+        let deadline = Instant::now() + WAIT;
+        while !done(self) {
+            assert!(Instant::now() < deadline, "{what}: not within {WAIT:?}");
+            for &id in ticked {
+                self.node(id).tick();
+            }
+            self.pump();
+        }
+    }
+}
+
+/// Hazard 2, the reproduction: leader 1 of three is cut off until
+/// check-quorum makes it step down; node 2, still following it, forwards a
+/// proposal, which 1 receives leaderless once reconnected. The test thread
+/// is the transport: it steps every message itself, so a step that waited
+/// for a leader would stall the group for good (and the test past its
+/// deadline). Instead the proposal is dropped with the error, and the
+/// group elects a leader and commits again.
+#[test]
+fn leaderless_node_drops_forwarded_proposal_and_group_recovers() {
+    within("the transport thread", WAIT * 4, || {
+        let mut w = World::new();
+        w.pump_until("bootstrap", &[], |w| w.applied.iter().all(|&a| a >= 3));
+        w.node(1).campaign().unwrap();
+        w.pump_until("1 elected", &[], |w| {
+            (1..=3).all(|id| w.node(id).status().lead() == 1)
+        });
+
+        w.cut = Some(1);
+        w.pump_until("1 steps down", &[1], |w| w.node(1).status().lead() == 0);
+        // 2 has not heard otherwise: it forwards to 1.
+        assert_eq!(w.node(2).status().lead(), 1);
+        w.node(2)
+            .propose_ctx(&Context::with_timeout(WAIT), "fwd")
+            .unwrap();
+        w.cut = None;
+        w.pump_until("the forwarded proposal dropped", &[], |w| {
+            w.dropped_props == 1
+        });
+
+        w.pump_until("a new leader", &[1, 2, 3], |w| {
+            let l = w.node(1).status().lead();
+            l != 0 && (2..=3).all(|id| w.node(id).status().lead() == l)
+        });
+        // A proposal can be lost to one more election: propose again
+        // until it is applied everywhere.
+        let deadline = Instant::now() + WAIT;
+        let mut proposed: Option<Instant> = None;
+        while !w.data.iter().all(|d| d.iter().any(|x| &x[..] == b"after")) {
+            assert!(Instant::now() < deadline, "not applied everywhere");
+            if proposed.is_none_or(|t| t.elapsed() > Duration::from_secs(1)) {
+                let ctx = Context::with_timeout(Duration::from_millis(100));
+                let _ = w.node(2).propose_ctx(&ctx, "after");
+                proposed = Some(Instant::now());
+            }
+            for id in 1..=3 {
+                w.node(id).tick();
+            }
+            w.pump();
+        }
+        for n in &w.nodes {
+            n.stop().unwrap();
+        }
+    });
 }
 
 fn conf_change(t: ConfChangeType, id: u64) -> ConfChange {
