@@ -5,6 +5,9 @@
 mod common;
 
 use common::{wait_for, Cluster, Rng, Writers, DEADLINE};
+use etcdraft_storage::encoder::Encoder;
+use etcdraft_storage::{decode_segment, RecordKind};
+use raft::eraftpb::{Entry, HardState};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn thirty_kill_9_restart_cycles_lose_no_acknowledged_write() {
@@ -87,14 +90,39 @@ async fn corrupt_wal_refuses_to_start_and_a_torn_tail_is_repaired() {
         "the error names neither the file {name} nor the offset:\n{stderr}"
     );
 
-    // Node 3: lose the end of its last write, as a crash mid-write does.
+    // Node 3: a crash in the middle of writing its next batch. The batch
+    // (a large entry and a hard state, framed as the WAL frames them) is
+    // on disk only up to half: its fsync never returned, so nothing of it
+    // was acknowledged, and opening must cut it off.
     w.untarget(&c.base(2));
     w.more(50, "writes with node 2 out").await;
     c.kill(3);
     let seg = c.wal_segments(3).pop().expect("node 3 has a WAL segment");
     let mut data = std::fs::read(&seg).expect("read the segment");
-    let len = written_len(&data);
-    data[len - 12..len].fill(0);
+    let whole = decode_segment(&data);
+    assert!(
+        whole.error.is_none(),
+        "node 3's WAL is damaged already: {:?}",
+        whole.error
+    );
+    let end = whole.end as usize;
+    let mut enc = Encoder::new(whole.crc);
+    let entry = Entry {
+        term: u64::MAX / 2,
+        index: u64::MAX / 2,
+        data: vec![7u8; 3000].into(),
+        ..Default::default()
+    };
+    enc.push_message(RecordKind::Entry, &entry, false)
+        .expect("frame");
+    enc.push_message(RecordKind::HardState, &HardState::default(), true)
+        .expect("frame");
+    let torn = &enc.bytes()[..enc.bytes().len() / 2];
+    assert!(
+        data[end..end + torn.len()].iter().all(|b| *b == 0),
+        "no room after the log"
+    );
+    data[end..end + torn.len()].copy_from_slice(torn);
     std::fs::write(&seg, &data).expect("write the torn segment");
     w.untarget(&c.base(3));
     // Node 1 alone has no quorum: the writers wait for node 3.
@@ -103,4 +131,13 @@ async fn corrupt_wal_refuses_to_start_and_a_torn_tail_is_repaired() {
     w.more(100, "writes after node 3 came back").await;
     let acked = w.stop().await;
     c.check_all(&acked).await;
+    // The torn batch was cut off: the segment's whole batches now end where
+    // they ended before the crash, or later (new writes).
+    let repaired = decode_segment(&std::fs::read(&seg).expect("read the segment"));
+    assert!(
+        repaired.error.is_none(),
+        "node 3's WAL: {:?}",
+        repaired.error
+    );
+    assert!(repaired.end >= whole.end);
 }
