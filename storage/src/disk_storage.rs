@@ -35,6 +35,7 @@ pub struct DiskStorage {
 struct Inner {
     dir: PathBuf,
     is_new: bool,
+    metadata: Bytes,
     keep_snapshots: usize,
     /// What raft reads. Written after the disk, so raft never sees state
     /// that is not durable.
@@ -106,6 +107,7 @@ impl DiskStorage {
             inner: Arc::new(Inner {
                 dir: dir.into(),
                 is_new,
+                metadata: wal.metadata().clone(),
                 keep_snapshots: options.keep_snapshots.max(1),
                 mem: RwLock::new(mem),
                 disk: Mutex::new(Disk {
@@ -122,6 +124,12 @@ impl DiskStorage {
     /// false if it restarts from this storage.
     pub fn is_new(&self) -> bool {
         self.inner.is_new
+    }
+
+    /// The metadata the WAL was created with ([`Options::metadata`] of the
+    /// first opening; later openings read it back and ignore theirs).
+    pub fn metadata(&self) -> &Bytes {
+        &self.inner.metadata
     }
 
     /// The data directory.

@@ -465,3 +465,29 @@ fn an_older_snapshot_is_refused_before_anything_is_written() {
     assert_eq!(names.len(), 1);
     assert_eq!(storage.last_index().unwrap(), 30);
 }
+
+#[test]
+fn the_metadata_given_at_creation_is_read_back() {
+    let tmp = tempfile::tempdir().unwrap();
+    let opts = Options {
+        metadata: Bytes::from("cluster 7, node 1"),
+        ..options(4096)
+    };
+    let storage = DiskStorage::open(tmp.path(), &opts, &logger()).unwrap();
+    assert_eq!(storage.metadata(), &opts.metadata);
+    // Enough to roll over: every segment repeats the metadata.
+    for b in 0..20 {
+        storage
+            .persist_parts(
+                Some(&hs(1, 1, b * 4)),
+                &entries(b * 4 + 1, b * 4 + 4, 1, 100),
+                None,
+                true,
+            )
+            .unwrap();
+    }
+    drop(storage);
+    let storage = DiskStorage::open(tmp.path(), &options(4096), &logger()).unwrap();
+    assert_eq!(storage.metadata(), &Bytes::from("cluster 7, node 1"));
+    assert_eq!(storage.last_index().unwrap(), 80);
+}
