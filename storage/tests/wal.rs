@@ -26,6 +26,25 @@ fn read_all(dir: &Path, opts: &Options) -> WalContents {
         .1
 }
 
+/// Saves `n` batches of four 100-byte entries (1..=4n), each with a hard
+/// state committing its last.
+fn save_fours(wal: &mut Wal, n: u64) {
+    for b in 0..n {
+        let state = hs(1, 0, b * 4 + 4);
+        wal.save(Some(&state), &entries(b * 4 + 1, b * 4 + 4, 1, 100))
+            .unwrap();
+    }
+}
+
+/// The marker of a snapshot at `index`, term 1.
+fn marker(index: u64) -> SnapshotMetadata {
+    SnapshotMetadata {
+        index,
+        term: 1,
+        ..Default::default()
+    }
+}
+
 #[test]
 fn saved_batches_come_back_after_reopening() {
     let (_tmp, dir, opts, mut wal) = new_wal(1 << 20);
@@ -87,18 +106,8 @@ fn segments_roll_over_and_the_log_reads_across_them() {
 #[test]
 fn release_to_deletes_covered_segments_and_open_at_the_snapshot_works() {
     let (_tmp, dir, opts, mut wal) = new_wal(4096);
-    for b in 0..50u64 {
-        wal.save(
-            Some(&hs(1, 0, b * 4 + 4)),
-            &entries(b * 4 + 1, b * 4 + 4, 1, 100),
-        )
-        .unwrap();
-    }
-    let marker = SnapshotMetadata {
-        index: 120,
-        term: 1,
-        ..Default::default()
-    };
+    save_fours(&mut wal, 50);
+    let marker = marker(120);
     wal.save_snapshot(&marker).unwrap();
     let before = wal.segments().len();
     wal.release_to(120).unwrap();
@@ -157,11 +166,7 @@ fn opening_at_a_snapshot_without_a_marker_is_refused() {
     wal.save(Some(&hs(1, 1, 3)), &entries(1, 10, 1, 20))
         .unwrap();
     drop(wal);
-    let snap = SnapshotMetadata {
-        index: 5,
-        term: 1,
-        ..Default::default()
-    };
+    let snap = marker(5);
     let err = Wal::open_at(&dir, &snap, &opts, &logger()).unwrap_err();
     assert!(
         matches!(
@@ -181,33 +186,18 @@ fn markers_beyond_the_commit_index_are_not_valid() {
     let (_tmp, dir, opts, mut wal) = new_wal(1 << 20);
     wal.save(Some(&hs(1, 1, 5)), &entries(1, 10, 1, 20))
         .unwrap();
-    let m = |index| SnapshotMetadata {
-        index,
-        term: 1,
-        ..Default::default()
-    };
-    wal.save_snapshot(&m(4)).unwrap();
-    wal.save_snapshot(&m(8)).unwrap();
+    wal.save_snapshot(&marker(4)).unwrap();
+    wal.save_snapshot(&marker(8)).unwrap();
     drop(wal);
     let markers = Wal::valid_snapshot_markers(&dir, &opts).unwrap();
-    assert_eq!(markers, vec![SnapshotMetadata::default(), m(4)]);
+    assert_eq!(markers, vec![SnapshotMetadata::default(), marker(4)]);
 }
 
 #[test]
 fn segments_older_than_the_snapshot_are_released_after_reopening() {
     let (_tmp, dir, opts, mut wal) = new_wal(4096);
-    for b in 0..30u64 {
-        wal.save(
-            Some(&hs(1, 0, b * 4 + 4)),
-            &entries(b * 4 + 1, b * 4 + 4, 1, 100),
-        )
-        .unwrap();
-    }
-    let marker = SnapshotMetadata {
-        index: 100,
-        term: 1,
-        ..Default::default()
-    };
+    save_fours(&mut wal, 30);
+    let marker = marker(100);
     wal.save_snapshot(&marker).unwrap();
     // The process dies before it releases anything.
     let count = wal.segments().len();
@@ -223,13 +213,7 @@ fn segments_older_than_the_snapshot_are_released_after_reopening() {
 #[test]
 fn a_missing_middle_segment_is_named() {
     let (_tmp, dir, opts, mut wal) = new_wal(2048);
-    for b in 0..30u64 {
-        wal.save(
-            Some(&hs(1, 0, b * 4 + 4)),
-            &entries(b * 4 + 1, b * 4 + 4, 1, 100),
-        )
-        .unwrap();
-    }
+    save_fours(&mut wal, 30);
     let gone = wal.segments()[2];
     drop(wal);
     std::fs::remove_file(gone.path(&dir)).unwrap();
