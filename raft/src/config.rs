@@ -35,10 +35,11 @@ pub struct Config {
     /// Ticks between a leader's heartbeats.
     pub heartbeat_tick: usize,
     /// The last applied index, when restarting: entries up to it are not
-    /// handed to the application again. Leave it at 0 for a state machine
-    /// that is rebuilt at each start (raft then hands out every committed
-    /// entry after the snapshot again); set it to what a durable state
-    /// machine persisted as applied. Conf changes are entries too: raft
+    /// handed to the application again. For a state machine that is
+    /// rebuilt from the snapshot at each start, the snapshot's index (0
+    /// without one): raft then hands out every committed entry after the
+    /// snapshot again; for a durable state machine, what it persisted as
+    /// applied. Conf changes are entries too: raft
     /// does not re-apply the skipped ones to its configuration by itself.
     /// [`restart_node`](crate::node::restart_node) does it for a `Node`;
     /// with a [`RawNode`](crate::RawNode), call

@@ -367,14 +367,17 @@ where
 /// Restarts a node from the state in `storage` (etcd `RestartNode`).
 ///
 /// The configuration is the `ConfState` of the storage's
-/// [`initial_state`](Storage::initial_state), which holds as of the entry
-/// before the storage's first index (its snapshot), changed by the conf
-/// changes after it. `config.applied` decides who replays those:
+/// [`initial_state`](Storage::initial_state), which is the snapshot's,
+/// changed by the conf changes after the snapshot. `config.applied`
+/// decides who replays those:
 ///
 /// - **Volatile state machine** (rebuilt from the snapshot at each start):
-///   leave `applied` at 0. Raft hands out again every committed entry after
-///   the snapshot, and the application applies them all, calling
-///   [`Node::apply_conf_change`] for each conf change, as the first time.
+///   set `applied` to the snapshot's index (0 without one). Raft hands out
+///   again every committed entry after the snapshot, and the application
+///   applies them all, calling [`Node::apply_conf_change`] for each conf
+///   change, as the first time. (With `applied` 0, a storage that keeps
+///   entries from before its snapshot would hand those out too, conf
+///   changes the snapshot's `ConfState` already holds included.)
 /// - **Durable state machine** (it persisted its last applied index):
 ///   set `applied` to that index. Raft does not hand out the entries up to
 ///   it again, so this function re-applies the conf changes among them to

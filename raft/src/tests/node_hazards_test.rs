@@ -579,3 +579,35 @@ fn restart_volatile_state_machine_keeps_configuration() {
     assert!(st.config.learners.contains(2));
     n.stop().unwrap();
 }
+
+/// The durable recipe over a storage that keeps entries from before its
+/// snapshot (a catch-up tail): their conf changes are in the snapshot's
+/// `ConfState` already and are not applied a second time.
+#[test]
+fn reapply_skips_changes_the_snapshot_holds() {
+    let (s, applied) = group_with_learner();
+    let cs = ConfState {
+        voters: vec![1],
+        learners: vec![2],
+        ..Default::default()
+    };
+    s.write()
+        .unwrap()
+        .create_snapshot(applied, Some(cs), bytes::Bytes::new())
+        .unwrap();
+    assert_eq!(s.read().unwrap().first_index().unwrap(), 1);
+    let mut c = Config::new(1);
+    c.applied = applied;
+    let mut rn = RawNode::new(&c, s.clone(), &test_logger()).unwrap();
+    assert_eq!(
+        crate::restart::reapply_conf_changes(&mut rn, applied),
+        Ok(0)
+    );
+    let st = rn.status();
+    assert_eq!(st.config.voters.incoming().slice(), vec![1]);
+    assert_eq!(st.config.learners.slice(), vec![2]);
+    // What restart_node does: the same configuration.
+    let n = restart_node(&c, s, &test_logger()).unwrap();
+    assert_eq!(n.status().config, st.config);
+    n.stop().unwrap();
+}
