@@ -531,6 +531,16 @@ impl<S: Storage> RawNode<S> {
         self.raft.step_mut(&mut m)
     }
 
+    /// [`step`](RawNode::step) on a message the caller keeps: the node
+    /// takes from `m` what it keeps (entries, context, snapshot) and leaves
+    /// the rest, so a transport that decodes into its own buffer, or holds
+    /// received messages in a vector, hands each over without moving its
+    /// 160 bytes. What is left of `m` afterwards is unspecified.
+    pub fn step_in_place(&mut self, m: &mut Message) -> Result<()> {
+        check_step(&self.raft, m)?;
+        self.raft.step_mut(m)
+    }
+
     /// Collects the outstanding work and marks it as handed out. The
     /// `Ready` must be handled and, without async storage writes, followed
     /// by [`advance`](RawNode::advance) before the next call.

@@ -4,7 +4,7 @@
 //! index, messages and committed entries are handled in turn, and
 //! `advance_apply` at the end.
 
-use raft_workloads::{Applied, Library, Queue};
+use raft_workloads::{recipient, Applied, Library, Queue};
 use raftrs::eraftpb::{ConfState, Entry, Message};
 use raftrs::storage::MemStorage;
 use raftrs::{Config, RawNode, StateRole};
@@ -106,12 +106,10 @@ impl Library for RaftRs {
     }
 
     #[inline]
-    fn recipient(m: &Message) -> u64 {
-        m.get_to()
-    }
-
-    #[inline]
-    fn step(node: &mut RawNode<MemStorage>, m: Message) {
-        let _ = node.step(m);
+    fn deliver(nodes: &mut [RawNode<MemStorage>], batch: Vec<Message>) {
+        // raft-rs steps messages by value only.
+        for m in batch {
+            let _ = recipient(nodes, m.get_to(), Self::NAME).step(m);
+        }
     }
 }

@@ -45,11 +45,22 @@ pub trait Library {
         out: &mut Queue<Self::Message>,
         applied: &mut Applied,
     ) -> bool;
-    /// The id of `m`'s recipient.
-    fn recipient(m: &Self::Message) -> u64;
-    /// Steps `m` into `node`. Refusals (a stale message, say) are the
-    /// library's business and ignored.
-    fn step(node: &mut Self::Node, m: Self::Message);
+    /// Steps every message of `batch`, in order, into its recipient
+    /// (`nodes[id - 1]`; see [`recipient`]), the way the library lets an
+    /// application hand it received messages. Refusals (a stale message,
+    /// say) are the library's business and ignored.
+    fn deliver(nodes: &mut [Self::Node], batch: Vec<Self::Message>);
+}
+
+/// The node with id `to` among `nodes` (ids 1, 2, ...). Panics on another
+/// id: the driver made every node, so a message to any other is a bug.
+#[inline]
+pub fn recipient<'a, N>(nodes: &'a mut [N], to: u64, library: &str) -> &'a mut N {
+    let i = (to as usize).wrapping_sub(1);
+    match nodes.get_mut(i) {
+        Some(node) => node,
+        None => panic!("{library}: message to unknown node {to}"),
+    }
 }
 
 /// The one FIFO of messages in flight. It holds the message vectors of
@@ -217,13 +228,7 @@ impl<L: Library> Group<L> {
                 return;
             }
             while let Some(batch) = queue.pop_batch() {
-                for m in batch {
-                    let to = L::recipient(&m) as usize;
-                    match self.nodes.get_mut(to.wrapping_sub(1)) {
-                        Some(node) => L::step(node, m),
-                        None => panic!("{}: message to unknown node {to}", L::NAME),
-                    }
-                }
+                L::deliver(&mut self.nodes, batch);
             }
         }
     }

@@ -587,4 +587,6 @@ pub(crate) fn conf_state_contains(cs: &ConfState, id: u64) -> bool {
 #[cfg(test)]
 mod batch_append_tests;
 #[cfg(test)]
+mod step_in_place_tests;
+#[cfg(test)]
 mod tests;
