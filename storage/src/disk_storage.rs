@@ -66,8 +66,8 @@ impl DiskStorage {
         let wal_dir = dir.join(WAL_DIR);
         let snapshotter = Snapshotter::new(&dir.join(SNAP_DIR), options, logger)?;
 
-        let is_new = !Wal::exists(fs, &wal_dir)?;
-        let (wal, snapshot, contents) = if is_new {
+        let existed = Wal::exists(fs, &wal_dir)?;
+        let (wal, snapshot, contents) = if !existed {
             let wal = Wal::create(&wal_dir, options, logger)?;
             (wal, None, WalContents::default())
         } else {
@@ -85,6 +85,11 @@ impl DiskStorage {
         if let Some(s) = snapshot {
             mem.apply_snapshot(s)?;
         }
+        // A WAL that a crash left with nothing in it (created, nothing
+        // persisted yet) is as new as no WAL: the node must bootstrap.
+        let is_new = snap_index == 0
+            && contents.entries.is_empty()
+            && contents.hard_state == HardState::default();
         let last = contents.entries.last().map_or(snap_index, |e| e.index);
         let commit = contents.hard_state.commit;
         // Raft refuses to start from a commit index outside its log; say
@@ -119,9 +124,10 @@ impl DiskStorage {
         })
     }
 
-    /// True if the directory held no WAL before [`DiskStorage::open`]: the
-    /// caller bootstraps the node (`start_node`, `RawNode::bootstrap`);
-    /// false if it restarts from this storage.
+    /// True if the directory held no raft state before
+    /// [`DiskStorage::open`] (no WAL, or one that a crash left empty right
+    /// after creating it): the caller bootstraps the node (`start_node`,
+    /// `RawNode::bootstrap`); false if it restarts from this storage.
     pub fn is_new(&self) -> bool {
         self.inner.is_new
     }

@@ -491,3 +491,20 @@ fn the_metadata_given_at_creation_is_read_back() {
     assert_eq!(storage.metadata(), &Bytes::from("cluster 7, node 1"));
     assert_eq!(storage.last_index().unwrap(), 80);
 }
+
+#[test]
+fn a_directory_left_empty_by_a_crash_is_still_new() {
+    let tmp = tempfile::tempdir().unwrap();
+    let opts = options(4096);
+    // Killed right after creating its WAL, before persisting anything.
+    drop(DiskStorage::open(tmp.path(), &opts, &logger()).unwrap());
+    let storage = DiskStorage::open(tmp.path(), &opts, &logger()).unwrap();
+    assert!(storage.is_new());
+    storage
+        .persist_parts(Some(&hs(1, 0, 0)), &entries(1, 1, 1, 10), None, true)
+        .unwrap();
+    drop(storage);
+    assert!(!DiskStorage::open(tmp.path(), &opts, &logger())
+        .unwrap()
+        .is_new());
+}
