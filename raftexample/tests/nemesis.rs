@@ -235,6 +235,8 @@ async fn nemesis_kills_and_pauses_nodes_under_clients_and_the_history_is_lineari
             t0.elapsed()
         );
         tokio::time::sleep(Duration::from_millis(rng.range(1_000, 1_800))).await;
+        // A node that died of something else than the nemesis is a bug.
+        c.assert_running();
         let leader = some_leader(&c).await;
         let victim = match leader {
             Some(l) if rng.next() % 2 == 0 => l,
@@ -272,6 +274,7 @@ async fn nemesis_kills_and_pauses_nodes_under_clients_and_the_history_is_lineari
     }
 
     // Healed (every node runs): one leader, the same map everywhere.
+    c.assert_running();
     c.leader().await;
     c.converged().await;
     // A linearizable read of every key on every node joins the history.

@@ -234,6 +234,22 @@ impl Cluster {
         child.wait().expect("reap");
     }
 
+    /// Panics if a node that should run has exited by itself (a crash the
+    /// test did not cause), naming it, its exit status and its log.
+    pub fn assert_running(&mut self) {
+        for n in self.nodes.values_mut() {
+            if let Some(child) = n.child.as_mut() {
+                if let Some(st) = child.try_wait().expect("try_wait") {
+                    panic!(
+                        "node {} exited by itself with {st}; see {}",
+                        n.id,
+                        n.log.display()
+                    );
+                }
+            }
+        }
+    }
+
     /// SIGSTOP of node `id`: the process keeps its state and its sockets
     /// but does nothing until [`Cluster::resume`] (a paused leader wakes up
     /// believing it still leads).
