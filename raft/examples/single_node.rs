@@ -8,6 +8,7 @@ use etcdraft::config::Config;
 use etcdraft::eraftpb::{ConfState, EntryType};
 use etcdraft::raw_node::RawNode;
 use etcdraft::storage::{MemStorage, Storage};
+use etcdraft::StateRole;
 
 fn main() -> etcdraft::Result<()> {
     // etcd's log lines on stderr; ETCDRAFT_LOG=debug shows every step.
@@ -21,10 +22,14 @@ fn main() -> etcdraft::Result<()> {
     });
     let mut node = RawNode::new(&Config::new(1), storage, &logger)?;
 
-    // With a single voter the election needs no messages: the node votes
-    // for itself and becomes leader at once.
+    // With a single voter the election needs no messages, but it is not
+    // won at once: `campaign` makes the node a candidate that has voted
+    // for itself, and that vote counts only once the Ready that persists it
+    // has been handled (`advance`). Until then proposals are dropped.
     node.campaign()?;
+    assert_eq!(node.status().raft_state(), StateRole::Candidate);
     handle_ready(&mut node)?;
+    assert_eq!(node.status().raft_state(), StateRole::Leader);
 
     for i in 1..=5 {
         node.propose(format!("put key{i}=value{i}"))?;

@@ -25,6 +25,20 @@ pub use crate::raft_log::NO_LIMIT;
 ///
 /// The default is all zeros and off, with safe reads; `validate` refuses
 /// it (id 0), so start from [`Config::new`] instead.
+///
+/// ```
+/// use etcdraft::Config;
+///
+/// let mut config = Config::new(1);
+/// config.pre_vote = true;
+/// config.check_quorum = true;
+/// config.validate()?; // what RawNode::new checks too
+/// assert_eq!(config.election_tick, 10);
+///
+/// config.heartbeat_tick = config.election_tick; // must be shorter
+/// assert!(config.validate().is_err());
+/// # Ok::<(), etcdraft::Error>(())
+/// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Config {
     /// This node's id; neither 0 nor a local thread target.

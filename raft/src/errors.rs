@@ -4,6 +4,19 @@
 use std::fmt;
 
 /// Everything the raft core reports as an error rather than a panic.
+///
+/// ```
+/// use etcdraft::prelude::*;
+///
+/// let storage = MemStorage::new_with_conf_state(ConfState { voters: vec![1, 2, 3], ..Default::default() });
+/// let mut node = RawNode::new(&Config::new(1), storage, &discard_logger())?;
+/// // No leader yet: the proposal is dropped, and the application retries
+/// // later. The texts are etcd's.
+/// let err = node.propose(&b"x"[..]).unwrap_err();
+/// assert_eq!(err, Error::ProposalDropped);
+/// assert_eq!(err.to_string(), "raft proposal dropped");
+/// # Ok::<(), Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Error {

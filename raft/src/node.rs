@@ -61,6 +61,22 @@ const TICK_BUFFER: usize = 128;
 /// Methods without a context wait as long as the node runs; the `_ctx`
 /// variants also return [`Error::Canceled`] once the context is canceled and
 /// [`Error::DeadlineExceeded`] once its deadline passed.
+///
+/// ```
+/// use std::time::Duration;
+/// use etcdraft::prelude::*;
+/// use etcdraft::Context;
+///
+/// let voters = ConfState { voters: vec![1, 2, 3], ..Default::default() };
+/// let storage = MemStorage::new_with_conf_state(voters);
+/// let node = restart_node(&Config::new(1), storage, &discard_logger())?;
+/// // Nobody leads (the peers are not running): give up after 20 ms instead
+/// // of waiting for a leader.
+/// let ctx = Context::with_timeout(Duration::from_millis(20));
+/// assert_eq!(node.propose_ctx(&ctx, &b"x"[..]), Err(Error::DeadlineExceeded));
+/// node.stop()?;
+/// # Ok::<(), Error>(())
+/// ```
 #[derive(Clone, Debug)]
 pub struct Context {
     // Disconnected (every sender dropped) once canceled: a receive on it

@@ -37,6 +37,21 @@ use crate::util::{ents_size, is_local_msg, is_local_msg_target, is_response_msg,
 /// [`RawNode::advance`]. With async storage writes, only `messages` need be
 /// acted upon: the other fields are repeated in the `MsgStorageAppend` and
 /// `MsgStorageApply` messages to the local threads.
+///
+/// ```
+/// use etcdraft::prelude::*;
+///
+/// let storage = MemStorage::new_with_conf_state(ConfState { voters: vec![1], ..Default::default() });
+/// let mut node = RawNode::new(&Config::new(1), storage, &discard_logger())?;
+/// node.campaign()?;
+/// let rd = node.ready();
+/// // The campaign: a new term and a vote for itself, to persist (durably).
+/// assert_eq!(rd.hard_state.map(|hs| (hs.term, hs.vote)), Some((1, 1)));
+/// assert!(rd.must_sync);
+/// node.mut_store().set_hard_state(rd.hs())?;
+/// node.advance();
+/// # Ok::<(), Error>(())
+/// ```
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Ready {
     /// The volatile state (leader and role), if it changed since the last
@@ -310,6 +325,19 @@ pub fn is_empty_snap(snap: Option<&Snapshot>) -> bool {
 
 /// The result of sending a snapshot, as reported through
 /// [`RawNode::report_snapshot`] (etcd `SnapshotStatus`).
+///
+/// ```
+/// use etcdraft::prelude::*;
+///
+/// # let mut node = RawNode::new(&Config::new(1),
+/// #     MemStorage::new_with_conf_state(ConfState { voters: vec![1, 2], ..Default::default() }),
+/// #     &discard_logger())?;
+/// // After sending a MsgSnap to node 2, say whether it arrived.
+/// let delivered = false;
+/// let status = if delivered { SnapshotStatus::Finish } else { SnapshotStatus::Failure };
+/// node.report_snapshot(2, status);
+/// # Ok::<(), Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SnapshotStatus {
     /// The follower received the snapshot.
@@ -320,6 +348,18 @@ pub enum SnapshotStatus {
 
 /// A member of the initial configuration given to [`RawNode::bootstrap`]
 /// (etcd `Peer`).
+///
+/// ```
+/// use etcdraft::prelude::*;
+///
+/// // A brand new group of three, bootstrapped through the log.
+/// let peers: Vec<Peer> = (1..=3).map(|id| Peer { id, ..Default::default() }).collect();
+/// let mut node = RawNode::new(&Config::new(1), MemStorage::new(), &discard_logger())?;
+/// node.bootstrap(&peers)?;
+/// let rd = node.ready();
+/// assert_eq!(rd.entries.len(), 3); // one ConfChangeAddNode per peer
+/// # Ok::<(), Error>(())
+/// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Peer {
     /// The node's id.
@@ -368,6 +408,24 @@ impl ConfChangeApplied {
 }
 
 /// A raft node driven by the application on one thread (etcd `RawNode`).
+///
+/// See the [crate documentation](crate) for the loop that drives it, and
+/// the order in which a [`Ready`] must be handled.
+///
+/// ```
+/// use etcdraft::prelude::*;
+///
+/// let storage = MemStorage::new_with_conf_state(ConfState { voters: vec![1, 2, 3], ..Default::default() });
+/// let mut node = RawNode::new(&Config::new(1), storage, &discard_logger())?;
+/// for _ in 0..30 {
+///     node.tick(); // an election timeout passes without a leader
+/// }
+/// assert_eq!(node.status().raft_state(), StateRole::Candidate);
+/// let rd = node.ready();
+/// let to: Vec<u64> = rd.messages.iter().map(|m| m.to).collect();
+/// assert_eq!(to, [2, 3]); // vote requests, to send once rd is persisted
+/// # Ok::<(), Error>(())
+/// ```
 pub struct RawNode<S: Storage> {
     /// The state machine. Public so that tests and tools can inspect it;
     /// changing it behind the node's back breaks the `Ready` bookkeeping.

@@ -29,6 +29,28 @@ pub enum ReadOnlyOption {
 /// The answer to a read-index request (etcd `ReadState`): once the
 /// application has applied up to `index`, it may serve the read identified
 /// by `request_ctx`.
+///
+/// ```
+/// use etcdraft::prelude::*;
+///
+/// let storage = MemStorage::new_with_conf_state(ConfState { voters: vec![1], ..Default::default() });
+/// let mut node = RawNode::new(&Config::new(1), storage, &discard_logger())?;
+/// node.campaign()?;
+/// # while node.has_ready() {
+/// #     let rd = node.ready();
+/// #     node.mut_store().set_hard_state(rd.hs())?;
+/// #     node.mut_store().append(&rd.entries)?;
+/// #     node.advance();
+/// # }
+/// // A linearizable read: ask for the commit index, serve the read once the
+/// // state machine has applied up to it.
+/// node.read_index(&b"req-7"[..]);
+/// let rd = node.ready();
+/// let rs = &rd.read_states[0];
+/// assert_eq!(&rs.request_ctx[..], b"req-7");
+/// assert!(rs.index >= 1);
+/// # Ok::<(), Error>(())
+/// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ReadState {
     /// The commit index at the time the request was received.

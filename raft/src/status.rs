@@ -11,6 +11,16 @@ use crate::tracker::{Config, ProgressMap};
 
 /// The node's own state, without the per-peer progress (etcd
 /// `BasicStatus`). Cheap: it does not allocate.
+///
+/// ```
+/// use etcdraft::prelude::*;
+///
+/// let storage = MemStorage::new_with_conf_state(ConfState { voters: vec![1], ..Default::default() });
+/// let mut node = RawNode::new(&Config::new(1), storage, &discard_logger())?;
+/// let st = node.basic_status(); // cheap: no per-peer progress
+/// assert_eq!((st.id, st.term(), st.lead(), st.raft_state()), (1, 0, 0, StateRole::Follower));
+/// # Ok::<(), Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct BasicStatus {
     /// The node's id.

@@ -20,6 +20,23 @@ use crate::util::limit_size_slice;
 /// An error other than those documented below is a broken invariant to
 /// raft, which panics on it as etcd does; recovering from the failed storage
 /// is then up to the application.
+///
+/// An application's storage implements this over its own log (a disk, a
+/// database); [`MemStorage`] keeps it in memory. The trait is also
+/// implemented through `&S`, `Box`, `Rc`, `Arc`, `RwLock`, `Mutex` and
+/// `RefCell`, so a storage can be shared with a [`Node`](crate::Node)'s thread
+/// as `Arc<RwLock<S>>`.
+///
+/// ```
+/// use etcdraft::prelude::*;
+///
+/// let mut store = MemStorage::new();
+/// store.append(&[Entry { term: 1, index: 1, ..Default::default() }])?;
+/// assert_eq!((store.first_index()?, store.last_index()?), (1, 1));
+/// assert_eq!(store.term(1)?, 1);
+/// assert_eq!(store.entries(1, 2, u64::MAX)?[0].term, 1);
+/// # Ok::<(), Error>(())
+/// ```
 pub trait Storage {
     /// The persisted `HardState` and the `ConfState` of the latest snapshot.
     /// A storage that never persisted anything returns default (empty)
@@ -116,6 +133,22 @@ impl<S: Storage> Storage for RefCell<S> {
 /// It is a plain struct without a lock: reads take `&self` and writes
 /// `&mut self`. To share one with a thread that persists `Ready`s, wrap it in
 /// `Arc<RwLock<MemStorage>>`, which implements [`Storage`] too.
+///
+/// ```
+/// use etcdraft::prelude::*;
+///
+/// let mut store = MemStorage::new_with_conf_state(ConfState { voters: vec![1], ..Default::default() });
+/// let ents: Vec<Entry> = (1..=5).map(|i| Entry { term: 1, index: i, ..Default::default() }).collect();
+/// store.append(&ents)?;
+/// store.set_hard_state(HardState { term: 1, vote: 1, commit: 5 })?;
+/// // Entries up to 4 are applied: snapshot the state machine there, and
+/// // drop the log before it.
+/// store.create_snapshot(4, None, "state at 4".into())?;
+/// store.compact(4)?;
+/// assert_eq!(store.first_index()?, 5);
+/// assert_eq!(store.entries(3, 5, u64::MAX), Err(Error::Compacted));
+/// # Ok::<(), Error>(())
+/// ```
 #[derive(Clone, Debug)]
 pub struct MemStorage {
     /// The last `HardState` saved with [`MemStorage::set_hard_state`].

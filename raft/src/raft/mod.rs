@@ -35,6 +35,18 @@ use crate::tracker::ProgressTracker;
 pub use crate::config::{LOCAL_APPEND_THREAD, LOCAL_APPLY_THREAD, NONE, NO_LIMIT};
 
 /// The role of a node in the group (etcd `StateType`).
+///
+/// ```
+/// use etcdraft::prelude::*;
+///
+/// # let storage = MemStorage::new_with_conf_state(ConfState { voters: vec![1], ..Default::default() });
+/// # let node = RawNode::new(&Config::new(1), storage, &discard_logger())?;
+/// let role = node.status().raft_state();
+/// let serves_writes = role == StateRole::Leader;
+/// assert!(!serves_writes);
+/// assert_eq!(role.to_string(), "StateFollower"); // etcd's names
+/// # Ok::<(), Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum StateRole {
     /// Follows a leader (or waits for one).
