@@ -417,9 +417,14 @@ impl ConfChangeApplied {
 ///
 /// let storage = MemStorage::new_with_conf_state(ConfState { voters: vec![1, 2, 3], ..Default::default() });
 /// let mut node = RawNode::new(&Config::new(1), storage, &discard_logger())?;
-/// for _ in 0..30 {
-///     node.tick(); // an election timeout passes without a leader
+/// // Without a leader, an election timeout (10 to 20 ticks here) starts
+/// // an election.
+/// let mut ticks = 0;
+/// while node.status().raft_state() == StateRole::Follower {
+///     node.tick();
+///     ticks += 1;
 /// }
+/// assert!((10..=20).contains(&ticks), "{ticks}");
 /// assert_eq!(node.status().raft_state(), StateRole::Candidate);
 /// let rd = node.ready();
 /// let to: Vec<u64> = rd.messages.iter().map(|m| m.to).collect();
