@@ -301,6 +301,7 @@ impl Wal {
         if marker.is_none() && hard_state.is_none() && entries.is_empty() {
             return Ok(());
         }
+        self.check_follows(marker, entries)?;
         let crc = self.encoder.crc();
         if let Err(e) = self.encode_batch(marker, hard_state, entries) {
             // Nothing was written: forget the frames and the chain they made.
@@ -314,6 +315,11 @@ impl Wal {
             }
             Ok(())
         })?;
+        if let Some(m) = marker {
+            // A snapshot from a leader ahead of this log: the log now ends
+            // at it.
+            self.last_index = self.last_index.max(m.index);
+        }
         if let Some(e) = entries.last() {
             self.last_index = e.index;
         }
@@ -322,6 +328,34 @@ impl Wal {
         }
         if self.tail.offset >= self.segment_size {
             self.guard(Wal::cut)?;
+        }
+        Ok(())
+    }
+
+    /// Refuses entries that would make the log unreadable: with a gap after
+    /// what is written (or after the batch's snapshot), or not consecutive.
+    fn check_follows(
+        &self,
+        marker: Option<&SnapshotMarker>,
+        entries: &[Entry],
+    ) -> Result<(), StorageError> {
+        let Some(first) = entries.first() else {
+            return Ok(());
+        };
+        let last = marker.map_or(self.last_index, |m| self.last_index.max(m.index));
+        if first.index > last + 1 {
+            return Err(StorageError::EntryGap {
+                first: first.index,
+                last,
+            });
+        }
+        for pair in entries.windows(2) {
+            if pair[1].index != pair[0].index + 1 {
+                return Err(StorageError::EntryGap {
+                    first: pair[1].index,
+                    last: pair[0].index,
+                });
+            }
         }
         Ok(())
     }

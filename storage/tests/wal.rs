@@ -253,3 +253,37 @@ fn after_a_failed_write_every_save_is_refused() {
         .unwrap_err();
     assert!(matches!(err, StorageError::Failed { .. }), "{err}");
 }
+
+#[test]
+fn entries_that_would_leave_a_gap_are_refused_and_nothing_is_written() {
+    let (_tmp, dir, opts, mut wal) = new_wal(1 << 20);
+    wal.save(Some(&hs(1, 1, 0)), &entries(1, 3, 1, 10)).unwrap();
+    let err = wal.save(None, &entries(5, 6, 1, 10)).unwrap_err();
+    assert!(
+        matches!(err, StorageError::EntryGap { first: 5, last: 3 }),
+        "{err}"
+    );
+    let mut holes = entries(4, 6, 1, 10);
+    holes.remove(1);
+    let err = wal.save(None, &holes).unwrap_err();
+    assert!(
+        matches!(err, StorageError::EntryGap { first: 6, last: 4 }),
+        "{err}"
+    );
+    // The log is untouched and still takes the right entries.
+    wal.save(None, &entries(4, 4, 1, 10)).unwrap();
+    // After a snapshot from a leader ahead, entries follow the snapshot.
+    let mut ahead = marker(100);
+    ahead.term = 2;
+    wal.save_batch(
+        Some(&ahead),
+        Some(&hs(2, 0, 100)),
+        &entries(101, 102, 2, 10),
+        true,
+    )
+    .unwrap();
+    wal.save(None, &entries(103, 103, 2, 10)).unwrap();
+    drop(wal);
+    let (_, got) = Wal::open_at(&dir, &ahead, &opts, &logger()).unwrap();
+    assert_eq!(got.entries, entries(101, 103, 2, 10));
+}
