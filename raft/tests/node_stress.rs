@@ -4,7 +4,9 @@
 //! (persist, send, apply, advance); clients proposing on every member; and
 //! a chaos thread that drops messages, partitions members, crashes and
 //! restarts them (with a durable or a volatile state machine), removes and
-//! re-adds them, and transfers leadership.
+//! re-adds them, and transfers leadership. Members snapshot and compact
+//! their logs as they go, so lagging and re-added members catch up through
+//! snapshots, and restarts start from them.
 //!
 //! It checks: no panic and no failed node; no call blocked past its
 //! deadline (a watchdog looks at every call in flight); entries applied in
@@ -24,11 +26,12 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use crossbeam_channel::{after, bounded, select, tick, unbounded, Receiver, Sender};
 use etcdraft::eraftpb::{
-    ConfChange, ConfChangeI, ConfChangeType, ConfChangeV2, EntryType, Message,
+    ConfChange, ConfChangeI, ConfChangeType, ConfChangeV2, ConfState, EntryType, Message,
+    MessageType, Snapshot,
 };
 use etcdraft::node::{restart_node, start_node, Context, Node};
 use etcdraft::raft::StateRole;
-use etcdraft::{Config, Error, MemStorage, Peer};
+use etcdraft::{Config, Error, MemStorage, Peer, SnapshotStatus, Storage};
 use prost::Message as _;
 
 const IDS: [u64; 5] = [1, 2, 3, 4, 5];
@@ -143,17 +146,19 @@ struct NetState {
 }
 
 impl Net {
-    fn send(&self, m: Message) {
+    /// Delivers `m` unless the network loses it; says which.
+    fn send(&self, m: Message) -> bool {
         let mut st = self.state.lock().unwrap();
         if st.isolated == Some(m.from) || st.isolated == Some(m.to) {
-            return;
+            return false;
         }
         let drop = st.drop_per_mille;
         if drop > 0 && st.rng.below(1000) < drop {
-            return;
+            return false;
         }
-        if let Some(tx) = st.inboxes.get(&m.to) {
-            let _ = tx.send(m);
+        match st.inboxes.get(&m.to) {
+            Some(tx) => tx.send(m).is_ok(),
+            None => false,
         }
     }
 
@@ -180,7 +185,46 @@ struct SmState {
     applied: u64,
     log: Vec<(u64, Bytes)>,
     seen: HashSet<Bytes>,
+    /// The configuration as of `applied`, for snapshots.
+    conf_state: ConfState,
 }
+
+impl SmState {
+    /// The state machine as snapshot data: each command with its index.
+    fn encode(&self) -> Bytes {
+        let mut out = Vec::new();
+        for (i, d) in &self.log {
+            out.extend_from_slice(&i.to_le_bytes());
+            out.extend_from_slice(&(d.len() as u32).to_le_bytes());
+            out.extend_from_slice(d);
+        }
+        Bytes::from(out)
+    }
+
+    /// The state machine of a snapshot.
+    fn restore(snap: &Snapshot) -> SmState {
+        let mut st = SmState {
+            applied: snap.metadata.index,
+            conf_state: snap.metadata.conf_state.clone(),
+            ..Default::default()
+        };
+        let mut b = &snap.data[..];
+        while !b.is_empty() {
+            let i = u64::from_le_bytes(b[..8].try_into().unwrap());
+            let n = u32::from_le_bytes(b[8..12].try_into().unwrap()) as usize;
+            let d = snap.data.slice_ref(&b[12..12 + n]);
+            st.seen.insert(d.clone());
+            st.log.push((i, d));
+            b = &b[12 + n..];
+        }
+        st
+    }
+}
+
+/// A member snapshots every this many applied entries, and keeps this many
+/// entries before its snapshot for followers that lag a little.
+const SNAPSHOT_EVERY: u64 = 100;
+const CATCH_UP: u64 = 5;
 
 impl Sm {
     /// Waits until `data` is applied, or `timeout` passed.
@@ -219,6 +263,8 @@ struct Cluster {
     failures: Arc<Failures>,
     watches: Arc<Watches>,
     incarnation: AtomicU64,
+    snapshots_taken: AtomicU64,
+    snapshots_received: AtomicU64,
 }
 
 fn config(id: u64, applied: u64) -> Config {
@@ -270,13 +316,16 @@ impl Cluster {
             start_node(&config(id, 0), m.storage.clone(), &peers, &logger())
         } else {
             // The restart recipe: a durable state machine restarts at what
-            // it applied; a volatile one starts over and is handed every
-            // entry again.
+            // it applied; a volatile one starts over from the snapshot and
+            // is handed every entry after it again.
             let applied = if durable {
                 m.sm.state.lock().unwrap().applied
             } else {
-                *m.sm.state.lock().unwrap() = SmState::default();
-                0
+                let snap = m.storage.read().unwrap().snapshot().unwrap();
+                let st = SmState::restore(&snap);
+                let applied = st.applied;
+                *m.sm.state.lock().unwrap() = st;
+                applied
             };
             restart_node(&config(id, applied), m.storage.clone(), &logger())
         };
@@ -359,13 +408,31 @@ impl Cluster {
                     };
                     {
                         let mut s = m.storage.write().unwrap();
+                        if let Some(snap) = &rd.snapshot {
+                            s.apply_snapshot(snap.clone()).unwrap();
+                        }
                         if let Some(hs) = rd.hard_state {
                             s.set_hard_state(hs).unwrap();
                         }
                         s.append(&rd.entries).unwrap();
                     }
+                    if let Some(snap) = &rd.snapshot {
+                        *m.sm.state.lock().unwrap() = SmState::restore(snap);
+                        self.snapshots_received.fetch_add(1, Ordering::Relaxed);
+                    }
                     for msg in rd.messages {
-                        self.net.send(msg);
+                        let (to, snap) = (msg.to, msg.get_type() == MessageType::MsgSnap);
+                        let delivered = self.net.send(msg);
+                        if snap {
+                            // A lost snapshot must be reported, or the leader
+                            // waits for its answer for good.
+                            let status = if delivered {
+                                SnapshotStatus::Finish
+                            } else {
+                                SnapshotStatus::Failure
+                            };
+                            w.call("report_snapshot", GRACE, || node.report_snapshot(to, status));
+                        }
                     }
                     for e in &rd.committed_entries {
                         let cc = match e.get_type() {
@@ -379,7 +446,7 @@ impl Cluster {
                         };
                         if let Some(cc) = cc {
                             match w.call("apply_conf_change", GRACE, || node.apply_conf_change(&cc)) {
-                                Ok(_) => {}
+                                Ok(cs) => m.sm.state.lock().unwrap().conf_state = cs,
                                 Err(Error::Stopped) => return,
                                 Err(e) => self.failures.add(format!("member {id}: apply_conf_change: {e}")),
                             }
@@ -397,10 +464,29 @@ impl Cluster {
                         }
                     }
                     m.sm.changed.notify_all();
+                    self.snapshot_if_due(m);
                     w.call("advance", GRACE, || node.advance());
                 }
                 recv(stop) -> _ => return,
             }
+        }
+    }
+
+    /// Snapshots the state machine every [`SNAPSHOT_EVERY`] entries and
+    /// compacts the log up to [`CATCH_UP`] entries before the snapshot.
+    fn snapshot_if_due(&self, m: &Member) {
+        let st = m.sm.state.lock().unwrap();
+        let mut s = m.storage.write().unwrap();
+        let last = s.snapshot().unwrap().metadata.index;
+        if st.applied < last + SNAPSHOT_EVERY {
+            return;
+        }
+        s.create_snapshot(st.applied, Some(st.conf_state.clone()), st.encode())
+            .unwrap();
+        self.snapshots_taken.fetch_add(1, Ordering::Relaxed);
+        let compact = st.applied - CATCH_UP;
+        if compact >= s.first_index().unwrap() {
+            s.compact(compact).unwrap();
         }
     }
 
@@ -538,6 +624,8 @@ fn node_under_chaos() {
         failures: failures.clone(),
         watches: watches.clone(),
         incarnation: AtomicU64::new(0),
+        snapshots_taken: AtomicU64::new(0),
+        snapshots_received: AtomicU64::new(0),
     });
     for &id in &IDS {
         c.start(id, true, true);
@@ -728,8 +816,11 @@ fn node_under_chaos() {
     }
     watching.store(false, Ordering::Relaxed);
     watchdog.join().expect("watchdog panicked");
+    let taken = c.snapshots_taken.load(Ordering::Relaxed);
+    let received = c.snapshots_received.load(Ordering::Relaxed);
     eprintln!(
-        "node_under_chaos: {} commands applied everywhere ({} confirmed to clients), {counts:?}",
+        "node_under_chaos: {} commands applied everywhere ({} confirmed to clients), \
+         {taken} snapshots taken, {received} received, {counts:?}",
         logs[0].len(),
         confirmed.len()
     );
@@ -745,4 +836,5 @@ fn node_under_chaos() {
         counts.crashes + counts.removals + counts.partitions > 0,
         "seed {seed}: no chaos"
     );
+    assert!(taken > 0, "seed {seed}: no snapshot taken");
 }
