@@ -97,3 +97,10 @@ fn step_all(node: &Node, mut rx: mpsc::Receiver<Message>, timeout: Option<Durati
         }
     }
 }
+
+/// An inbox whose general queue the test reads itself (no node behind it).
+#[cfg(test)]
+pub(crate) fn inbox_for_test() -> (Inbox, mpsc::Receiver<Message>) {
+    let (inbox, rx) = inbox();
+    (inbox, rx.msgs)
+}

@@ -170,3 +170,83 @@ impl Transport {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    fn msg(to: u64, t: MessageType) -> Message {
+        let mut m = Message::new(t);
+        m.to = to;
+        m.from = 1;
+        m.term = 1;
+        m
+    }
+
+    fn transport(rt: &tokio::runtime::Runtime) -> (Transport, crossbeam_channel::Receiver<Report>) {
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let logger = slog::Logger::root(slog::Discard, slog::o!());
+        let t = Transport::new(1, rt.handle().clone(), tx, CancellationToken::new(), logger);
+        (t, rx)
+    }
+
+    #[test]
+    fn a_message_to_an_unknown_peer_is_reported_and_a_snapshot_failed() {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let (t, reports) = transport(&rt);
+        t.send(vec![
+            msg(7, MessageType::MsgSnap),
+            msg(8, MessageType::MsgApp),
+        ]);
+        let got: Vec<Report> = reports.try_iter().collect();
+        assert_eq!(
+            got,
+            vec![
+                Report::Snapshot { id: 7, ok: false },
+                Report::Unreachable(7),
+                Report::Unreachable(8)
+            ]
+        );
+    }
+
+    #[test]
+    fn messages_to_a_dead_peer_are_reported_and_a_live_one_gets_its_snapshot() {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let (t, reports) = transport(&rt);
+        // A port nobody listens on: bind, note it, close.
+        let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let dead_addr = dead.local_addr().unwrap().to_string();
+        drop(dead);
+        t.add_peer(2, &dead_addr);
+        t.send(vec![msg(2, MessageType::MsgSnap)]);
+        let r = reports.recv_timeout(Duration::from_secs(10)).unwrap();
+        assert_eq!(r, Report::Snapshot { id: 2, ok: false });
+        assert_eq!(
+            reports.recv_timeout(Duration::from_secs(10)).unwrap(),
+            Report::Unreachable(2)
+        );
+
+        let live = rt.block_on(TcpListener::bind("127.0.0.1:0")).unwrap();
+        let live_addr = live.local_addr().unwrap().to_string();
+        let (inbox, mut rx) = crate::inbox::inbox_for_test();
+        let t3 = Transport::new(
+            3,
+            rt.handle().clone(),
+            crossbeam_channel::unbounded().0,
+            CancellationToken::new(),
+            slog::Logger::root(slog::Discard, slog::o!()),
+        );
+        t3.serve(live, inbox);
+        t.add_peer(3, &live_addr);
+        t.send(vec![msg(3, MessageType::MsgSnap)]);
+        assert_eq!(
+            reports.recv_timeout(Duration::from_secs(10)).unwrap(),
+            Report::Snapshot { id: 3, ok: true }
+        );
+        let got =
+            rt.block_on(async { tokio::time::timeout(Duration::from_secs(10), rx.recv()).await });
+        assert_eq!(got.unwrap().unwrap().get_type(), MessageType::MsgSnap);
+    }
+}
