@@ -148,6 +148,20 @@ pub(crate) fn check_step<S: Storage>(r: &Raft<S>, m: &Message) -> Result<()> {
     if t == MessageType::MsgApp {
         check_append_slice(m)?;
     }
+    if t == MessageType::MsgHeartbeat
+        && m.commit > r.raft_log.last_index()
+        && (m.term >= r.term || m.term == 0)
+    {
+        // A correct leader caps a heartbeat's commit index at what the
+        // follower holds; one beyond the log means a lost log or a forged
+        // message, on which etcd's commitTo panics. Found by the
+        // rawnode_step fuzz target.
+        return Err(Error::Decode(format!(
+            "heartbeat commit {} is beyond the last index {}",
+            m.commit,
+            r.raft_log.last_index()
+        )));
+    }
     Ok(())
 }
 
@@ -1150,6 +1164,27 @@ mod tests {
     use crate::raft::StateRole;
     use crate::storage::MemStorage;
     use crate::tests::support::{new_test_memory_storage, test_logger, with_peers};
+
+    /// Found by the rawnode_step fuzz target: a candidate stepping a
+    /// heartbeat of its term whose commit index lies beyond its log
+    /// panicked in commitTo.
+    #[test]
+    fn heartbeat_committing_beyond_the_log_is_refused() {
+        let store = new_test_memory_storage(vec![with_peers(&[1, 2, 3])]);
+        let mut raw = RawNode::new(&Config::new(1), store, &test_logger()).unwrap();
+        raw.campaign().unwrap();
+        assert_eq!(raw.raft.state, StateRole::Candidate);
+        let mut m = Message::new(MessageType::MsgHeartbeat);
+        m.from = 2;
+        m.to = 1;
+        m.term = raw.raft.term;
+        m.commit = raw.raft.raft_log.last_index() + 3;
+        assert!(matches!(raw.step(m.clone()), Err(Error::Decode(_))));
+        // Within the log it is stepped as before.
+        m.commit = raw.raft.raft_log.last_index();
+        raw.step(m).unwrap();
+        assert_eq!(raw.raft.state, StateRole::Follower);
+    }
 
     #[test]
     fn check_ranges_names_the_first_field_beyond_the_limit() {
