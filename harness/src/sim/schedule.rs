@@ -114,23 +114,15 @@ impl Generator {
                     format!("process-{thread}-thread {id}")
                 }
                 75..=81 => {
-                    let target = match leader {
-                        Some(l) if self.rng.chance(85) => l,
-                        _ => match self.rng.pick(&up) {
-                            Some(id) => id,
-                            None => continue,
-                        },
+                    let Some(target) = self.leader_mostly(leader, &up) else {
+                        continue;
                     };
                     self.proposals += 1;
                     format!("propose {target} p{}", self.proposals)
                 }
                 82..=83 => {
-                    let target = match leader {
-                        Some(l) if self.rng.chance(85) => l,
-                        _ => match self.rng.pick(&up) {
-                            Some(id) => id,
-                            None => continue,
-                        },
+                    let Some(target) = self.leader_mostly(leader, &up) else {
+                        continue;
                     };
                     return self.conf_change(target);
                 }
@@ -203,6 +195,15 @@ impl Generator {
                 }
             };
             return Command::new(cmd);
+        }
+    }
+
+    /// Where a proposal goes: the leader, mostly, otherwise any node that
+    /// is up (`None` when none is).
+    fn leader_mostly(&mut self, leader: Option<u64>, up: &[u64]) -> Option<u64> {
+        match leader {
+            Some(l) if self.rng.chance(85) => Some(l),
+            _ => self.rng.pick(up),
         }
     }
 
