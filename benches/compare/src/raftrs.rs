@@ -4,7 +4,7 @@
 //! index, messages and committed entries are handled in turn, and
 //! `advance_apply` at the end.
 
-use raft_workloads::{recipient, Applied, Library, Queue};
+use raft_workloads::{options, recipient, Applied, Library, Queue};
 use raftrs::eraftpb::{ConfState, Entry, Message};
 use raftrs::storage::MemStorage;
 use raftrs::{Config, RawNode, StateRole};
@@ -28,10 +28,10 @@ impl Library for RaftRs {
         let cs = ConfState::from(((1..=voters).collect::<Vec<u64>>(), Vec::new()));
         let cfg = Config {
             id,
-            election_tick: 10,
-            heartbeat_tick: 1,
-            max_size_per_msg: 1 << 20,
-            max_inflight_msgs: 256,
+            election_tick: options::ELECTION_TICK,
+            heartbeat_tick: options::HEARTBEAT_TICK,
+            max_size_per_msg: options::MAX_SIZE_PER_MSG,
+            max_inflight_msgs: options::MAX_INFLIGHT_MSGS,
             pre_vote: false,
             check_quorum: false,
             batch_append,

@@ -11,6 +11,21 @@ use std::time::Instant;
 
 pub mod ours;
 
+/// The raft options every node of every workload has (benches/WORKLOADS.md),
+/// in one place so that both adapters configure the same thing. Pre-vote
+/// and check-quorum are off; everything else is the library's default,
+/// except append batching, which `WORKLOADS_BATCH_APPEND` decides.
+pub mod options {
+    /// Ticks before a follower campaigns.
+    pub const ELECTION_TICK: usize = 10;
+    /// Ticks between heartbeats.
+    pub const HEARTBEAT_TICK: usize = 1;
+    /// Largest entry bytes per append message: 1 MiB.
+    pub const MAX_SIZE_PER_MSG: u64 = 1 << 20;
+    /// Most append messages in flight per follower.
+    pub const MAX_INFLIGHT_MSGS: usize = 256;
+}
+
 /// What the driver needs of a raft library. Implementations drive the
 /// library the way its own documentation recommends; the driver never
 /// looks inside a message or a node.

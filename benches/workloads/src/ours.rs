@@ -7,7 +7,7 @@ use raft::eraftpb::{ConfState, Message};
 use raft::raw_node::RawNode;
 use raft::storage::MemStorage;
 
-use crate::{recipient, Applied, Library, Queue};
+use crate::{options, recipient, Applied, Library, Queue};
 
 /// This repository's raft.
 pub struct Ours;
@@ -24,10 +24,10 @@ impl Library for Ours {
             ..Default::default()
         };
         let mut cfg = Config::new(id);
-        cfg.election_tick = 10;
-        cfg.heartbeat_tick = 1;
-        cfg.max_size_per_msg = 1 << 20;
-        cfg.max_inflight_msgs = 256;
+        cfg.election_tick = options::ELECTION_TICK;
+        cfg.heartbeat_tick = options::HEARTBEAT_TICK;
+        cfg.max_size_per_msg = options::MAX_SIZE_PER_MSG;
+        cfg.max_inflight_msgs = options::MAX_INFLIGHT_MSGS;
         cfg.pre_vote = false;
         cfg.check_quorum = false;
         cfg.batch_append = batch_append;
