@@ -10,7 +10,7 @@ use libfuzzer_sys::fuzz_target;
 use raft::eraftpb::{
     ConfState, Entry, EntryType, Message, MessageType, Snapshot, SnapshotMetadata,
 };
-use raft::raft::StateRole;
+use raft::StateRole;
 use raft::{Config, MemStorage, RawNode};
 
 #[derive(Arbitrary, Debug)]

@@ -21,7 +21,7 @@ pub use crate::raft_log::NO_LIMIT;
 /// The parameters to start a raft node with (etcd `Config`).
 ///
 /// Storage and logger, which etcd's `Config` also holds, are passed to
-/// [`Raft::new`](crate::raft::Raft::new) beside it.
+/// [`RawNode::new`](crate::RawNode::new) and [`start_node`](crate::start_node) beside it.
 ///
 /// The default is all zeros and off, with safe reads; `validate` refuses
 /// it (id 0), so start from [`Config::new`] instead.

@@ -551,21 +551,17 @@
 //! # Layout
 //!
 //! The modules follow etcd's layering, so that each file can be read next
-//! to its Go counterpart: [`quorum`] -> [`tracker`] -> [`confchange`] -> the
-//! state machine ([`raft`], [`raft_log`], [`log_unstable`], [`read_only`])
-//! -> [`raw_node`] -> [`node`].
+//! to its Go counterpart: `quorum` -> `tracker` -> `confchange` -> the
+//! state machine (`raft`, `raft_log`, `log_unstable`, [`read_only`]) ->
+//! [`raw_node`] -> [`node`]. The inner modules are private (public with
+//! the `internals` feature, for the script harness; they promise nothing);
+//! what an application needs from them is re-exported here.
 
-pub mod confchange;
 pub mod config;
-pub mod describe;
 pub mod errors;
-pub mod log_unstable;
 pub mod logging;
 pub mod node;
 pub mod prelude;
-pub mod quorum;
-pub mod raft;
-pub mod raft_log;
 pub mod raw_node;
 pub mod read_only;
 pub mod restart;
@@ -573,8 +569,60 @@ pub mod status;
 pub mod storage;
 #[cfg(test)]
 mod tests;
+
+// The core's own modules. Their items are the implementation, not the API:
+// they change with every refactoring. The `internals` feature makes them
+// public (hidden from the docs, with no stability promise) for the script
+// harness (etcdraft-harness) and for tests that look inside; everything an
+// application needs is re-exported below.
+#[cfg(feature = "internals")]
+#[doc(hidden)]
+pub mod confchange;
+#[cfg(not(feature = "internals"))]
+#[allow(dead_code, unused_imports)]
+mod confchange;
+#[cfg(feature = "internals")]
+#[doc(hidden)]
+pub mod describe;
+#[cfg(not(feature = "internals"))]
+#[allow(dead_code, unused_imports)]
+mod describe;
+#[cfg(feature = "internals")]
+#[doc(hidden)]
+pub mod log_unstable;
+#[cfg(not(feature = "internals"))]
+#[allow(dead_code, unused_imports)]
+mod log_unstable;
+#[cfg(feature = "internals")]
+#[doc(hidden)]
+pub mod quorum;
+#[cfg(not(feature = "internals"))]
+#[allow(dead_code, unused_imports)]
+mod quorum;
+#[cfg(feature = "internals")]
+#[doc(hidden)]
+pub mod raft;
+#[cfg(not(feature = "internals"))]
+#[allow(dead_code, unused_imports)]
+mod raft;
+#[cfg(feature = "internals")]
+#[doc(hidden)]
+pub mod raft_log;
+#[cfg(not(feature = "internals"))]
+#[allow(dead_code, unused_imports)]
+mod raft_log;
+#[cfg(feature = "internals")]
+#[doc(hidden)]
 pub mod tracker;
+#[cfg(not(feature = "internals"))]
+#[allow(dead_code, unused_imports)]
+mod tracker;
+#[cfg(feature = "internals")]
+#[doc(hidden)]
 pub mod util;
+#[cfg(not(feature = "internals"))]
+#[allow(dead_code, unused_imports)]
+mod util;
 
 pub use config::{Config, LOCAL_APPEND_THREAD, LOCAL_APPLY_THREAD, NONE};
 pub use errors::{Error, Result};
@@ -590,3 +638,4 @@ pub use restart::reapply_conf_changes;
 pub use slog;
 pub use status::{BasicStatus, Status};
 pub use storage::{MemStorage, Storage};
+pub use tracker::{Inflights, Progress, ProgressMap, StateType as ProgressState};

@@ -17,6 +17,18 @@ macro_rules! fatal {
 }
 pub(crate) use fatal;
 
+/// [`fatal!`] for a panic that the application's misuse causes: the log
+/// line is etcd's text (golden files print it), and the panic message adds
+/// `$hint`, which says what the caller did wrong and what to do instead.
+macro_rules! fatal_misuse {
+    ($logger:expr, $hint:expr, $($arg:tt)+) => {{
+        let msg = format!($($arg)+);
+        slog::crit!($logger, "{}", msg);
+        panic!("{}: {}", msg, $hint)
+    }};
+}
+pub(crate) use fatal_misuse;
+
 /// Once `entries` is empty, a buffer with more capacity than this is given
 /// back to the allocator instead of being kept for reuse, so that one burst of
 /// appends does not pin its memory forever.

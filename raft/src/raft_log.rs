@@ -8,7 +8,7 @@ use slog::Logger;
 
 use crate::eraftpb::{Entry, Snapshot};
 use crate::errors::{Error, Result};
-use crate::log_unstable::{fatal, Unstable};
+use crate::log_unstable::{fatal, fatal_misuse, Unstable};
 use crate::storage::Storage;
 use crate::util::{ent_size, ents_size, limit_size_len};
 
@@ -690,8 +690,11 @@ impl<S: Storage> RaftLog<S> {
         let mut ents = match self.storage.entries(lo, cut, max_size) {
             Ok(ents) => ents,
             Err(Error::Compacted) => return Err(Error::Compacted),
-            Err(Error::Unavailable) => fatal!(
+            Err(Error::Unavailable) => fatal_misuse!(
                 self.logger,
+                "the storage no longer returns entries it was given and has \
+                 not compacted; a Storage must return every entry appended \
+                 to it until it is compacted",
                 "entries[{}:{}) is unavailable from storage",
                 lo,
                 cut
@@ -758,8 +761,13 @@ impl<S: Storage> RaftLog<S> {
     #[cold]
     #[inline(never)]
     fn slice_out_of_bounds(&self, lo: u64, hi: u64, fi: u64, last: u64) -> ! {
-        fatal!(
+        fatal_misuse!(
             self.logger,
+            "raft needs entries that the log (storage and unstable) does not \
+             hold; usually the storage lacks entries raft handed out in a \
+             Ready: persist every Ready's entries (and snapshot) to the \
+             storage before calling advance (with async storage writes, \
+             before delivering the responses of a MsgStorageAppend)",
             "slice[{},{}) out of bound [{},{}]",
             lo,
             hi,

@@ -20,7 +20,7 @@ use crate::eraftpb::{
     HardState, Message, MessageType, Snapshot,
 };
 use crate::errors::{Error, Result};
-use crate::log_unstable::fatal;
+use crate::log_unstable::{fatal, fatal_misuse};
 use crate::raft::{Raft, SoftState, StateRole};
 use crate::raft_log::{check_log_slice, EntryId};
 use crate::read_only::ReadState;
@@ -53,6 +53,7 @@ use crate::util::{ents_size, is_local_msg, is_local_msg_target, is_response_msg,
 /// # Ok::<(), Error>(())
 /// ```
 #[derive(Clone, Debug, Default, PartialEq)]
+#[non_exhaustive] // etcd adds fields to its Ready
 pub struct Ready {
     /// The volatile state (leader and role), if it changed since the last
     /// `Ready`. Need not be persisted.
@@ -446,9 +447,14 @@ impl ConfChangeApplied {
 /// # Ok::<(), Error>(())
 /// ```
 pub struct RawNode<S: Storage> {
-    /// The state machine. Public so that tests and tools can inspect it;
-    /// changing it behind the node's back breaks the `Ready` bookkeeping.
+    /// The state machine: public with the `internals` feature only, for
+    /// the script harness and white-box tests; changing it behind the
+    /// node's back breaks the `Ready` bookkeeping.
+    #[cfg(feature = "internals")]
+    #[doc(hidden)]
     pub raft: Raft<S>,
+    #[cfg(not(feature = "internals"))]
+    pub(crate) raft: Raft<S>,
     async_storage_writes: bool,
     // What the application was last told, so that `Ready` only carries
     // changes.
@@ -863,8 +869,11 @@ impl<S: Storage> RawNode<S> {
     /// local threads take its place.
     pub fn advance(&mut self) {
         if self.async_storage_writes {
-            fatal!(
+            fatal_misuse!(
                 self.raft.logger,
+                "with Config::async_storage_writes, deliver the responses \
+                 of the MsgStorageAppend and MsgStorageApply messages \
+                 (to the node or its peers) instead of calling advance",
                 "Advance must not be called when using AsyncStorageWrites"
             );
         }

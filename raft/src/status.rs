@@ -22,6 +22,7 @@ use crate::tracker::{Config, ProgressMap};
 /// # Ok::<(), Error>(())
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive] // etcd adds fields to its status
 pub struct BasicStatus {
     /// The node's id.
     pub id: u64,
@@ -81,6 +82,7 @@ impl BasicStatus {
 /// The node's state and its view of the group (etcd `Status`): the active
 /// configuration and, on the leader only, every peer's progress.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive] // etcd adds fields to its status
 pub struct Status {
     /// The node's own state.
     pub basic: BasicStatus,

@@ -30,8 +30,7 @@ use etcdraft::eraftpb::{
     MessageType, Snapshot,
 };
 use etcdraft::node::{restart_node, start_node, Context, Node};
-use etcdraft::raft::StateRole;
-use etcdraft::{Config, Error, MemStorage, Peer, SnapshotStatus, Storage};
+use etcdraft::{Config, Error, MemStorage, Peer, SnapshotStatus, StateRole, Storage};
 use prost::Message as _;
 
 const IDS: [u64; 5] = [1, 2, 3, 4, 5];

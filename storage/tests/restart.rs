@@ -15,8 +15,7 @@ use common::{logger, options};
 use etcdraft_storage::{DiskStorage, Options};
 use prost::Message as _;
 use raft::eraftpb::{ConfChange, ConfState, EntryType, Message, MessageType};
-use raft::raft::StateRole;
-use raft::{Config, Peer, RawNode, SnapshotStatus, Storage};
+use raft::{Config, Peer, RawNode, SnapshotStatus, StateRole, Storage};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 

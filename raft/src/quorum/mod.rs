@@ -109,6 +109,7 @@ impl<T: VoteLookup + ?Sized> VoteLookup for &T {
 /// The outcome of a vote (etcd `VoteResult`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(u8)]
+#[allow(clippy::enum_variant_names)] // etcd's names
 pub enum VoteResult {
     /// Neither the "yes" nor the "no" votes have reached a quorum yet; the
     /// outcome depends on votes still to come.
