@@ -7,7 +7,7 @@
 //! caller switches to the returned pair only when there was no error, so an
 //! invalid change never affects the active configuration.
 //!
-//! [`restore`] rebuilds a configuration from a
+//! `restore` rebuilds a configuration from a
 //! [`ConfState`](crate::eraftpb::ConfState) by replaying it as such changes.
 
 mod changer;
