@@ -575,54 +575,28 @@ mod tests;
 // public (hidden from the docs, with no stability promise) for the script
 // harness (etcdraft-harness) and for tests that look inside; everything an
 // application needs is re-exported below.
-#[cfg(feature = "internals")]
-#[doc(hidden)]
-pub mod confchange;
-#[cfg(not(feature = "internals"))]
-#[allow(dead_code, unused_imports)]
-mod confchange;
-#[cfg(feature = "internals")]
-#[doc(hidden)]
-pub mod describe;
-#[cfg(not(feature = "internals"))]
-#[allow(dead_code, unused_imports)]
-mod describe;
-#[cfg(feature = "internals")]
-#[doc(hidden)]
-pub mod log_unstable;
-#[cfg(not(feature = "internals"))]
-#[allow(dead_code, unused_imports)]
-mod log_unstable;
-#[cfg(feature = "internals")]
-#[doc(hidden)]
-pub mod quorum;
-#[cfg(not(feature = "internals"))]
-#[allow(dead_code, unused_imports)]
-mod quorum;
-#[cfg(feature = "internals")]
-#[doc(hidden)]
-pub mod raft;
-#[cfg(not(feature = "internals"))]
-#[allow(dead_code, unused_imports)]
-mod raft;
-#[cfg(feature = "internals")]
-#[doc(hidden)]
-pub mod raft_log;
-#[cfg(not(feature = "internals"))]
-#[allow(dead_code, unused_imports)]
-mod raft_log;
-#[cfg(feature = "internals")]
-#[doc(hidden)]
-pub mod tracker;
-#[cfg(not(feature = "internals"))]
-#[allow(dead_code, unused_imports)]
-mod tracker;
-#[cfg(feature = "internals")]
-#[doc(hidden)]
-pub mod util;
-#[cfg(not(feature = "internals"))]
-#[allow(dead_code, unused_imports)]
-mod util;
+/// Declares modules that are private, or public (hidden from the docs)
+/// with the `internals` feature.
+macro_rules! internal_mods {
+    ($($name:ident),* $(,)?) => {$(
+        #[cfg(feature = "internals")]
+        #[doc(hidden)]
+        pub mod $name;
+        #[cfg(not(feature = "internals"))]
+        #[allow(dead_code, unused_imports)]
+        mod $name;
+    )*};
+}
+internal_mods!(
+    confchange,
+    describe,
+    log_unstable,
+    quorum,
+    raft,
+    raft_log,
+    tracker,
+    util
+);
 
 pub use config::{Config, LOCAL_APPEND_THREAD, LOCAL_APPLY_THREAD, NONE};
 pub use errors::{Error, Result};
