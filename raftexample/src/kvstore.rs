@@ -1,33 +1,43 @@
-//! The replicated state: the key-value map and the peer addresses that
-//! conf changes brought in, with the encoding of both in a snapshot.
+//! The replicated state: the key-value map, the peer addresses that conf
+//! changes brought in, and the ids of removed nodes, with the encoding of
+//! all three in a snapshot.
 //!
 //! The state is volatile, as in etcd's raftexample: a restarted node
 //! rebuilds it from its newest snapshot, then by re-applying the committed
 //! entries after it. Peer addresses are part of it because the `AddNode`
 //! entry that introduced a peer may be compacted into a snapshot; a node
-//! restarted from that snapshot still needs to reach the peer.
+//! restarted from that snapshot still needs to reach the peer. Removed
+//! ids are part of it for the same reason: a node must go on telling a
+//! removed node that it was removed (etcd's `ErrMemberRemoved`) after the
+//! `RemoveNode` entry was compacted, and across restarts.
 //!
 //! Snapshot data (integers little-endian):
 //!
 //! ```text
-//! data := version:u8 (= 1) peers:u32 peer* pairs:u64 pair*
-//! peer := id:u64 addr_len:u32 addr
-//! pair := key_len:u32 key value_len:u32 value
+//! data    := version:u8 (= 2) peers:u32 peer* removed:u32 id:u64* pairs:u64 pair*
+//! peer    := id:u64 addr_len:u32 addr
+//! pair    := key_len:u32 key value_len:u32 value
 //! ```
+//!
+//! Version 1, written before removed ids were kept, is the same without
+//! the `removed` list; it is still read.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 
 use crate::command::Put;
 
-const VERSION: u8 = 1;
+const VERSION: u8 = 2;
+/// The version without the removed ids.
+const VERSION_1: u8 = 1;
 
 /// The key-value map and the known peer addresses.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct KvStore {
     map: HashMap<String, Bytes>,
     peers: BTreeMap<u64, String>,
+    removed: BTreeSet<u64>,
 }
 
 /// Why snapshot data cannot be read.
@@ -90,9 +100,22 @@ impl KvStore {
         self.peers.insert(id, addr);
     }
 
-    /// Forgets `id` after a committed `RemoveNode`.
+    /// Forgets the address of `id` and remembers the id as removed, after
+    /// a committed `RemoveNode`.
     pub fn remove_peer(&mut self, id: u64) {
         self.peers.remove(&id);
+        self.removed.insert(id);
+    }
+
+    /// Takes `id` off the removed ids, after a committed `AddNode` brought
+    /// it back.
+    pub fn readmit(&mut self, id: u64) {
+        self.removed.remove(&id);
+    }
+
+    /// The ids of the nodes removed from the cluster.
+    pub fn removed(&self) -> impl Iterator<Item = u64> + '_ {
+        self.removed.iter().copied()
     }
 
     /// The snapshot data of this state.
@@ -100,6 +123,8 @@ impl KvStore {
         let size = 1
             + 4
             + self.peers.values().map(|a| 12 + a.len()).sum::<usize>()
+            + 4
+            + 8 * self.removed.len()
             + 8
             + self
                 .map
@@ -112,6 +137,10 @@ impl KvStore {
         for (id, addr) in &self.peers {
             b.put_u64_le(*id);
             put_bytes(&mut b, addr.as_bytes());
+        }
+        b.put_u32_le(self.removed.len() as u32);
+        for id in &self.removed {
+            b.put_u64_le(*id);
         }
         b.put_u64_le(self.map.len() as u64);
         for (k, v) in &self.map {
@@ -133,13 +162,18 @@ impl KvStore {
             rest: data.clone(),
         };
         let version = r.u8()?;
-        if version != VERSION {
+        if version != VERSION && version != VERSION_1 {
             return Err(SnapshotDataError::Version(version));
         }
         for _ in 0..r.u32()? {
             let id = r.u64()?;
             let addr = r.string()?;
             st.peers.insert(id, addr);
+        }
+        if version == VERSION {
+            for _ in 0..r.u32()? {
+                st.removed.insert(r.u64()?);
+            }
         }
         for _ in 0..r.u64()? {
             let k = r.string()?;
@@ -221,6 +255,8 @@ mod tests {
         let mut st = KvStore::default();
         st.set_peer(1, "127.0.0.1:1".into());
         st.set_peer(4, "localhost:4".into());
+        st.set_peer(3, "localhost:3".into());
+        st.remove_peer(3);
         for i in 0..50u64 {
             st.apply(Put {
                 id: i,
@@ -236,7 +272,30 @@ mod tests {
         let st = sample();
         let data = st.encode();
         assert_eq!(KvStore::decode(&data).unwrap(), st);
+        assert_eq!(
+            KvStore::decode(&data)
+                .unwrap()
+                .removed()
+                .collect::<Vec<_>>(),
+            [3]
+        );
         assert_eq!(KvStore::decode(&Bytes::new()).unwrap(), KvStore::default());
+    }
+
+    #[test]
+    fn version_1_data_reads_with_no_removed_ids() {
+        let mut b = BytesMut::new();
+        b.put_u8(VERSION_1);
+        b.put_u32_le(1);
+        b.put_u64_le(2);
+        put_bytes(&mut b, b"h:2");
+        b.put_u64_le(1);
+        put_bytes(&mut b, b"k");
+        put_bytes(&mut b, b"v");
+        let st = KvStore::decode(&b.freeze()).unwrap();
+        assert_eq!(st.peer(2), Some("h:2"));
+        assert_eq!(st.get("k"), Some(Bytes::from_static(b"v")));
+        assert_eq!(st.removed().count(), 0);
     }
 
     #[test]
@@ -259,8 +318,8 @@ mod tests {
             assert!(KvStore::decode(&data.slice(..cut)).is_err(), "cut {cut}");
         }
         assert_eq!(
-            KvStore::decode(&Bytes::from_static(&[2])),
-            Err(SnapshotDataError::Version(2))
+            KvStore::decode(&Bytes::from_static(&[3])),
+            Err(SnapshotDataError::Version(3))
         );
     }
 }

@@ -170,6 +170,11 @@ pub fn start_raft(
     for (id, addr) in kv.peers() {
         transport.add_peer(id, addr);
     }
+    for id in kv.removed() {
+        transport.mark_removed(id);
+    }
+    // Its removal was applied before the restart (and compacted since).
+    let removed = kv.removed().any(|id| id == opts.id);
 
     let shared = Arc::new(Shared::new(opts.id, kv, index));
     {
@@ -218,7 +223,7 @@ pub fn start_raft(
         snapshot_index: index,
         snapshot_count: opts.snapshot_count.max(1),
         snapshot_catchup: opts.snapshot_catchup,
-        removed: false,
+        removed,
         logger: logger.clone(),
     };
     let ticker = tick(opts.tick);
@@ -269,6 +274,9 @@ impl ReadyLoop {
         reports: &Receiver<Report>,
         stop: &Receiver<()>,
     ) -> Result<Exit, LoopError> {
+        if self.removed {
+            return Ok(self.leave("its removal is in its state"));
+        }
         loop {
             select! {
                 recv(ticker) -> _ => self.node.tick(),
@@ -279,13 +287,12 @@ impl ReadyLoop {
                     };
                     self.handle(rd)?;
                     if self.removed {
-                        slog::info!(self.logger, "this node was removed from the cluster: shutting down");
-                        return Ok(Exit::Removed);
+                        return Ok(self.leave("it applied its removal"));
                     }
                 }
                 recv(reports) -> r => {
-                    if let Ok(r) = r {
-                        self.report(r, reports);
+                    if let Some(by) = r.ok().and_then(|r| self.report(r, reports)) {
+                        return Ok(self.leave(&format!("node {by} says so")));
                     }
                 }
                 recv(stop) -> _ => return Ok(Exit::Stopped),
@@ -293,10 +300,20 @@ impl ReadyLoop {
         }
     }
 
+    fn leave(&self, why: &str) -> Exit {
+        slog::info!(
+            self.logger,
+            "this node was removed from the cluster ({}): shutting down",
+            why
+        );
+        Exit::Removed
+    }
+
     // Passes delivery failures on, one unreachable report per peer for a
-    // burst of them.
-    fn report(&self, first: Report, reports: &Receiver<Report>) {
+    // burst of them. Some(peer) when a peer said this node was removed.
+    fn report(&self, first: Report, reports: &Receiver<Report>) -> Option<u64> {
         let mut unreachable = BTreeSet::new();
+        let mut removed_by = None;
         for r in std::iter::once(first).chain(reports.try_iter()) {
             match r {
                 Report::Unreachable(id) => {
@@ -310,11 +327,13 @@ impl ReadyLoop {
                     };
                     self.node.report_snapshot(id, status);
                 }
+                Report::Removed { by } => removed_by = Some(by),
             }
         }
         for id in unreachable {
             self.node.report_unreachable(id);
         }
+        removed_by
     }
 
     fn handle(&mut self, mut rd: Ready) -> Result<(), LoopError> {
@@ -382,6 +401,9 @@ impl ReadyLoop {
         );
         for (id, addr) in kv.peers() {
             self.transport.add_peer(id, addr);
+        }
+        for id in kv.removed() {
+            self.transport.mark_removed(id);
         }
         *self.shared.kv_mut() = kv;
         self.conf_state = snap.metadata.conf_state;
@@ -476,6 +498,8 @@ impl ReadyLoop {
         let id = cc.node_id;
         match cc.change_type() {
             ConfChangeType::ConfChangeAddNode | ConfChangeType::ConfChangeAddLearnerNode => {
+                kv.readmit(id);
+                self.transport.readmit(id);
                 let addr = std::str::from_utf8(&cc.context)
                     .ok()
                     .and_then(|s| s.parse::<PeerAddr>().ok());
@@ -498,7 +522,7 @@ impl ReadyLoop {
                 if id == self.shared.status().id {
                     self.removed = true;
                 } else {
-                    self.transport.remove_peer(id);
+                    self.transport.mark_removed(id);
                 }
             }
             ConfChangeType::ConfChangeUpdateNode => {}

@@ -195,3 +195,83 @@ async fn bad_requests_get_a_4xx_with_a_reason_and_sigterm_stops_cleanly() {
     let status = c.terminate(1);
     assert!(status.success(), "SIGTERM exit: {status}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_removed_node_that_missed_its_removal_is_told_and_exits_cleanly() {
+    let mut c = Cluster::start(3, &["--snapshot-count", "20"]);
+    let leader = c.leader().await;
+    let gone = (1..=3).find(|id| *id != leader).expect("a follower");
+    let others: Vec<u64> = (1..=3).filter(|id| *id != gone).collect();
+    // Down, it cannot hear the entry that removes it committed; once the
+    // others applied it, nobody sends to it any more. (Merely SIGSTOPped,
+    // it could still find the commit in a message already in its socket.)
+    assert!(c.terminate(gone).success(), "SIGTERM of node {gone}");
+    let url = format!("{}/{gone}", c.base(leader));
+    wait_for(
+        &format!("DELETE /{gone} to be applied"),
+        DEADLINE,
+        || async {
+            let a = c
+                .client
+                .request(Method::DELETE, &url, Bytes::new())
+                .await
+                .ok()?;
+            (a.status == StatusCode::NO_CONTENT).then_some(())
+        },
+    )
+    .await;
+    // Enough writes that the survivors snapshot past the removal, then
+    // restart them: what they know of it must survive both.
+    let mut i = 0;
+    let cl = &c;
+    for k in 0..60 {
+        let key = format!("after-{k}");
+        wait_for(&format!("a 204 for PUT {key}"), DEADLINE, || {
+            i += 1;
+            let base = cl.base(others[i % others.len()]);
+            let key = key.clone();
+            async move {
+                let a = cl.client.put(&base, &key, Bytes::from("v")).await.ok()?;
+                (a.status == StatusCode::NO_CONTENT).then_some(())
+            }
+        })
+        .await;
+    }
+    for &id in &others {
+        wait_for(
+            &format!("node {id} to snapshot past index 40"),
+            DEADLINE,
+            || async { (c.status_u64(id, "snapshot_index").await? >= 40).then_some(()) },
+        )
+        .await;
+    }
+    for &id in &others {
+        assert!(c.terminate(id).success(), "SIGTERM of node {id}");
+        c.spawn(id);
+    }
+    wait_for(
+        "the restarted nodes to elect a leader",
+        DEADLINE,
+        || async {
+            let l = c.status_u64(others[0], "leader").await?;
+            (others.contains(&l) && c.status_u64(others[1], "leader").await? == l).then_some(())
+        },
+    )
+    .await;
+
+    // Restarted from its own log, where its removal is not committed, it
+    // campaigns; a survivor must tell it it was removed.
+    c.spawn(gone);
+    let status = c.wait_exit(gone);
+    assert!(status.success(), "removed node {gone} exited with {status}");
+    let log = std::fs::read_to_string(&c.nodes[&gone].log).expect("log of the removed node");
+    let told = log
+        .lines()
+        .any(|l| l.contains("removed from the cluster (node ") && l.contains("says so"));
+    assert!(
+        told,
+        "node {gone} exited without being told it was removed:\n{log}"
+    );
+    let voters = c.status(others[0]).await.expect("status")["voters"].clone();
+    assert_eq!(voters, format!("{},{}", others[0], others[1]));
+}

@@ -1,13 +1,17 @@
 //! The receiving side: accepts peer connections and hands each decoded
 //! message to the [`Inbox`]. A connection that sends something other than
-//! raft messages is closed; a message for another node is dropped.
+//! raft messages is closed; a message for another node is dropped. A
+//! message from a removed node is dropped too, and the first one on a
+//! connection is answered with a "member removed" control frame.
 
-use futures_util::StreamExt;
+use futures_util::{SinkExt, StreamExt};
+use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::{TcpListener, TcpStream};
-use tokio_util::codec::FramedRead;
+use tokio_util::codec::{FramedRead, FramedWrite, LengthDelimitedCodec};
 use tokio_util::sync::CancellationToken;
 
-use super::frame;
+use super::frame::{self, Control};
+use super::Removed;
 use crate::inbox::Inbox;
 
 /// Accepts connections until canceled.
@@ -15,6 +19,7 @@ pub(super) async fn serve(
     listener: TcpListener,
     id: u64,
     inbox: Inbox,
+    removed: Removed,
     cancel: CancellationToken,
     logger: slog::Logger,
 ) {
@@ -30,6 +35,7 @@ pub(super) async fn serve(
                     id,
                     from: from.to_string(),
                     inbox: inbox.clone(),
+                    removed: removed.clone(),
                     cancel: cancel.clone(),
                     logger: logger.clone(),
                 };
@@ -49,13 +55,17 @@ struct Connection {
     id: u64,
     from: String,
     inbox: Inbox,
+    removed: Removed,
     cancel: CancellationToken,
     logger: slog::Logger,
 }
 
 impl Connection {
     async fn run(self, stream: TcpStream) {
-        let mut frames = FramedRead::new(stream, frame::codec());
+        let (read, write) = stream.into_split();
+        let mut frames = FramedRead::new(read, frame::codec());
+        // Taken when the "member removed" answer goes out: once is enough.
+        let mut answer = Some(FramedWrite::new(write, frame::codec()));
         loop {
             let next = tokio::select! {
                 _ = self.cancel.cancelled() => return,
@@ -96,9 +106,44 @@ impl Connection {
                 );
                 continue;
             }
+            if self.is_removed(m.from) {
+                if let Some(sink) = answer.take() {
+                    self.tell_removed(sink, m.from).await;
+                }
+                continue;
+            }
             if !self.inbox.deliver(m).await {
                 return;
             }
+        }
+    }
+
+    fn is_removed(&self, id: u64) -> bool {
+        self.removed
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(&id)
+    }
+
+    // Keeps reading afterwards: closing a socket with unread input resets
+    // it, which could discard the answer before the peer reads it.
+    async fn tell_removed(
+        &self,
+        mut sink: FramedWrite<OwnedWriteHalf, LengthDelimitedCodec>,
+        id: u64,
+    ) {
+        slog::info!(
+            self.logger,
+            "node {} at {} was removed from the cluster: telling it",
+            id,
+            self.from
+        );
+        let sent = tokio::select! {
+            _ = self.cancel.cancelled() => return,
+            r = sink.send(Control::MemberRemoved(id).encode()) => r,
+        };
+        if let Err(e) = sent {
+            slog::warn!(self.logger, "cannot tell node {} it was removed: {}", id, e);
         }
     }
 }

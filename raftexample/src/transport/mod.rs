@@ -8,13 +8,21 @@
 //! go to, is dropped and reported. Delivery failures come back to the Ready
 //! loop as [`Report`]s, which it turns into `report_unreachable` and
 //! `report_snapshot` calls on the node.
+//!
+//! Removed nodes: the transport knows the ids the Ready loop applied the
+//! removal of ([`Transport::mark_removed`]). A message from one of them is
+//! dropped, and the connection it came on is answered once with a "member
+//! removed" control frame (`frame`); a node that hears this about itself
+//! reports [`Report::Removed`], and its Ready loop stops as if it had
+//! applied its own removal (etcd's rafthttp answers 410 Gone, and the
+//! removed member stops on `ErrMemberRemoved`).
 
 mod frame;
 mod listener;
 mod peer;
 
-use std::collections::HashMap;
-use std::sync::Mutex;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, RwLock};
 
 use crossbeam_channel::Sender;
 use raft::eraftpb::{Message, MessageType};
@@ -42,7 +50,16 @@ pub enum Report {
         /// Whether it went out.
         ok: bool,
     },
+    /// Peer `by` answered that this node was removed from the cluster.
+    Removed {
+        /// The peer that said so.
+        by: u64,
+    },
 }
+
+/// The ids of the nodes removed from the cluster, as far as this node has
+/// applied; read by every inbound connection for every message.
+pub(crate) type Removed = Arc<RwLock<HashSet<u64>>>;
 
 /// The handle on one peer's task.
 #[derive(Debug)]
@@ -57,6 +74,7 @@ struct PeerHandle {
 pub struct Transport {
     id: u64,
     peers: Mutex<HashMap<u64, PeerHandle>>,
+    removed: Removed,
     reports: Sender<Report>,
     runtime: Handle,
     cancel: CancellationToken,
@@ -76,6 +94,7 @@ impl Transport {
         Transport {
             id,
             peers: Mutex::new(HashMap::new()),
+            removed: Removed::default(),
             reports,
             runtime,
             cancel,
@@ -89,6 +108,7 @@ impl Transport {
             listener,
             self.id,
             inbox,
+            self.removed.clone(),
             self.cancel.clone(),
             self.logger.clone(),
         ));
@@ -116,6 +136,7 @@ impl Transport {
         let cancel = self.cancel.child_token();
         let task = peer::PeerTask {
             id,
+            own_id: self.id,
             addr: addr.to_owned(),
             rx,
             reports: self.reports.clone(),
@@ -138,6 +159,23 @@ impl Transport {
         if let Some(p) = self.peers().remove(&id) {
             p.cancel.cancel();
         }
+    }
+
+    /// Stops sending to `id`, and from now on answers its messages with
+    /// "member removed".
+    pub fn mark_removed(&self, id: u64) {
+        self.remove_peer(id);
+        self.removed_ids().insert(id);
+    }
+
+    /// Accepts messages from `id` again (it was added back).
+    pub fn readmit(&self, id: u64) {
+        self.removed_ids().remove(&id);
+    }
+
+    fn removed_ids(&self) -> std::sync::RwLockWriteGuard<'_, HashSet<u64>> {
+        // A set of ids holds no invariant that a panicking holder could break.
+        self.removed.write().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Queues `msgs` for their peers without waiting; what cannot be

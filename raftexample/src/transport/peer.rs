@@ -5,18 +5,23 @@
 //! loop never waits for it (see `Transport::send`). While the peer cannot
 //! be reached, queued messages are dropped and reported, so that the queue
 //! holds no stale messages when the connection comes back.
+//!
+//! The task also reads its connection, for the control frames the peer may
+//! answer with (`frame`): "member removed" about this node is reported.
 
 use std::time::Duration;
 
 use crossbeam_channel::Sender;
-use futures_util::SinkExt;
+use futures_util::{SinkExt, StreamExt};
 use raft::eraftpb::{Message, MessageType};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
-use tokio_util::codec::FramedWrite;
+use tokio_util::codec::{FramedRead, FramedWrite, LengthDelimitedCodec};
 use tokio_util::sync::CancellationToken;
 
-use super::{frame, Report};
+use super::frame::{self, Control};
+use super::Report;
 
 /// The first reconnect delay; it doubles up to [`MAX_BACKOFF`].
 const MIN_BACKOFF: Duration = Duration::from_millis(20);
@@ -28,6 +33,8 @@ const MAX_BATCH: usize = 256;
 /// Where a peer task sends to and reports through.
 pub(super) struct PeerTask {
     pub id: u64,
+    /// This node, which a "member removed" answer must name.
+    pub own_id: u64,
     pub addr: String,
     pub rx: mpsc::Receiver<Message>,
     pub reports: Sender<Report>,
@@ -74,7 +81,12 @@ impl PeerTask {
                 );
                 was_up = true;
             }
-            if !self.pump(FramedWrite::new(stream, frame::codec())).await {
+            let (read, write) = stream.into_split();
+            let control = FramedRead::new(read, frame::codec());
+            if !self
+                .pump(FramedWrite::new(write, frame::codec()), control)
+                .await
+            {
                 return;
             }
         }
@@ -83,9 +95,13 @@ impl PeerTask {
     // Writes queued messages until the connection fails (false: stop).
     async fn pump(
         &mut self,
-        mut sink: FramedWrite<TcpStream, tokio_util::codec::LengthDelimitedCodec>,
+        mut sink: FramedWrite<OwnedWriteHalf, LengthDelimitedCodec>,
+        control: FramedRead<OwnedReadHalf, LengthDelimitedCodec>,
     ) -> bool {
         let mut batch = Vec::with_capacity(MAX_BATCH);
+        // None once the peer closed its side or sent what is not a frame;
+        // a broken connection shows on the next write.
+        let mut control = Some(control);
         loop {
             let first = tokio::select! {
                 _ = self.cancel.cancelled() => return false,
@@ -93,6 +109,13 @@ impl PeerTask {
                     Some(m) => m,
                     None => return false,
                 },
+                c = next_control(&mut control) => {
+                    match c {
+                        Some(frame) => self.control(&frame),
+                        None => control = None,
+                    }
+                    continue;
+                }
             };
             batch.push(first);
             while batch.len() < MAX_BATCH {
@@ -143,6 +166,23 @@ impl PeerTask {
         }
     }
 
+    // Acts on a control frame from the peer; strange ones are logged only.
+    fn control(&self, frame: &[u8]) {
+        match Control::decode(frame) {
+            Ok(Control::MemberRemoved(id)) if id == self.own_id => {
+                let _ = self.reports.send(Report::Removed { by: self.id });
+            }
+            Ok(Control::MemberRemoved(id)) => slog::warn!(
+                self.logger,
+                "peer {} says node {} was removed, but this is node {}: ignored",
+                self.id,
+                id,
+                self.own_id
+            ),
+            Err(e) => slog::warn!(self.logger, "peer {} sent a {}: ignored", self.id, e),
+        }
+    }
+
     // Logs the first failure of a streak and drops what is queued.
     fn down(&mut self, was_up: &mut bool, why: &str) {
         if *was_up {
@@ -188,5 +228,16 @@ impl PeerTask {
             _ = self.cancel.cancelled() => false,
             _ = tokio::time::sleep(d) => true,
         }
+    }
+}
+
+// The next control frame, or None once the connection's reading side is
+// done; pending forever after that.
+async fn next_control(
+    control: &mut Option<FramedRead<OwnedReadHalf, LengthDelimitedCodec>>,
+) -> Option<bytes::BytesMut> {
+    match control {
+        Some(c) => c.next().await.and_then(Result::ok),
+        None => std::future::pending().await,
     }
 }
