@@ -123,16 +123,7 @@ async fn add_node_4_through_a_snapshot_then_remove_node_3() {
     w.target(c.base(4));
     w.more(100, "writes with node 4 in").await;
 
-    let url = format!("{}/3", c.base(1));
-    wait_for("DELETE /3 to be applied", DEADLINE, || async {
-        let a = c
-            .client
-            .request(Method::DELETE, &url, Bytes::new())
-            .await
-            .ok()?;
-        (a.status == StatusCode::NO_CONTENT).then_some(())
-    })
-    .await;
+    c.remove_member(1, 3).await;
     let status = c.wait_exit(3);
     assert!(status.success(), "removed node 3 exited with {status}");
     w.untarget(&c.base(3));
@@ -206,20 +197,7 @@ async fn a_removed_node_that_missed_its_removal_is_told_and_exits_cleanly() {
     // others applied it, nobody sends to it any more. (Merely SIGSTOPped,
     // it could still find the commit in a message already in its socket.)
     assert!(c.terminate(gone).success(), "SIGTERM of node {gone}");
-    let url = format!("{}/{gone}", c.base(leader));
-    wait_for(
-        &format!("DELETE /{gone} to be applied"),
-        DEADLINE,
-        || async {
-            let a = c
-                .client
-                .request(Method::DELETE, &url, Bytes::new())
-                .await
-                .ok()?;
-            (a.status == StatusCode::NO_CONTENT).then_some(())
-        },
-    )
-    .await;
+    c.remove_member(leader, gone).await;
     // Enough writes that the survivors snapshot past the removal, then
     // restart them: what they know of it must survive both.
     let mut i = 0;

@@ -369,6 +369,26 @@ impl Cluster {
         .await
     }
 
+    /// DELETE /{id} on node `via` until it is applied there: a 204, or
+    /// `id` gone from `via`'s voters (the change was applied although its
+    /// answer was lost, e.g. "leader changed" when `id` led and left).
+    pub async fn remove_member(&self, via: u64, id: u64) {
+        let url = format!("{}/{id}", self.base(via));
+        wait_for(&format!("DELETE /{id} to be applied"), DEADLINE, || async {
+            let a = self
+                .client
+                .request(Method::DELETE, &url, Bytes::new())
+                .await
+                .ok()?;
+            if a.status == StatusCode::NO_CONTENT {
+                return Some(());
+            }
+            let voters = self.status(via).await?.remove("voters")?;
+            (!voters.split(',').any(|v| v == id.to_string())).then_some(())
+        })
+        .await
+    }
+
     /// PUTs until some running node acknowledges (204), trying them in turn.
     pub async fn put_anywhere(&self, key: &str, value: &str) {
         let ids = self.up();
