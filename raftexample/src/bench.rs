@@ -11,9 +11,16 @@
 //!    each PUTting a fresh value to a fresh key and waiting for its 204
 //!    before the next, for the given time after a one-second warm-up.
 //!
+//! 3. right after, the same clients GETting keys they wrote with
+//!    `?serializable=true`, which a node answers from its map without raft
+//!    or the disk: the HTTP ceiling, the most writes/s these clients could
+//!    see on this machine whatever raft did.
+//!
 //! It prints acknowledged writes/s, p50 and p99 latency of the 204s, the
-//! failed requests, and the ratio of writes/s to fdatasyncs/s: above 1,
-//! many writes share one fsync (proposer batching, then Ready batching).
+//! failed requests, the leader's WAL fsyncs over the measured time (from
+//! `wal_fsyncs` in its `/raft/status`) with the writes per fsync, the HTTP
+//! ceiling, and the ratio of writes/s to fdatasyncs/s: above 1, many
+//! writes share one fsync (proposer batching, then Ready batching).
 
 use std::fs::File;
 use std::io::Write;
@@ -69,6 +76,13 @@ pub struct Figures {
     pub p99: Duration,
     /// Requests that got no 204.
     pub failed: u64,
+    /// WAL fsyncs of the leader while the writes were measured (None if the
+    /// leader could not be asked, or changed meanwhile).
+    pub leader_fsyncs: Option<u64>,
+    /// Answered serializable GETs per second by the same clients right
+    /// after the writes: what HTTP alone costs on this machine, the ceiling
+    /// of writes/s whatever raft and the disk do.
+    pub reads_per_sec: f64,
 }
 
 /// Runs the bench and prints its figures.
@@ -102,23 +116,27 @@ fn run_in(args: &BenchArgs, dir: &Path) -> Result<Figures, BenchError> {
         .enable_all()
         .build()
         .map_err(io("start the runtime"))?;
-    let figures = rt.block_on(async {
+    let phases = rt.block_on(async {
         let client = Client::new(Duration::from_secs(30));
         nodes.wait_leader(&client).await?;
-        Ok::<_, BenchError>(drive(&client, &nodes.bases, args).await)
+        let writes = drive(&client, &nodes.bases, args, Op::Put).await;
+        let reads = drive(&client, &nodes.bases, args, Op::Get).await;
+        Ok::<_, BenchError>((writes, reads))
     });
     nodes.stop();
-    let (writes, latencies, failed) = figures?;
+    let (writes, reads) = phases?;
     let after = fdatasync_rate(&probe, Duration::from_secs(2))?;
     println!("disk after the run: {after:.0} fdatasync/s");
     let fsyncs_per_sec = (before + after) / 2.0;
     let seconds = args.seconds.max(1) as f64;
     let figures = Figures {
         fsyncs_per_sec,
-        writes_per_sec: writes as f64 / seconds,
-        p50: percentile(&latencies, 0.50),
-        p99: percentile(&latencies, 0.99),
-        failed,
+        writes_per_sec: writes.latencies.len() as f64 / seconds,
+        p50: percentile(&writes.latencies, 0.50),
+        p99: percentile(&writes.latencies, 0.99),
+        failed: writes.failed,
+        leader_fsyncs: writes.leader_fsyncs,
+        reads_per_sec: reads.latencies.len() as f64 / seconds,
     };
     println!(
         "cluster: {} clients, {}-byte values, {} s: {:.0} acknowledged writes/s, p50 {:.2} ms, p99 {:.2} ms, {} failed",
@@ -130,10 +148,26 @@ fn run_in(args: &BenchArgs, dir: &Path) -> Result<Figures, BenchError> {
         figures.p99.as_secs_f64() * 1e3,
         figures.failed
     );
+    match figures.leader_fsyncs {
+        Some(n) => println!(
+            "leader: {} WAL fsyncs ({:.0}/s): {:.1} acknowledged writes per fsync",
+            n,
+            n as f64 / seconds,
+            writes.latencies.len() as f64 / n.max(1) as f64
+        ),
+        None => println!("leader: WAL fsyncs unknown (no leader, or it changed during the run)"),
+    }
     println!(
-        "writes/s over fdatasync/s (mean of before and after, {:.0}): {:.1}x",
+        "HTTP ceiling with these clients on this machine: {:.0} requests/s (serializable GETs, p50 {:.2} ms, {} failed)",
+        figures.reads_per_sec,
+        percentile(&reads.latencies, 0.50).as_secs_f64() * 1e3,
+        reads.failed
+    );
+    println!(
+        "writes/s over fdatasync/s (mean of before and after, {:.0}): {:.1}x (the HTTP ceiling allows {:.1}x)",
         figures.fsyncs_per_sec,
-        figures.writes_per_sec / figures.fsyncs_per_sec
+        figures.writes_per_sec / figures.fsyncs_per_sec,
+        figures.reads_per_sec / figures.fsyncs_per_sec
     );
     Ok(figures)
 }
@@ -238,10 +272,28 @@ impl Drop for Nodes {
     }
 }
 
+/// What the clients do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Op {
+    /// PUT a fresh value to a fresh key.
+    Put,
+    /// GET one of the keys this client wrote, `?serializable=true`:
+    /// answered by the node from its map, without raft.
+    Get,
+}
+
+/// What one phase measured.
+struct Phase {
+    /// Latencies of the answered requests, sorted.
+    latencies: Vec<Duration>,
+    /// Requests that got no good answer.
+    failed: u64,
+    /// For writes: the leader's WAL fsyncs over the measured time.
+    leader_fsyncs: Option<u64>,
+}
+
 /// Runs the clients: one second of warm-up, then `args.seconds` measured.
-/// Returns the acknowledged writes and their latencies, and the failures,
-/// of the measured part.
-async fn drive(client: &Client, bases: &[String], args: &BenchArgs) -> (u64, Vec<Duration>, u64) {
+async fn drive(client: &Client, bases: &[String], args: &BenchArgs, op: Op) -> Phase {
     let measuring = Arc::new(AtomicBool::new(false));
     let stop = Arc::new(AtomicBool::new(false));
     let mut tasks = Vec::new();
@@ -255,15 +307,25 @@ async fn drive(client: &Client, bases: &[String], args: &BenchArgs) -> (u64, Vec
             let mut failed = 0u64;
             let mut i = 0u64;
             while !stop.load(Ordering::Relaxed) {
-                // A fresh payload per write, never a shared buffer.
-                let value = Bytes::from(vec![(i % 251) as u8; size]);
                 let start = Instant::now();
-                let res = client.put(&base, &format!("bench-{c}-{i}"), value).await;
+                let ok = match op {
+                    Op::Put => {
+                        // A fresh payload per write, never a shared buffer.
+                        let value = Bytes::from(vec![(i % 251) as u8; size]);
+                        let res = client.put(&base, &format!("bench-{c}-{i}"), value).await;
+                        matches!(res, Ok(a) if a.status == StatusCode::NO_CONTENT)
+                    }
+                    Op::Get => {
+                        let res = client.get(&base, &format!("bench-{c}-0"), true).await;
+                        matches!(res, Ok(a) if a.status == StatusCode::OK)
+                    }
+                };
                 let took = start.elapsed();
                 if measuring.load(Ordering::Relaxed) {
-                    match res {
-                        Ok(a) if a.status == StatusCode::NO_CONTENT => latencies.push(took),
-                        _ => failed += 1,
+                    if ok {
+                        latencies.push(took);
+                    } else {
+                        failed += 1;
                     }
                 }
                 i += 1;
@@ -272,20 +334,66 @@ async fn drive(client: &Client, bases: &[String], args: &BenchArgs) -> (u64, Vec
         }));
     }
     tokio::time::sleep(Duration::from_secs(1)).await;
+    let fsyncs_before = leader_fsyncs(client, bases).await;
     measuring.store(true, Ordering::Relaxed);
     tokio::time::sleep(Duration::from_secs(args.seconds.max(1))).await;
     measuring.store(false, Ordering::Relaxed);
+    let fsyncs_after = leader_fsyncs(client, bases).await;
     stop.store(true, Ordering::Relaxed);
-    let mut all = Vec::new();
+    let mut latencies = Vec::new();
     let mut failed = 0;
     for t in tasks {
         if let Ok((l, f)) = t.await {
-            all.extend(l);
+            latencies.extend(l);
             failed += f;
         }
     }
-    all.sort_unstable();
-    (all.len() as u64, all, failed)
+    latencies.sort_unstable();
+    let leader_fsyncs = match (fsyncs_before, fsyncs_after) {
+        (Some((lead, a)), Some((lead2, b))) if lead == lead2 && b >= a => Some(b - a),
+        _ => None,
+    };
+    Phase {
+        latencies,
+        failed,
+        leader_fsyncs,
+    }
+}
+
+/// The leader's id and its WAL fsync count, from the first node that names
+/// a leader in its status (node i serves `bases[i - 1]`).
+async fn leader_fsyncs(client: &Client, bases: &[String]) -> Option<(u64, u64)> {
+    let status = |base: String| async move {
+        let a = client
+            .request(Method::GET, &format!("{base}/raft/status"), Bytes::new())
+            .await
+            .ok()?;
+        let text = a.text();
+        let field = |name: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(name)?.strip_prefix('='))
+                .and_then(|v| v.parse::<u64>().ok())
+        };
+        Some((field("leader")?, field("wal_fsyncs")?))
+    };
+    for base in bases {
+        let Some((lead, _)) = status(base.clone()).await else {
+            continue;
+        };
+        let Some(leader_base) = usize::try_from(lead)
+            .ok()
+            .and_then(|l| l.checked_sub(1))
+            .and_then(|i| bases.get(i))
+        else {
+            continue;
+        };
+        if let Some((l, fsyncs)) = status(leader_base.clone()).await {
+            if l == lead {
+                return Some((lead, fsyncs));
+            }
+        }
+    }
+    None
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {

@@ -351,9 +351,11 @@ impl ReadyLoop {
             None => None,
         };
         self.storage.persist(&rd)?;
+        let wal_fsyncs = self.storage.wal_syncs();
         let mut new_leader = None;
         {
             let mut st = self.shared.status();
+            st.wal_fsyncs = wal_fsyncs;
             if let Some(ss) = rd.soft_state.as_ref().filter(|ss| ss.lead != st.leader) {
                 st.leader = ss.lead;
                 new_leader = Some(ss.lead);

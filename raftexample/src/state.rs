@@ -47,6 +47,10 @@ pub struct NodeStatus {
     pub snapshot_index: u64,
     /// Snapshots received from a leader since this process started.
     pub snapshots_installed: u64,
+    /// WAL fsyncs since this process started (one per Ready that must be
+    /// synced): acknowledged writes over this tell how many writes share
+    /// one fsync.
+    pub wal_fsyncs: u64,
     /// The configuration after the last applied conf change.
     pub conf_state: ConfState,
 }
@@ -72,6 +76,7 @@ impl fmt::Display for NodeStatus {
         writeln!(f, "commit={}", self.commit)?;
         writeln!(f, "snapshot_index={}", self.snapshot_index)?;
         writeln!(f, "snapshots_installed={}", self.snapshots_installed)?;
+        writeln!(f, "wal_fsyncs={}", self.wal_fsyncs)?;
         writeln!(f, "voters={}", ids(&self.conf_state.voters))?;
         writeln!(f, "learners={}", ids(&self.conf_state.learners))
     }

@@ -11,6 +11,10 @@ use hyper::{Method, StatusCode};
 async fn thousand_puts_over_three_nodes_read_back_everywhere() {
     let c = Cluster::start(3, &[]);
     c.leader().await;
+    let mut fsyncs = Vec::new();
+    for id in 1..=3 {
+        fsyncs.push(c.status_u64(id, "wal_fsyncs").await.expect("wal_fsyncs"));
+    }
     // 200 keys written 5 times each, in order per key, each write to the
     // next node: 1,000 PUTs; every node must serve the last values.
     let mut tasks = Vec::new();
@@ -53,6 +57,11 @@ async fn thousand_puts_over_three_nodes_read_back_everywhere() {
         total += t.await.expect("writer");
     }
     assert_eq!(total, 1000);
+    // Every node made the writes durable: its fsync count went up.
+    for id in 1..=3u64 {
+        let now = c.status_u64(id, "wal_fsyncs").await.expect("wal_fsyncs");
+        assert!(now > fsyncs[id as usize - 1], "node {id}: wal_fsyncs {now}");
+    }
     for id in 1..=3 {
         for k in 0..200 {
             let a = c

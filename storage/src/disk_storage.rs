@@ -305,6 +305,12 @@ impl DiskStorage {
         self.mem_read().hard_state()
     }
 
+    /// How many WAL batches were fsynced since the storage was opened (see
+    /// [`Wal::syncs`]).
+    pub fn wal_syncs(&self) -> u64 {
+        self.disk().wal.syncs()
+    }
+
     fn disk(&self) -> MutexGuard<'_, Disk> {
         // A panic while writing leaves the WAL in an unknown state: that is
         // a broken invariant, not something to go on from.

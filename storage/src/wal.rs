@@ -49,6 +49,8 @@ pub struct Wal {
     last_index: u64,
     /// The last hard state written, repeated at the head of each new segment.
     hard_state: HardState,
+    /// The batches fsynced since the log was opened.
+    syncs: u64,
     failed: bool,
     logger: slog::Logger,
     _lock: DirLock,
@@ -109,6 +111,7 @@ impl Wal {
             encoder,
             last_index: 0,
             hard_state: HardState::default(),
+            syncs: 0,
             failed: false,
             logger: logger.clone(),
             _lock: lock,
@@ -253,6 +256,7 @@ impl Wal {
             encoder: Encoder::new(end.crc),
             last_index,
             hard_state,
+            syncs: 0,
             failed: false,
             logger: logger.clone(),
             _lock: lock,
@@ -312,6 +316,7 @@ impl Wal {
             wal.tail.append(wal.encoder.bytes())?;
             if sync {
                 wal.tail.sync()?;
+                wal.syncs += 1;
             }
             Ok(())
         })?;
@@ -457,6 +462,14 @@ impl Wal {
     /// The last hard state written.
     pub fn hard_state(&self) -> HardState {
         self.hard_state
+    }
+
+    /// How many batches were fsynced since the log was opened (one per
+    /// synced [`Wal::save_batch`]; a Ready that must sync costs one). For
+    /// operators and benchmarks: writes per fsync tell how well batching
+    /// works.
+    pub fn syncs(&self) -> u64 {
+        self.syncs
     }
 
     /// The segment being written, and the offset in it where the next batch

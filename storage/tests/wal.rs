@@ -287,3 +287,18 @@ fn entries_that_would_leave_a_gap_are_refused_and_nothing_is_written() {
     let (_, got) = Wal::open_at(&dir, &ahead, &opts, &logger()).unwrap();
     assert_eq!(got.entries, entries(101, 103, 2, 10));
 }
+
+#[test]
+fn synced_batches_are_counted_and_unsynced_or_empty_ones_are_not() {
+    let (_tmp, _dir, _opts, mut wal) = new_wal(1 << 20);
+    assert_eq!(wal.syncs(), 0);
+    save_fours(&mut wal, 3);
+    assert_eq!(wal.syncs(), 3);
+    wal.save_batch(None, Some(&hs(1, 0, 12)), &entries(13, 14, 1, 10), false)
+        .unwrap();
+    // Nothing to write: nothing to sync.
+    wal.save(None, &[]).unwrap();
+    assert_eq!(wal.syncs(), 3);
+    wal.save_snapshot(&marker(12)).unwrap();
+    assert_eq!(wal.syncs(), 4);
+}
