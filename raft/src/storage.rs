@@ -12,7 +12,10 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use crate::eraftpb::{ConfState, Entry, HardState, Snapshot};
 use crate::errors::{Error, Result};
-use crate::util::limit_size_slice;
+
+mod stored_log;
+
+use stored_log::StoredLog;
 
 /// What raft needs from the application's stable storage: the persisted
 /// state, the stable log entries and the latest snapshot.
@@ -149,28 +152,19 @@ impl<S: Storage> Storage for RefCell<S> {
 /// assert_eq!(store.entries(3, 5, u64::MAX), Err(Error::Compacted));
 /// # Ok::<(), Error>(())
 /// ```
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct MemStorage {
     /// The last `HardState` saved with [`MemStorage::set_hard_state`].
     pub(crate) hard_state: HardState,
     /// The latest snapshot; its metadata also carries the `ConfState`
     /// returned by `initial_state`.
     pub(crate) snapshot: Snapshot,
-    /// `ents[i]` is at log index `ents[0].index + i`. `ents[0]` is a dummy
-    /// that only keeps the index and term of the last compacted entry (or of
-    /// the snapshot), so that `term()` can answer for it.
-    pub(crate) ents: Vec<Entry>,
-}
-
-impl Default for MemStorage {
-    fn default() -> MemStorage {
-        MemStorage {
-            hard_state: HardState::default(),
-            snapshot: Snapshot::default(),
-            // A fresh log starts with a dummy entry at index 0, term 0.
-            ents: vec![Entry::default()],
-        }
-    }
+    /// The entries, after a dummy that only keeps the index and term of the
+    /// last compacted entry (or of the snapshot), so that `term()` can
+    /// answer for it (a fresh log has only a dummy at index 0, term 0).
+    /// Stored compactly (32 bytes an entry rather than 56), and rebuilt when
+    /// read.
+    log: StoredLog,
 }
 
 impl MemStorage {
@@ -199,10 +193,31 @@ impl MemStorage {
         self.hard_state
     }
 
+    /// A storage whose log is `ents`, the first of which is the dummy
+    /// entry marking the compaction point (only its index and term are
+    /// kept): the layout of etcd's `MemoryStorage.ents`, which etcd's tests
+    /// set directly. `ents` must be consecutive.
+    #[cfg(test)]
+    pub(crate) fn with_entries(ents: &[Entry]) -> MemStorage {
+        let mut s = MemStorage::new();
+        if let Some((dummy, rest)) = ents.split_first() {
+            s.log = StoredLog::new(dummy.index, dummy.term);
+            s.log.truncate_and_append(rest);
+        }
+        s
+    }
+
+    /// The whole log, dummy entry first, as [`MemStorage::with_entries`]
+    /// takes it: for tests that check what the storage holds.
+    #[cfg(test)]
+    pub(crate) fn stored_entries(&self) -> Vec<Entry> {
+        self.log.to_entries()
+    }
+
     /// The index of the dummy entry, i.e. of the last compacted entry.
     #[inline]
     fn offset(&self) -> u64 {
-        self.ents[0].index
+        self.log.offset()
     }
 
     #[inline]
@@ -212,7 +227,7 @@ impl MemStorage {
 
     #[inline]
     fn last(&self) -> u64 {
-        self.offset() + self.ents.len() as u64 - 1
+        self.log.last_index()
     }
 
     /// Overwrites the whole content with `snap`: the log is reset to just the
@@ -227,12 +242,7 @@ impl MemStorage {
         if ms_index != 0 && ms_index >= snap_index {
             return Err(Error::SnapOutOfDate);
         }
-        self.ents.clear();
-        self.ents.push(Entry {
-            term: snap.metadata.term,
-            index: snap.metadata.index,
-            ..Default::default()
-        });
+        self.log = StoredLog::new(snap.metadata.index, snap.metadata.term);
         self.snapshot = snap;
         Ok(())
     }
@@ -252,12 +262,12 @@ impl MemStorage {
         if i <= self.snapshot.metadata.index {
             return Err(Error::SnapOutOfDate);
         }
-        let offset = self.offset();
         if i > self.last() {
             panic!("snapshot {} is out of bound lastindex({})", i, self.last());
         }
+        // i is above the snapshot's index, hence at or above the dummy's.
         self.snapshot.metadata.index = i;
-        self.snapshot.metadata.term = self.ents[(i - offset) as usize].term;
+        self.snapshot.metadata.term = self.log.term(i);
         if let Some(cs) = cs {
             self.snapshot.metadata.conf_state = cs;
         }
@@ -283,13 +293,9 @@ impl MemStorage {
                 self.last()
             );
         }
-        let i = (compact_index - offset) as usize;
-        // The entry at compact_index becomes the new dummy: keep its position,
-        // drop its payload.
-        self.ents.drain(..i);
-        let dummy = &mut self.ents[0];
-        dummy.data = bytes::Bytes::new();
-        dummy.entry_type = None;
+        // The entry at compact_index becomes the new dummy: keep its position
+        // and term, drop its payload.
+        self.log.compact_to(compact_index);
         Ok(())
     }
 
@@ -312,19 +318,16 @@ impl MemStorage {
         } else {
             entries
         };
-        let offset = entries[0].index - self.offset();
-        let len = self.ents.len() as u64;
-        if len < offset {
+        if entries[0].index > self.last() + 1 {
             panic!(
                 "missing log entry [last: {}, append at: {}]",
                 self.last(),
                 entries[0].index
             );
         }
-        // Overwrite from the first new index on (a no-op truncation for a
-        // plain append at the end).
-        self.ents.truncate(offset as usize);
-        self.ents.extend_from_slice(entries);
+        // Overwrite from the first new index on (no truncation for a plain
+        // append at the end).
+        self.log.truncate_and_append(entries);
         Ok(())
     }
 }
@@ -347,11 +350,10 @@ impl Storage for MemStorage {
             );
         }
         // Only the dummy entry is there.
-        if self.ents.len() == 1 {
+        if self.log.is_empty() {
             return Err(Error::Unavailable);
         }
-        let ents = &self.ents[(lo - offset) as usize..(hi - offset) as usize];
-        Ok(limit_size_slice(ents, max_size).to_vec())
+        Ok(self.log.entries(lo, hi, max_size))
     }
 
     #[inline]
@@ -360,10 +362,10 @@ impl Storage for MemStorage {
         if i < offset {
             return Err(Error::Compacted);
         }
-        match self.ents.get((i - offset) as usize) {
-            Some(e) => Ok(e.term),
-            None => Err(Error::Unavailable),
+        if i > self.last() {
+            return Err(Error::Unavailable);
         }
+        Ok(self.log.term(i))
     }
 
     #[inline]

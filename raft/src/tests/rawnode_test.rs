@@ -557,8 +557,11 @@ fn test_raw_node_start() {
         ..Default::default()
     };
 
-    let mut storage = MemStorage::new();
-    storage.ents[0].index = 1;
+    // A fresh storage whose dummy entry is at index 1 (term 0).
+    let mut storage = mem_storage_with_ents(vec![Entry {
+        index: 1,
+        ..Default::default()
+    }]);
 
     // A prototype of bootstrapping without fake conf changes: the ConfState
     // is persisted at an index that log position 1 cannot reach, so that
@@ -720,22 +723,27 @@ fn test_raw_node_commit_pagination_after_restart() {
         commit: 10,
     };
 
-    s.0.hard_state = persisted_hard_state;
-    s.0.ents = Vec::with_capacity(11);
+    // etcd's test sets the entries as the whole log, so entry 1 plays the
+    // dummy (the compaction point).
+    let mut ents = Vec::with_capacity(11);
     let mut size = 0u64;
     for i in 0..10 {
         let ent = new_entry_with_data(i + 1, 1, b"a");
         size += ent.encoded_len() as u64;
-        s.0.ents.push(ent);
+        ents.push(ent);
     }
 
     let mut cfg = new_test_config(1, 10, 1);
     // A limit that tells raft not to include the last committed entry in
     // the first committed entries; the storage ignores it and returns it
     // anyway (which is how the commit index ended up at 10).
-    cfg.max_size_per_msg = size - s.0.ents.last().unwrap().encoded_len() as u64 - 1;
+    cfg.max_size_per_msg = size - ents.last().unwrap().encoded_len() as u64 - 1;
 
-    s.0.ents.push(new_entry_with_data(11, 1, b"boom"));
+    ents.push(new_entry_with_data(11, 1, b"boom"));
+    let conf_state = s.0.snapshot.metadata.conf_state.clone();
+    s.0 = mem_storage_with_ents(ents);
+    s.0.snapshot.metadata.conf_state = conf_state;
+    s.0.hard_state = persisted_hard_state;
 
     let mut raw_node = RawNode::new(&cfg, s, &test_logger()).unwrap();
 

@@ -100,9 +100,10 @@ fn test_storage_compact() {
     for (i, want, windex, wterm, wlen) in cases {
         let mut s = mem_storage_with_ents(ents.clone());
         assert_eq!(s.compact(i), want, "compact({i})");
-        assert_eq!(s.ents[0].index, windex, "compact({i})");
-        assert_eq!(s.ents[0].term, wterm, "compact({i})");
-        assert_eq!(s.ents.len(), wlen, "compact({i})");
+        let stored = s.stored_entries();
+        assert_eq!(stored[0].index, windex, "compact({i})");
+        assert_eq!(stored[0].term, wterm, "compact({i})");
+        assert_eq!(stored.len(), wlen, "compact({i})");
     }
 }
 
@@ -151,7 +152,7 @@ fn test_storage_append() {
     for (i, (entries, want)) in cases.into_iter().enumerate() {
         let mut s = mem_storage_with_ents(ents.clone());
         assert_eq!(s.append(&entries), Ok(()), "#{i}");
-        assert_eq!(s.ents, want, "#{i}");
+        assert_eq!(s.stored_entries(), want, "#{i}");
     }
 }
 

@@ -134,9 +134,7 @@ pub fn new_test_memory_storage(opts: Vec<StorageOpt>) -> MemStorage {
 /// A storage holding exactly `ents` (etcd's `&MemoryStorage{ents: ents}`
 /// literal): `ents[0]` is the dummy entry marking the compaction point.
 pub fn mem_storage_with_ents(ents: Vec<Entry>) -> MemStorage {
-    let mut s = MemStorage::new();
-    s.ents = ents;
-    s
+    MemStorage::with_entries(&ents)
 }
 
 /// etcd's `newTestRawNode`: a `RawNode` over any storage (a plain
