@@ -31,10 +31,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use hyper::{Method, StatusCode};
+use hyper::Method;
 
 use crate::cli::BenchArgs;
 use crate::client::Client;
+use crate::lean_client::Connection;
+
+/// How long a bench client waits for one answer.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Why the bench could not run.
 #[derive(Debug, thiserror::Error)]
@@ -298,26 +302,45 @@ async fn drive(client: &Client, bases: &[String], args: &BenchArgs, op: Op) -> P
     let stop = Arc::new(AtomicBool::new(false));
     let mut tasks = Vec::new();
     for c in 0..args.clients.max(1) {
-        let client = client.clone();
         let base = bases[c % bases.len()].clone();
         let (measuring, stop) = (measuring.clone(), stop.clone());
         let size = args.value_size;
         tasks.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
             let mut failed = 0u64;
+            let mut conn: Option<Connection> = None;
             let mut i = 0u64;
+            let mut value = vec![0u8; size];
             while !stop.load(Ordering::Relaxed) {
                 let start = Instant::now();
-                let ok = match op {
-                    Op::Put => {
-                        // A fresh payload per write, never a shared buffer.
-                        let value = Bytes::from(vec![(i % 251) as u8; size]);
-                        let res = client.put(&base, &format!("bench-{c}-{i}"), value).await;
-                        matches!(res, Ok(a) if a.status == StatusCode::NO_CONTENT)
+                let ok = match conn.as_mut() {
+                    Some(cn) => {
+                        let (method, path, want) = match op {
+                            // A fresh value for a fresh key each time.
+                            Op::Put => {
+                                value.fill((i % 251) as u8);
+                                ("PUT", format!("/bench-{c}-{i}"), 204)
+                            }
+                            Op::Get => ("GET", format!("/bench-{c}-0?serializable=true"), 200),
+                        };
+                        let body = if op == Op::Put { &value[..] } else { &[][..] };
+                        let res =
+                            tokio::time::timeout(REQUEST_TIMEOUT, cn.request(method, &path, body))
+                                .await;
+                        match res {
+                            Ok(Ok(a)) => a.status == want,
+                            _ => {
+                                conn = None;
+                                false
+                            }
+                        }
                     }
-                    Op::Get => {
-                        let res = client.get(&base, &format!("bench-{c}-0"), true).await;
-                        matches!(res, Ok(a) if a.status == StatusCode::OK)
+                    None => {
+                        match Connection::connect(&base).await {
+                            Ok(cn) => conn = Some(cn),
+                            Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
+                        }
+                        continue;
                     }
                 };
                 let took = start.elapsed();

@@ -16,7 +16,8 @@
 //!
 //! The durable log and snapshots are `etcdraft_storage::DiskStorage`.
 //! - [`cluster`], [`bench`](mod@bench), [`client`]: the demo cluster, the
-//!   benchmark, and the small HTTP client they and the tests use.
+//!   benchmark, and the small HTTP client they and the tests use;
+//!   [`lean_client`]: the bench clients' cheaper HTTP/1.1 connection.
 
 pub mod bench;
 pub mod cli;
@@ -26,6 +27,7 @@ pub mod command;
 pub mod http;
 pub mod inbox;
 pub mod kvstore;
+pub mod lean_client;
 pub mod logger;
 pub mod proposer;
 pub mod raft_node;
