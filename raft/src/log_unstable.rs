@@ -47,8 +47,9 @@ const SHRINK_CAPACITY: usize = 1024;
 /// [`Storage`]: crate::storage::Storage
 #[derive(Clone, Debug)]
 pub struct Unstable {
-    /// The incoming snapshot, if any.
-    pub snapshot: Option<Snapshot>,
+    /// The incoming snapshot, if any. Boxed: it is rare, and inline it
+    /// would make every node (idle ones included) 144 bytes larger.
+    pub snapshot: Option<Box<Snapshot>>,
     /// The entries not yet written to storage.
     pub entries: Vec<Entry>,
     /// The index of `entries[0]`.
@@ -59,20 +60,21 @@ pub struct Unstable {
     /// `entries[..offset_in_progress - offset]` is under way. Invariant:
     /// `offset <= offset_in_progress`.
     pub offset_in_progress: u64,
-    /// Where this log reports what it does.
-    pub logger: Logger,
 }
 
 impl Unstable {
     /// An empty unstable log whose next entry will be at `offset`.
-    pub fn new(offset: u64, logger: Logger) -> Unstable {
+    ///
+    /// It keeps no logger: the methods that log take the owning
+    /// [`RaftLog`](crate::raft_log::RaftLog)'s, so that a node holds one
+    /// logger, not one per layer.
+    pub fn new(offset: u64) -> Unstable {
         Unstable {
             snapshot: None,
             entries: Vec::new(),
             offset,
             snapshot_in_progress: false,
             offset_in_progress: offset,
-            logger,
         }
     }
 
@@ -120,7 +122,7 @@ impl Unstable {
         if self.snapshot_in_progress {
             return None;
         }
-        self.snapshot.as_ref()
+        self.snapshot.as_deref()
     }
 
     /// Records that the current entries and snapshot were handed out for
@@ -140,12 +142,12 @@ impl Unstable {
     /// them from this log.
     ///
     /// Only to be called when the caller knows that no in-progress append can
-    /// overwrite those entries any more.
-    pub fn stable_to(&mut self, id: EntryId) {
+    /// overwrite those entries any more. What is ignored is logged to `logger`.
+    pub fn stable_to(&mut self, id: EntryId, logger: &Logger) {
         let Some(gt) = self.maybe_term(id.index) else {
             // The entry is not here (any more). Nothing to do.
             slog::info!(
-                self.logger,
+                logger,
                 "entry at index {} missing from unstable log; ignoring",
                 id.index
             );
@@ -154,7 +156,7 @@ impl Unstable {
         if id.index < self.offset {
             // That is the snapshot's index, not an entry's.
             slog::info!(
-                self.logger,
+                logger,
                 "entry at index {} matched unstable snapshot; ignoring",
                 id.index
             );
@@ -164,7 +166,7 @@ impl Unstable {
             // The unstable log was (partly) replaced between the start of the
             // write and its completion; the written entry is not ours.
             slog::info!(
-                self.logger,
+                logger,
                 "entry at (index,term)=({},{}) mismatched with entry at ({},{}) in unstable log; ignoring",
                 id.index,
                 id.term,
@@ -203,7 +205,7 @@ impl Unstable {
         self.offset = s.metadata.index + 1;
         self.offset_in_progress = self.offset;
         self.entries.clear();
-        self.snapshot = Some(s);
+        self.snapshot = Some(Box::new(s));
         self.snapshot_in_progress = false;
     }
 
@@ -215,8 +217,9 @@ impl Unstable {
     }
 
     /// Appends `ents`, first truncating the log at `ents[0].index` if it
-    /// reaches that far. `ents` must be consecutive.
-    pub fn truncate_and_append(&mut self, mut ents: Vec<Entry>) {
+    /// reaches that far. `ents` must be consecutive. Truncations are logged
+    /// to `logger`.
+    pub fn truncate_and_append(&mut self, mut ents: Vec<Entry>, logger: &Logger) {
         let Some(first) = ents.first() else {
             return;
         };
@@ -236,7 +239,7 @@ impl Unstable {
             }
         } else if from_index <= self.offset {
             slog::info!(
-                self.logger,
+                logger,
                 "replace the unstable entries from index {}",
                 from_index
             );
@@ -247,12 +250,12 @@ impl Unstable {
             self.offset_in_progress = self.offset;
         } else {
             slog::info!(
-                self.logger,
+                logger,
                 "truncate the unstable entries before index {}",
                 from_index
             );
             // Keep [offset, from_index), then append.
-            self.must_check_out_of_bounds(self.offset, from_index);
+            self.must_check_out_of_bounds(self.offset, from_index, logger);
             self.entries.truncate((from_index - self.offset) as usize);
             self.entries.append(&mut ents);
             // Only the in-progress entries before from_index are still in
@@ -262,31 +265,32 @@ impl Unstable {
     }
 
     /// The entries of `[lo, hi)`, all of which must be in this log (else
-    /// this panics).
+    /// this panics, after logging to `logger`).
     #[inline]
-    pub fn slice(&self, lo: u64, hi: u64) -> &[Entry] {
-        self.must_check_out_of_bounds(lo, hi);
+    pub fn slice(&self, lo: u64, hi: u64, logger: &Logger) -> &[Entry] {
+        self.must_check_out_of_bounds(lo, hi, logger);
         &self.entries[(lo - self.offset) as usize..(hi - self.offset) as usize]
     }
 
-    /// Panics unless `offset <= lo <= hi <= offset + len(entries)`.
+    /// Panics unless `offset <= lo <= hi <= offset + len(entries)`, after
+    /// logging to `logger`.
     #[inline]
-    pub fn must_check_out_of_bounds(&self, lo: u64, hi: u64) {
+    pub fn must_check_out_of_bounds(&self, lo: u64, hi: u64, logger: &Logger) {
         // The check inlines (every append the leader sends slices this
         // log); the panics, never reached in a sound node, stay out of line.
         if lo > hi || lo < self.offset || hi > self.offset + self.entries.len() as u64 {
-            self.out_of_bounds(lo, hi);
+            self.out_of_bounds(lo, hi, logger);
         }
     }
 
     #[cold]
     #[inline(never)]
-    fn out_of_bounds(&self, lo: u64, hi: u64) -> ! {
+    fn out_of_bounds(&self, lo: u64, hi: u64, logger: &Logger) -> ! {
         if lo > hi {
-            fatal!(self.logger, "invalid unstable.slice {} > {}", lo, hi);
+            fatal!(logger, "invalid unstable.slice {} > {}", lo, hi);
         }
         fatal!(
-            self.logger,
+            logger,
             "unstable.slice[{},{}) out of bound [{},{}]",
             lo,
             hi,

@@ -438,7 +438,7 @@ impl Node {
         let (done_tx, done) = bounded::<()>(0);
         let failure = Arc::new(OnceLock::new());
         let id = rn.raft.id;
-        let logger = rn.raft.logger.clone();
+        let logger = rn.raft.raft_log.logger.clone();
         let chans = Loop {
             propc,
             recvc,
@@ -895,7 +895,7 @@ impl Loop {
                 if r.has_leader() {
                     if lead == NONE {
                         slog::info!(
-                            r.logger,
+                            r.raft_log.logger,
                             "raft.node: {:x} elected leader {:x} at term {}",
                             r.id,
                             r.lead,
@@ -903,7 +903,7 @@ impl Loop {
                         );
                     } else {
                         slog::info!(
-                            r.logger,
+                            r.raft_log.logger,
                             "raft.node: {:x} changed leader from {:x} to {:x} at term {}",
                             r.id,
                             lead,
@@ -914,7 +914,7 @@ impl Loop {
                     prop_armed = true;
                 } else {
                     slog::info!(
-                        r.logger,
+                        r.raft_log.logger,
                         "raft.node: {:x} lost leader {:x} at term {}",
                         r.id,
                         lead,

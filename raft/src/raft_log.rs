@@ -190,7 +190,7 @@ impl<S: Storage> RaftLog<S> {
         let last_index = storage.last_index().unwrap_or_else(|e| panic!("{}", e));
         RaftLog {
             storage,
-            unstable: Unstable::new(last_index + 1, logger.clone()),
+            unstable: Unstable::new(last_index + 1),
             // Committed and applied as of the last compaction.
             committed: first_index - 1,
             applying: first_index - 1,
@@ -260,7 +260,7 @@ impl<S: Storage> RaftLog<S> {
                 self.committed
             );
         }
-        self.unstable.truncate_and_append(ents);
+        self.unstable.truncate_and_append(ents, &self.logger);
         self.last_index()
     }
 
@@ -418,7 +418,7 @@ impl<S: Storage> RaftLog<S> {
     /// The latest snapshot: the unstable one if any, else the storage's.
     pub fn snapshot(&self) -> Result<Snapshot> {
         match &self.unstable.snapshot {
-            Some(s) => Ok(s.clone()),
+            Some(s) => Ok(Snapshot::clone(s)),
             None => self.storage.snapshot(),
         }
     }
@@ -514,7 +514,7 @@ impl<S: Storage> RaftLog<S> {
     /// Records that the entries up to `id` are in stable storage.
     #[inline]
     pub fn stable_to(&mut self, id: EntryId) {
-        self.unstable.stable_to(id)
+        self.unstable.stable_to(id, &self.logger)
     }
 
     /// Records that the snapshot at index `i` is in stable storage.
@@ -577,7 +577,7 @@ impl<S: Storage> RaftLog<S> {
         if i < u.offset || i >= end {
             return &[];
         }
-        u.slice(i, end)
+        u.slice(i, end, &self.logger)
     }
 
     /// The entries from `i` to the end of the log, at most `max_size` bytes
@@ -682,7 +682,7 @@ impl<S: Storage> RaftLog<S> {
         }
         let offset = self.unstable.offset;
         if lo >= offset {
-            let ents = self.unstable.slice(lo, hi);
+            let ents = self.unstable.slice(lo, hi, &self.logger);
             return Ok(ents[..limit_size_len(ents, max_size)].to_vec());
         }
 
@@ -720,7 +720,7 @@ impl<S: Storage> RaftLog<S> {
         if size >= max_size {
             return Ok(ents);
         }
-        let unstable = self.unstable.slice(offset, hi);
+        let unstable = self.unstable.slice(offset, hi, &self.logger);
         let n = limit_size_len(unstable, max_size - size);
         // The unstable part exceeds the rest of the budget only if it is a
         // single entry; then leave it out.

@@ -796,7 +796,7 @@ impl<S: Storage> RawNode<S> {
             if !self.steps_on_advance.is_empty() || self.apply_on_advance.is_some() {
                 // Misuse by the application that would lose acknowledgements.
                 fatal!(
-                    self.raft.logger,
+                    self.raft.raft_log.logger,
                     "two accepted Ready structs without call to Advance"
                 );
             }
@@ -870,7 +870,7 @@ impl<S: Storage> RawNode<S> {
     pub fn advance(&mut self) {
         if self.async_storage_writes {
             fatal_misuse!(
-                self.raft.logger,
+                self.raft.raft_log.logger,
                 "with Config::async_storage_writes, deliver the responses \
                  of the MsgStorageAppend and MsgStorageApply messages \
                  (to the node or its peers) instead of calling advance",

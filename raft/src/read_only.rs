@@ -71,25 +71,37 @@ pub struct ReadIndexRequest {
 
 /// The leader's queue of read-index requests and the heartbeat
 /// acknowledgements that confirm them (etcd `readOnly`).
+///
+/// Most nodes never serve a read-index request, so the queue is allocated
+/// on first use: until then a `ReadOnly` is 16 bytes, which matters to a
+/// process hosting many mostly idle groups.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ReadOnly {
     /// How requests are served.
     pub option: ReadOnlyOption,
+    /// The requests and acknowledgements; `None` while there never were
+    /// any (since the last reset), which reads as an empty queue.
+    queue: Option<Box<ReadQueue>>,
+}
+
+/// What a [`ReadOnly`] holds once it is used.
+#[derive(Clone, Debug, Default, PartialEq)]
+struct ReadQueue {
     /// The highest request counter each peer acknowledged, sorted by id.
-    pub acks: Vec<(u64, u64)>,
+    acks: Vec<(u64, u64)>,
     /// Requests not yet confirmed, oldest first.
-    pub unconfirmed_reads: VecDeque<ReadIndexRequest>,
+    unconfirmed_reads: VecDeque<ReadIndexRequest>,
     /// How many requests were confirmed (and removed from the front of
     /// `unconfirmed_reads`) so far; the counter heartbeats carry.
-    pub confirmed_reads: u64,
+    confirmed_reads: u64,
 }
 
 impl AckedIndexer for ReadOnly {
     fn acked_index(&self, voter_id: u64) -> Option<Index> {
-        self.acks
-            .binary_search_by_key(&voter_id, |&(id, _)| id)
+        let acks = &self.queue.as_deref()?.acks;
+        acks.binary_search_by_key(&voter_id, |&(id, _)| id)
             .ok()
-            .map(|i| self.acks[i].1)
+            .map(|i| acks[i].1)
     }
 }
 
@@ -98,14 +110,29 @@ impl ReadOnly {
     pub fn new(option: ReadOnlyOption) -> ReadOnly {
         ReadOnly {
             option,
-            ..Default::default()
+            queue: None,
         }
+    }
+
+    fn queue_mut(&mut self) -> &mut ReadQueue {
+        self.queue.get_or_insert_with(Box::default)
+    }
+
+    /// The number of requests waiting for their confirmation.
+    pub fn unconfirmed_len(&self) -> usize {
+        self.queue.as_ref().map_or(0, |q| q.unconfirmed_reads.len())
+    }
+
+    /// How many requests were confirmed since the last reset: the counter
+    /// the heartbeats' contexts continue from.
+    pub fn confirmed_reads(&self) -> u64 {
+        self.queue.as_ref().map_or(0, |q| q.confirmed_reads)
     }
 
     /// Queues `req`, received when the commit index was `commit_index`
     /// (etcd `addRequest`).
     pub fn add_request(&mut self, commit_index: u64, req: Message) {
-        self.unconfirmed_reads.push_back(ReadIndexRequest {
+        self.queue_mut().unconfirmed_reads.push_back(ReadIndexRequest {
             req,
             index: commit_index,
         });
@@ -120,9 +147,10 @@ impl ReadOnly {
             return;
         };
         let n = u64::from_le_bytes(buf);
-        match self.acks.binary_search_by_key(&from, |&(id, _)| id) {
-            Ok(i) => self.acks[i].1 = self.acks[i].1.max(n),
-            Err(i) => self.acks.insert(i, (from, n)),
+        let acks = &mut self.queue_mut().acks;
+        match acks.binary_search_by_key(&from, |&(id, _)| id) {
+            Ok(i) => acks[i].1 = acks[i].1.max(n),
+            Err(i) => acks.insert(i, (from, n)),
         }
     }
 
@@ -131,24 +159,30 @@ impl ReadOnly {
     /// (etcd `maybeAdvance`).
     pub fn maybe_advance(&mut self, voters: &JointConfig) -> Vec<ReadIndexRequest> {
         let new_confirmed = voters.committed_index(&*self);
-        if new_confirmed <= self.confirmed_reads {
+        let Some(q) = self.queue.as_deref_mut() else {
+            return Vec::new();
+        };
+        if new_confirmed <= q.confirmed_reads {
             return Vec::new();
         }
         // A peer could acknowledge a counter we never sent; never confirm
         // more than is queued.
-        let n = ((new_confirmed - self.confirmed_reads) as usize).min(self.unconfirmed_reads.len());
-        self.confirmed_reads += n as u64;
-        self.unconfirmed_reads.drain(..n).collect()
+        let n = ((new_confirmed - q.confirmed_reads) as usize).min(q.unconfirmed_reads.len());
+        q.confirmed_reads += n as u64;
+        q.unconfirmed_reads.drain(..n).collect()
     }
 
     /// The heartbeat context that confirms every queued request, or empty
     /// when nothing is queued (etcd `heartbeatCtx`).
+    #[inline]
     pub fn heartbeat_ctx(&self) -> Bytes {
-        if self.unconfirmed_reads.is_empty() {
-            return Bytes::new();
+        match self.queue.as_deref() {
+            Some(q) if !q.unconfirmed_reads.is_empty() => {
+                let pos = q.confirmed_reads + q.unconfirmed_reads.len() as u64;
+                Bytes::copy_from_slice(&pos.to_le_bytes())
+            }
+            _ => Bytes::new(),
         }
-        let pos = self.confirmed_reads + self.unconfirmed_reads.len() as u64;
-        Bytes::copy_from_slice(&pos.to_le_bytes())
     }
 }
 
@@ -207,12 +241,12 @@ mod tests {
         ack(&mut ro, 4, 3);
         let done = ro.maybe_advance(&voters);
         assert_eq!(done.iter().map(|r| r.index).collect::<Vec<_>>(), vec![101]);
-        assert_eq!(ro.confirmed_reads, 2);
+        assert_eq!(ro.confirmed_reads(), 2);
         // The next round's counter still counts from the start.
         assert_eq!(ro.heartbeat_ctx().as_ref(), 3u64.to_le_bytes());
         ack(&mut ro, 3, 3);
         assert_eq!(ro.maybe_advance(&voters).len(), 1);
-        assert!(ro.unconfirmed_reads.is_empty());
+        assert_eq!(ro.unconfirmed_len(), 0);
     }
 
     #[test]
@@ -225,6 +259,6 @@ mod tests {
         );
         ack(&mut ro, 1, 99);
         assert_eq!(ro.maybe_advance(&voters).len(), 1);
-        assert_eq!(ro.confirmed_reads, 1);
+        assert_eq!(ro.confirmed_reads(), 1);
     }
 }

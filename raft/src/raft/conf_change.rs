@@ -36,7 +36,7 @@ impl<S: Storage> Raft<S> {
         self.trk.progress = progress;
 
         slog::info!(
-            self.logger,
+            self.raft_log.logger,
             "{:x} switched to configuration {}",
             self.id,
             self.trk.config

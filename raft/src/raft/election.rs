@@ -25,7 +25,7 @@ impl<S: Storage> Raft<S> {
             let mut m = Message::new(MessageType::MsgHup);
             m.from = self.id;
             if let Err(e) = self.step(m) {
-                slog::debug!(self.logger, "error occurred during election: {}", e);
+                slog::debug!(self.raft_log.logger, "error occurred during election: {}", e);
             }
         }
     }
@@ -102,7 +102,7 @@ impl<S: Storage> Raft<S> {
         self.lead = lead;
         self.state = StateRole::Follower;
         slog::info!(
-            self.logger,
+            self.raft_log.logger,
             "{:x} became follower at term {}",
             self.id,
             self.term
@@ -122,7 +122,7 @@ impl<S: Storage> Raft<S> {
         self.vote = self.id;
         self.state = StateRole::Candidate;
         slog::info!(
-            self.logger,
+            self.raft_log.logger,
             "{:x} became candidate at term {}",
             self.id,
             self.term
@@ -143,7 +143,7 @@ impl<S: Storage> Raft<S> {
         self.lead = NONE;
         self.state = StateRole::PreCandidate;
         slog::info!(
-            self.logger,
+            self.raft_log.logger,
             "{:x} became pre-candidate at term {}",
             self.id,
             self.term
@@ -177,10 +177,10 @@ impl<S: Storage> Raft<S> {
         if !self.append_entry(vec![crate::eraftpb::Entry::default()]) {
             // reset() just zeroed the uncommitted size, and empty entries
             // always fit.
-            fatal!(self.logger, "empty entry was dropped");
+            fatal!(self.raft_log.logger, "empty entry was dropped");
         }
         slog::info!(
-            self.logger,
+            self.raft_log.logger,
             "{:x} became leader at term {}",
             self.id,
             self.term
@@ -191,7 +191,7 @@ impl<S: Storage> Raft<S> {
     pub fn hup(&mut self, t: CampaignType) {
         if self.state == StateRole::Leader {
             slog::debug!(
-                self.logger,
+                self.raft_log.logger,
                 "{:x} ignoring MsgHup because already leader",
                 self.id
             );
@@ -199,7 +199,7 @@ impl<S: Storage> Raft<S> {
         }
         if !self.promotable() {
             slog::warn!(
-                self.logger,
+                self.raft_log.logger,
                 "{:x} is unpromotable and can not campaign",
                 self.id
             );
@@ -207,7 +207,7 @@ impl<S: Storage> Raft<S> {
         }
         if self.has_unapplied_conf_changes() {
             slog::warn!(
-                self.logger,
+                self.raft_log.logger,
                 "{:x} cannot campaign at term {} since there are still pending configuration changes to apply",
                 self.id,
                 self.term
@@ -215,7 +215,7 @@ impl<S: Storage> Raft<S> {
             return;
         }
         slog::info!(
-            self.logger,
+            self.raft_log.logger,
             "{:x} is starting a new election at term {}",
             self.id,
             self.term
@@ -252,7 +252,7 @@ impl<S: Storage> Raft<S> {
             });
         if let Err(Some(e)) = res {
             fatal!(
-                self.logger,
+                self.raft_log.logger,
                 "error scanning unapplied entries [{}, {}): {}",
                 lo,
                 hi,
@@ -268,7 +268,7 @@ impl<S: Storage> Raft<S> {
         if !self.promotable() {
             // Callers are supposed to check; stay safe but say so.
             slog::warn!(
-                self.logger,
+                self.raft_log.logger,
                 "{:x} is unpromotable; campaign() should have been called",
                 self.id
             );
@@ -300,7 +300,7 @@ impl<S: Storage> Raft<S> {
                 continue;
             }
             slog::info!(
-                self.logger,
+                self.raft_log.logger,
                 "{:x} [logterm: {}, index: {}] sent {:?} request to {:x} at term {}",
                 self.id,
                 last.term,
@@ -326,7 +326,7 @@ impl<S: Storage> Raft<S> {
     pub fn poll(&mut self, id: u64, t: MessageType, v: bool) -> (usize, usize, VoteResult) {
         if v {
             slog::info!(
-                self.logger,
+                self.raft_log.logger,
                 "{:x} received {:?} from {:x} at term {}",
                 self.id,
                 t,
@@ -335,7 +335,7 @@ impl<S: Storage> Raft<S> {
             );
         } else {
             slog::info!(
-                self.logger,
+                self.raft_log.logger,
                 "{:x} received {:?} rejection from {:x} at term {}",
                 self.id,
                 t,

@@ -217,8 +217,6 @@ pub struct Raft<S: Storage> {
     /// Whether `RawNode::step` refuses what no correct peer sends
     /// ([`Config::strict_peer_checks`]).
     pub strict_peer_checks: bool,
-    /// The logger; texts and levels are etcd's.
-    pub logger: Logger,
     /// Read-index requests that arrived before this leader committed an
     /// entry of its term; answered once it has.
     pub pending_read_index_messages: Vec<Message>,
@@ -262,8 +260,8 @@ impl<S: Storage> Raft<S> {
     pub fn new(c: &Config, store: S, logger: &Logger) -> Result<Raft<S>> {
         let mut c = c.clone();
         c.validate()?;
-        let logger = logger.clone();
-        let raft_log = RaftLog::new_log_with_size(store, &logger, c.max_committed_size_per_ready);
+        // One logger per node, the log's (see `logger`).
+        let raft_log = RaftLog::new_log_with_size(store, logger, c.max_committed_size_per_ready);
         let (hs, cs) = raft_log.storage.initial_state()?;
 
         let mut r = Raft {
@@ -295,7 +293,6 @@ impl<S: Storage> Raft<S> {
             disable_proposal_forwarding: c.disable_proposal_forwarding,
             step_down_on_removal: c.step_down_on_removal,
             strict_peer_checks: c.strict_peer_checks,
-            logger,
             pending_read_index_messages: Vec::new(),
             rng: ElectionRng::new(c.election_seed.unwrap_or_else(random_seed)),
             conf_restored_at: 0,
@@ -336,7 +333,7 @@ impl<S: Storage> Raft<S> {
             .collect::<Vec<_>>()
             .join(",");
         slog::info!(
-            r.logger,
+            r.raft_log.logger,
             "newRaft {:x} [peers: [{}], term: {}, commit: {}, applied: {}, lastindex: {}, lastterm: {}]",
             r.id,
             peers,
@@ -347,6 +344,14 @@ impl<S: Storage> Raft<S> {
             last_id.term
         );
         Ok(r)
+    }
+
+    /// The logger; texts and levels are etcd's. The node keeps one, in its
+    /// log (a logger is 32 bytes, and a copy per layer would cost every
+    /// node of a process hosting many groups).
+    #[inline]
+    pub fn logger(&self) -> &Logger {
+        &self.raft_log.logger
     }
 
     /// Whether a leader is known.
@@ -452,14 +457,14 @@ impl<S: Storage> Raft<S> {
     #[cold]
     #[inline(never)]
     fn send_fatal_no_term(&self, t: MessageType) -> ! {
-        fatal!(self.logger, "term should be set when sending {:?}", t)
+        fatal!(self.raft_log.logger, "term should be set when sending {:?}", t)
     }
 
     #[cold]
     #[inline(never)]
     fn send_fatal_term_set(&self, t: MessageType, term: u64) -> ! {
         fatal!(
-            self.logger,
+            self.raft_log.logger,
             "term should not be set when sending {:?} (was {})",
             t,
             term
@@ -470,7 +475,7 @@ impl<S: Storage> Raft<S> {
     #[inline(never)]
     fn send_fatal_self_addressed(&self, t: MessageType) -> ! {
         fatal!(
-            self.logger,
+            self.raft_log.logger,
             "message should not be self-addressed when sending {:?}",
             t
         )
@@ -487,7 +492,7 @@ impl<S: Storage> Raft<S> {
                 self.raft_log.committed,
                 self.raft_log.last_index()
             );
-            slog::crit!(self.logger, "{}", msg);
+            slog::crit!(self.raft_log.logger, "{}", msg);
             return Err(Error::ConfigInvalid(msg));
         }
         self.raft_log.committed = hs.commit;

@@ -74,7 +74,7 @@ impl<S: Storage> Raft<S> {
         }
         if !self.committed_entry_in_current_term() {
             slog::error!(
-                self.logger,
+                self.raft_log.logger,
                 "pending MsgReadIndex should be released only after first commit in current term"
             );
             return;

@@ -55,7 +55,7 @@ impl<S: Storage> Raft<S> {
             return true;
         }
         slog::warn!(
-            self.logger,
+            self.raft_log.logger,
             "{:x} appending new entries to log would exceed uncommitted entry size limit; dropping proposal",
             self.id
         );
@@ -272,7 +272,7 @@ impl<S: Storage> Raft<S> {
         };
         if !pr.recent_active {
             slog::debug!(
-                self.logger,
+                self.raft_log.logger,
                 "ignore sending snapshot to {:x} since it is not recently active",
                 to
             );
@@ -282,17 +282,17 @@ impl<S: Storage> Raft<S> {
             Ok(s) => s,
             Err(Error::SnapshotTemporarilyUnavailable) => {
                 slog::debug!(
-                    self.logger,
+                    self.raft_log.logger,
                     "{:x} failed to send snapshot to {:x} because snapshot is temporarily unavailable",
                     self.id,
                     to
                 );
                 return false;
             }
-            Err(e) => fatal!(self.logger, "unexpected error getting snapshot: {}", e),
+            Err(e) => fatal!(self.raft_log.logger, "unexpected error getting snapshot: {}", e),
         };
         if snapshot.is_empty() {
-            fatal!(self.logger, "need non-empty snapshot");
+            fatal!(self.raft_log.logger, "need non-empty snapshot");
         }
         let (sindex, sterm) = (snapshot.metadata.index, snapshot.metadata.term);
         let first_index = self.raft_log.first_index();
@@ -301,7 +301,7 @@ impl<S: Storage> Raft<S> {
             return false;
         };
         slog::debug!(
-            self.logger,
+            self.raft_log.logger,
             "{:x} [firstindex: {}, commit: {}] sent snapshot[index: {}, term: {}] to {:x} [{}]",
             self.id,
             first_index,
@@ -313,7 +313,7 @@ impl<S: Storage> Raft<S> {
         );
         pr.become_snapshot(sindex);
         slog::debug!(
-            self.logger,
+            self.raft_log.logger,
             "{:x} paused sending replication messages to {:x} [{}]",
             self.id,
             to,
@@ -394,13 +394,13 @@ impl<S: Storage> Raft<S> {
             // every later apply until it sticks or leadership moves.
             match self.step(m) {
                 Err(e) => slog::debug!(
-                    self.logger,
+                    self.raft_log.logger,
                     "not initiating automatic transition out of joint configuration {}: {}",
                     self.trk.config,
                     e
                 ),
                 Ok(()) => slog::info!(
-                    self.logger,
+                    self.raft_log.logger,
                     "initiating automatic transition out of joint configuration {}",
                     self.trk.config
                 ),
@@ -460,7 +460,7 @@ impl<S: Storage> Raft<S> {
             return;
         }
         slog::debug!(
-            self.logger,
+            self.raft_log.logger,
             "{:x} [logterm: {}, index: {}] rejected MsgApp [logterm: {}, index: {}] from {:x}",
             self.id,
             self.raft_log
@@ -517,7 +517,7 @@ impl<S: Storage> Raft<S> {
         resp.to = m.from;
         if self.restore(s) {
             slog::info!(
-                self.logger,
+                self.raft_log.logger,
                 "{:x} [commit: {}] restored snapshot [index: {}, term: {}]",
                 self.id,
                 self.raft_log.committed,
@@ -527,7 +527,7 @@ impl<S: Storage> Raft<S> {
             resp.index = self.raft_log.last_index();
         } else {
             slog::info!(
-                self.logger,
+                self.raft_log.logger,
                 "{:x} [commit: {}] ignored snapshot [index: {}, term: {}]",
                 self.id,
                 self.raft_log.committed,
@@ -550,7 +550,7 @@ impl<S: Storage> Raft<S> {
             // Defense in depth: only followers get snapshots. A leader that
             // somehow did must not stay leader in a term it did not win.
             slog::warn!(
-                self.logger,
+                self.raft_log.logger,
                 "{:x} attempted to restore snapshot as leader; should never happen",
                 self.id
             );
@@ -561,7 +561,7 @@ impl<S: Storage> Raft<S> {
         let cs = &s.metadata.conf_state;
         if !conf_state_contains(cs, self.id) {
             slog::warn!(
-                self.logger,
+                self.raft_log.logger,
                 "{:x} attempted to restore snapshot but it is not in the ConfState {}; should never happen",
                 self.id,
                 GoConfState(cs)
@@ -578,7 +578,7 @@ impl<S: Storage> Raft<S> {
             // install it, just commit up to it.
             let last = self.raft_log.last_entry_id();
             slog::info!(
-                self.logger,
+                self.raft_log.logger,
                 "{:x} [commit: {}, lastindex: {}, lastterm: {}] fast-forwarded commit to snapshot [index: {}, term: {}]",
                 self.id,
                 self.raft_log.committed,
@@ -601,7 +601,7 @@ impl<S: Storage> Raft<S> {
             Ok(r) => r,
             Err(e) => {
                 slog::error!(
-                    self.logger,
+                    self.raft_log.logger,
                     "unable to restore config {}: {}",
                     GoConfState(cs),
                     e
@@ -619,7 +619,7 @@ impl<S: Storage> Raft<S> {
 
         let last = self.raft_log.last_entry_id();
         slog::info!(
-            self.logger,
+            self.raft_log.logger,
             "{:x} [commit: {}, lastindex: {}, lastterm: {}] restored snapshot [index: {}, term: {}]",
             self.id,
             self.raft_log.committed,

@@ -49,7 +49,7 @@ impl<S: Storage> Raft<S> {
                     // neither raise our term nor get our vote (thesis 4.2.3).
                     let last = self.raft_log.last_entry_id();
                     slog::info!(
-                        self.logger,
+                        self.raft_log.logger,
                         "{:x} [logterm: {}, index: {}, vote: {:x}] ignored {:?} from {:x} [logterm: {}, index: {}] at term {}: lease is not expired (remaining ticks: {})",
                         self.id,
                         last.term,
@@ -72,7 +72,7 @@ impl<S: Storage> Raft<S> {
                 // term moves only once a quorum grants them.
             } else {
                 slog::info!(
-                    self.logger,
+                    self.raft_log.logger,
                     "{:x} [term: {}] received a {:?} message with higher term from {:x} [term: {}]",
                     self.id,
                     self.term,
@@ -115,7 +115,7 @@ impl<S: Storage> Raft<S> {
                     // The entries may have been overwritten in a later term
                     // meanwhile: do not mark them stable.
                     slog::info!(
-                        self.logger,
+                        self.raft_log.logger,
                         "{:x} [term: {}] ignored entry appends from a {:?} message with lower term [term: {}]",
                         self.id,
                         self.term,
@@ -129,7 +129,7 @@ impl<S: Storage> Raft<S> {
                 }
             } else {
                 slog::info!(
-                    self.logger,
+                    self.raft_log.logger,
                     "{:x} [term: {}] ignored a {:?} message with lower term from {:x} [term: {}]",
                     self.id,
                     self.term,
@@ -220,7 +220,7 @@ impl<S: Storage> Raft<S> {
                 // which etcd panics; `RawNode::step` refuses it, and here it
                 // is dropped.
                 slog::debug!(
-                    self.logger,
+                    self.raft_log.logger,
                     "{:x} ignored {:?} without a term from {:x}",
                     self.id,
                     t,
@@ -229,7 +229,7 @@ impl<S: Storage> Raft<S> {
                 return;
             }
             slog::info!(
-                self.logger,
+                self.raft_log.logger,
                 "{:x} [logterm: {}, index: {}, vote: {:x}] cast {:?} for {:x} [logterm: {}, index: {}] at term {}",
                 self.id,
                 last.term,
@@ -294,7 +294,7 @@ impl<S: Storage> Raft<S> {
         let from = m.from;
         let Some(pr) = self.trk.progress.get_mut(from) else {
             slog::debug!(
-                self.logger,
+                self.raft_log.logger,
                 "{:x} no progress available for {:x}",
                 self.id,
                 from
@@ -341,7 +341,7 @@ impl<S: Storage> Raft<S> {
                 if !m.reject {
                     pr.become_probe();
                     slog::debug!(
-                        self.logger,
+                        self.raft_log.logger,
                         "{:x} snapshot succeeded, resumed sending replication messages to {:x} [{}]",
                         self.id,
                         from,
@@ -353,7 +353,7 @@ impl<S: Storage> Raft<S> {
                     pr.pending_snapshot = 0;
                     pr.become_probe();
                     slog::debug!(
-                        self.logger,
+                        self.raft_log.logger,
                         "{:x} snapshot failed, resumed sending replication messages to {:x} [{}]",
                         self.id,
                         from,
@@ -371,7 +371,7 @@ impl<S: Storage> Raft<S> {
                     pr.become_probe();
                 }
                 slog::debug!(
-                    self.logger,
+                    self.raft_log.logger,
                     "{:x} failed to send message to {:x} because it is unreachable [{}]",
                     self.id,
                     from,
@@ -381,7 +381,7 @@ impl<S: Storage> Raft<S> {
             MessageType::MsgTransferLeader => {
                 if pr.is_learner {
                     slog::debug!(
-                        self.logger,
+                        self.raft_log.logger,
                         "{:x} is learner. Ignored transferring leadership",
                         self.id
                     );
@@ -393,7 +393,7 @@ impl<S: Storage> Raft<S> {
                 if last_lead_transferee != NONE {
                     if last_lead_transferee == lead_transferee {
                         slog::info!(
-                            self.logger,
+                            self.raft_log.logger,
                             "{:x} [term {}] transfer leadership to {:x} is in progress, ignores request to same node {:x}",
                             self.id,
                             self.term,
@@ -404,7 +404,7 @@ impl<S: Storage> Raft<S> {
                     }
                     self.abort_leader_transfer();
                     slog::info!(
-                        self.logger,
+                        self.raft_log.logger,
                         "{:x} [term {}] abort previous transferring leadership to {:x}",
                         self.id,
                         self.term,
@@ -413,14 +413,14 @@ impl<S: Storage> Raft<S> {
                 }
                 if lead_transferee == self.id {
                     slog::debug!(
-                        self.logger,
+                        self.raft_log.logger,
                         "{:x} is already leader. Ignored transferring leadership to self",
                         self.id
                     );
                     return Ok(());
                 }
                 slog::info!(
-                    self.logger,
+                    self.raft_log.logger,
                     "{:x} [term {}] starts to transfer leadership to {:x}",
                     self.id,
                     self.term,
@@ -432,7 +432,7 @@ impl<S: Storage> Raft<S> {
                 if matched == self.raft_log.last_index() {
                     self.send_timeout_now(lead_transferee);
                     slog::info!(
-                        self.logger,
+                        self.raft_log.logger,
                         "{:x} sends MsgTimeoutNow to {:x} immediately as {:x} already has up-to-date log",
                         self.id,
                         lead_transferee,
@@ -453,7 +453,7 @@ impl<S: Storage> Raft<S> {
     pub(super) fn leader_check_quorum(&mut self) {
         if !self.trk.quorum_active() {
             slog::warn!(
-                self.logger,
+                self.raft_log.logger,
                 "{:x} stepped down to follower since quorum is not active",
                 self.id
             );
@@ -480,7 +480,7 @@ impl<S: Storage> Raft<S> {
         }
         if self.lead_transferee != NONE {
             slog::debug!(
-                self.logger,
+                self.raft_log.logger,
                 "{:x} [term {}] transfer leadership to {:x} is in progress; dropping proposal",
                 self.id,
                 self.term,
@@ -515,7 +515,7 @@ impl<S: Storage> Raft<S> {
         if m.entries.is_empty() {
             // etcd panics; a proposal may come from a peer, so it is
             // refused instead.
-            slog::error!(self.logger, "{:x} stepped empty MsgProp", self.id);
+            slog::error!(self.raft_log.logger, "{:x} stepped empty MsgProp", self.id);
             return Err(Error::ProposalDropped);
         }
         if self.refuses_proposals() {
@@ -557,7 +557,7 @@ impl<S: Storage> Raft<S> {
             match failed_check {
                 Some(failed) => {
                     slog::info!(
-                        self.logger,
+                        self.raft_log.logger,
                         "{:x} ignoring conf change {} at config {}: {}",
                         self.id,
                         crate::describe::describe_conf_change(&cc),
@@ -591,7 +591,7 @@ impl<S: Storage> Raft<S> {
         // reject_hint is where the follower suggests to probe next, and
         // log_term its term there (zero from old versions or empty logs).
         slog::debug!(
-            self.logger,
+            self.raft_log.logger,
             "{:x} received MsgAppResp(rejected, hint: (index {}, term {})) from {:x} for index {}",
             self.id,
             m.reject_hint,
@@ -615,7 +615,7 @@ impl<S: Storage> Raft<S> {
         };
         if pr.maybe_decr_to(m.index, next_probe_idx) {
             slog::debug!(
-                self.logger,
+                self.raft_log.logger,
                 "{:x} decreased progress of {:x} to [{}]",
                 self.id,
                 m.from,
@@ -638,7 +638,7 @@ impl<S: Storage> Raft<S> {
             // the progress point past the log, where etcd ends up panicking
             // for want of a snapshot.
             slog::debug!(
-                self.logger,
+                self.raft_log.logger,
                 "{:x} ignored MsgAppResp from {:x} for index {} beyond its last index {}",
                 self.id,
                 from,
@@ -664,7 +664,7 @@ impl<S: Storage> Raft<S> {
                 // caught up from the log. Go through probing, which accounts
                 // for the pending snapshot, to replicating at once.
                 slog::debug!(
-                    self.logger,
+                    self.raft_log.logger,
                     "{:x} recovered from needing snapshot, resumed sending replication messages to {:x} [{}]",
                     self.id,
                     from,
@@ -711,7 +711,7 @@ impl<S: Storage> Raft<S> {
                 .is_some_and(|pr| pr.matched == self.raft_log.last_index())
         {
             slog::info!(
-                self.logger,
+                self.raft_log.logger,
                 "{:x} sent MsgTimeoutNow to {:x} after received MsgAppResp",
                 self.id,
                 from
@@ -733,7 +733,7 @@ impl<S: Storage> Raft<S> {
         match t {
             MessageType::MsgProp => {
                 slog::info!(
-                    self.logger,
+                    self.raft_log.logger,
                     "{:x} no leader at term {}; dropping proposal",
                     self.id,
                     self.term
@@ -756,7 +756,7 @@ impl<S: Storage> Raft<S> {
             _ if t == my_vote_resp => {
                 let (gr, rj, res) = self.poll(m.from, t, !m.reject);
                 slog::info!(
-                    self.logger,
+                    self.raft_log.logger,
                     "{:x} has received {} {:?} votes and {} vote rejections",
                     self.id,
                     gr,
@@ -782,7 +782,7 @@ impl<S: Storage> Raft<S> {
             }
             MessageType::MsgTimeoutNow => {
                 slog::debug!(
-                    self.logger,
+                    self.raft_log.logger,
                     "{:x} [term {} state {}] ignored MsgTimeoutNow from {:x}",
                     self.id,
                     self.term,
@@ -801,7 +801,7 @@ impl<S: Storage> Raft<S> {
             MessageType::MsgProp => {
                 if self.lead == NONE {
                     slog::info!(
-                        self.logger,
+                        self.raft_log.logger,
                         "{:x} no leader at term {}; dropping proposal",
                         self.id,
                         self.term
@@ -809,7 +809,7 @@ impl<S: Storage> Raft<S> {
                     return Err(Error::ProposalDropped);
                 } else if self.disable_proposal_forwarding {
                     slog::info!(
-                        self.logger,
+                        self.raft_log.logger,
                         "{:x} not forwarding to leader {:x} at term {}; dropping proposal",
                         self.id,
                         self.lead,
@@ -840,14 +840,14 @@ impl<S: Storage> Raft<S> {
             MessageType::MsgForgetLeader => {
                 if self.read_only.option == ReadOnlyOption::LeaseBased {
                     slog::error!(
-                        self.logger,
+                        self.raft_log.logger,
                         "ignoring MsgForgetLeader due to ReadOnlyLeaseBased"
                     );
                     return Ok(());
                 }
                 if self.lead != NONE {
                     slog::info!(
-                        self.logger,
+                        self.raft_log.logger,
                         "{:x} forgetting leader {:x} at term {}",
                         self.id,
                         self.lead,
@@ -858,7 +858,7 @@ impl<S: Storage> Raft<S> {
             }
             MessageType::MsgTimeoutNow => {
                 slog::info!(
-                    self.logger,
+                    self.raft_log.logger,
                     "{:x} [term {}] received MsgTimeoutNow from {:x} and starts an election to get leadership.",
                     self.id,
                     self.term,
@@ -874,7 +874,7 @@ impl<S: Storage> Raft<S> {
             MessageType::MsgReadIndexResp => {
                 if m.entries.len() != 1 {
                     slog::error!(
-                        self.logger,
+                        self.raft_log.logger,
                         "{:x} invalid format of MsgReadIndexResp from {:x}, entries count: {}",
                         self.id,
                         m.from,
@@ -901,7 +901,7 @@ impl<S: Storage> Raft<S> {
     fn log_vote_rejection(&self, m: &Message) {
         let last = self.raft_log.last_entry_id();
         slog::info!(
-            self.logger,
+            self.raft_log.logger,
             "{:x} [logterm: {}, index: {}, vote: {:x}] rejected {:?} from {:x} [logterm: {}, index: {}] at term {}",
             self.id,
             last.term,
@@ -921,7 +921,7 @@ impl<S: Storage> Raft<S> {
     fn forward_or_drop(&mut self, m: &mut Message, what: &str) {
         if self.lead == NONE {
             slog::info!(
-                self.logger,
+                self.raft_log.logger,
                 "{:x} no leader at term {}; dropping {}",
                 self.id,
                 self.term,

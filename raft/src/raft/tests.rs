@@ -253,7 +253,7 @@ fn safe_read_index_batches_under_one_heartbeat_round() {
     r.step(resp).unwrap();
     assert_eq!(r.read_states.len(), 2);
     assert_eq!(r.read_states[1].request_ctx.as_ref(), b"b");
-    assert!(r.read_only.unconfirmed_reads.is_empty());
+    assert_eq!(r.read_only.unconfirmed_len(), 0);
     assert!(r.read_only.heartbeat_ctx().is_empty());
 }
 

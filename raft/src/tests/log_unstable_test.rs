@@ -13,12 +13,11 @@ fn unstable(
     snapshot: Option<Snapshot>,
 ) -> Unstable {
     Unstable {
-        snapshot,
+        snapshot: snapshot.map(Box::new),
         entries,
         offset,
         snapshot_in_progress: false,
         offset_in_progress,
-        logger: test_logger(),
     }
 }
 
@@ -99,7 +98,7 @@ fn test_unstable_restore() {
     assert_eq!(u.offset, s.metadata.index + 1);
     assert_eq!(u.offset_in_progress, s.metadata.index + 1);
     assert!(u.entries.is_empty());
-    assert_eq!(u.snapshot, Some(s));
+    assert_eq!(u.snapshot, Some(Box::new(s)));
     assert!(!u.snapshot_in_progress);
 }
 
@@ -262,7 +261,7 @@ fn test_unstable_stable_to() {
     for (i, case) in cases.into_iter().enumerate() {
         let (entries, offset, oip, snapshot, idx, term, woffset, woip, wlen) = case;
         let mut u = unstable(entries, offset, oip, snapshot);
-        u.stable_to(EntryId::new(term, idx));
+        u.stable_to(EntryId::new(term, idx), &test_logger());
         assert_eq!(u.offset, woffset, "#{i}");
         assert_eq!(u.offset_in_progress, woip, "#{i}");
         assert_eq!(u.entries.len(), wlen, "#{i}");
@@ -360,7 +359,7 @@ fn test_unstable_truncate_and_append() {
     for (i, case) in cases.into_iter().enumerate() {
         let (entries, offset, oip, to_append, woffset, woip, wentries) = case;
         let mut u = unstable(entries, offset, oip, None);
-        u.truncate_and_append(to_append);
+        u.truncate_and_append(to_append, &test_logger());
         assert_eq!(u.offset, woffset, "#{i}");
         assert_eq!(u.offset_in_progress, woip, "#{i}");
         assert_eq!(u.entries, wentries, "#{i}");

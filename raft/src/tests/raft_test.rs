@@ -1182,7 +1182,7 @@ fn test_raft_frees_read_only_mem() {
     let msgs = sm.read_messages();
     assert_eq!(msgs.len(), 1);
     assert_eq!(msgs[0].get_type(), MsgHeartbeat);
-    assert_eq!(sm.read_only.unconfirmed_reads.len(), 1);
+    assert_eq!(sm.read_only.unconfirmed_len(), 1);
 
     // Heartbeat responses from a majority (here one follower) confirm the
     // leadership (step 3).
@@ -1190,7 +1190,7 @@ fn test_raft_frees_read_only_mem() {
         context: msgs[0].context.clone(),
         ..new_message(2, 0, MsgHeartbeatResp)
     });
-    assert!(sm.read_only.unconfirmed_reads.is_empty());
+    assert_eq!(sm.read_only.unconfirmed_len(), 0);
 }
 
 /// How a leader resumes sending after a MsgAppResp.

@@ -172,7 +172,9 @@ impl ProgressTracker {
 
     /// Forgets all votes, for a new election.
     pub fn reset_votes(&mut self) {
-        self.votes.clear();
+        // Released, not cleared: votes are only counted during an election,
+        // and a leader or follower keeps its node for a long time.
+        self.votes = Vec::new();
     }
 
     /// Records `id`'s vote (`true`: granted). Only the first vote of a peer

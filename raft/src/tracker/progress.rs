@@ -312,6 +312,11 @@ impl ProgressMap {
         match self.position(id) {
             Ok(i) => Some(std::mem::replace(&mut self.entries[i].1, pr)),
             Err(i) => {
+                // Exactly one more slot: configurations grow a peer at a
+                // time, and the map lives as long as the node, so an
+                // amortized doubling (3 peers in room for 4) would cost
+                // every member of an idle group 72 bytes for nothing.
+                self.entries.reserve_exact(1);
                 self.entries.insert(i, (id, pr));
                 None
             }
