@@ -34,6 +34,11 @@ pub(crate) use fatal_misuse;
 /// appends does not pin its memory forever.
 const SHRINK_CAPACITY: usize = 1024;
 
+/// Once `entries` is empty, a buffer with at most this capacity is given back
+/// too: reusing it saves little (a busy node's buffer is larger), while every
+/// idle node would keep one (an election's entry) for good.
+const SMALL_CAPACITY: usize = 4;
+
 /// Log entries and a snapshot that are not yet written to [`Storage`].
 ///
 /// New entries (and a received snapshot) live here from the moment raft
@@ -183,10 +188,12 @@ impl Unstable {
     }
 
     /// Releases the entries buffer once it is empty and large, so that the
-    /// memory of a burst is not held forever. Small buffers are kept: they
-    /// are reused by the next append.
+    /// memory of a burst is not held forever, or tiny, so that an idle node
+    /// holds none. Buffers in between are kept: they are reused by the next
+    /// appends.
     fn shrink_entries_array(&mut self) {
-        if self.entries.is_empty() && self.entries.capacity() > SHRINK_CAPACITY {
+        let cap = self.entries.capacity();
+        if self.entries.is_empty() && (cap > SHRINK_CAPACITY || (cap != 0 && cap <= SMALL_CAPACITY)) {
             self.entries = Vec::new();
         }
     }

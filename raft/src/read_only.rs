@@ -132,10 +132,12 @@ impl ReadOnly {
     /// Queues `req`, received when the commit index was `commit_index`
     /// (etcd `addRequest`).
     pub fn add_request(&mut self, commit_index: u64, req: Message) {
-        self.queue_mut().unconfirmed_reads.push_back(ReadIndexRequest {
-            req,
-            index: commit_index,
-        });
+        self.queue_mut()
+            .unconfirmed_reads
+            .push_back(ReadIndexRequest {
+                req,
+                index: commit_index,
+            });
     }
 
     /// Records that `from` acknowledged a heartbeat with context `ctx`

@@ -48,28 +48,33 @@ fn fill_acked(voters: &[u64], l: &impl AckedIndexer, srt: &mut [u64]) {
 
 /// A set of voter ids deciding by simple majority.
 ///
-/// The ids are kept in a sorted `Vec` without duplicates: raft groups are
+/// The ids are kept in a sorted slice without duplicates: raft groups are
 /// small, so this beats a hash set for lookups and gives the sorted
-/// iteration order that every printed form needs for free.
+/// iteration order that every printed form needs for free. A boxed slice
+/// rather than a `Vec`: configurations change rarely, and each node holds
+/// four of these (both voter halves, learners, staged learners), mostly
+/// empty, so the 8 bytes of capacity each would cost every node for nothing.
 ///
 /// The same type also serves as a plain sorted id set (learners, staged
 /// learners), as etcd does by converting those maps to `MajorityConfig`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct MajorityConfig {
-    voters: Vec<u64>,
+    voters: Box<[u64]>,
 }
 
 impl MajorityConfig {
     /// The empty config.
-    pub const fn new() -> MajorityConfig {
-        MajorityConfig { voters: Vec::new() }
+    pub fn new() -> MajorityConfig {
+        MajorityConfig {
+            voters: Box::new([]),
+        }
     }
 
-    /// An empty config with room for `n` ids.
+    /// An empty config. (`n`, the number of ids to come, is a hint that
+    /// the boxed representation has no use for; kept for callers.)
     pub fn with_capacity(n: usize) -> MajorityConfig {
-        MajorityConfig {
-            voters: Vec::with_capacity(n),
-        }
+        let _ = n;
+        MajorityConfig::new()
     }
 
     /// The number of voters.
@@ -92,7 +97,11 @@ impl MajorityConfig {
         match self.voters.binary_search(&id) {
             Ok(_) => false,
             Err(pos) => {
-                self.voters.insert(pos, id);
+                let mut v = Vec::with_capacity(self.voters.len() + 1);
+                v.extend_from_slice(&self.voters[..pos]);
+                v.push(id);
+                v.extend_from_slice(&self.voters[pos..]);
+                self.voters = v.into_boxed_slice();
                 true
             }
         }
@@ -102,16 +111,18 @@ impl MajorityConfig {
     pub fn remove(&mut self, id: u64) -> bool {
         match self.voters.binary_search(&id) {
             Ok(pos) => {
-                self.voters.remove(pos);
+                let mut v = std::mem::take(&mut self.voters).into_vec();
+                v.remove(pos);
+                self.voters = v.into_boxed_slice();
                 true
             }
             Err(_) => false,
         }
     }
 
-    /// Removes every member, keeping the allocation.
+    /// Removes every member.
     pub fn clear(&mut self) {
-        self.voters.clear();
+        self.voters = Box::new([]);
     }
 
     /// The members in ascending order.
@@ -126,7 +137,7 @@ impl MajorityConfig {
 
     /// The members in ascending order, as a new `Vec` (etcd `Slice`).
     pub fn slice(&self) -> Vec<u64> {
-        self.voters.clone()
+        self.voters.to_vec()
     }
 
     /// The largest index acknowledged by a majority of the voters, per `l`
@@ -278,15 +289,19 @@ impl FromIterator<u64> for MajorityConfig {
         let mut voters: Vec<u64> = iter.into_iter().collect();
         voters.sort_unstable();
         voters.dedup();
-        MajorityConfig { voters }
+        MajorityConfig {
+            voters: voters.into_boxed_slice(),
+        }
     }
 }
 
 impl Extend<u64> for MajorityConfig {
     fn extend<I: IntoIterator<Item = u64>>(&mut self, iter: I) {
-        self.voters.extend(iter);
-        self.voters.sort_unstable();
-        self.voters.dedup();
+        let mut v = std::mem::take(&mut self.voters).into_vec();
+        v.extend(iter);
+        v.sort_unstable();
+        v.dedup();
+        self.voters = v.into_boxed_slice();
     }
 }
 
