@@ -462,7 +462,7 @@ pub struct RawNode<S: Storage> {
     prev_hard_st: HardState,
     // Self-addressed messages stepped in `advance` (synchronous storage
     // mode only): acknowledgements of the persisted work.
-    steps_on_advance: Vec<Message>,
+    pub(crate) steps_on_advance: Vec<Message>,
     // The acknowledgement of the applied entries, handled in `advance`
     // after `steps_on_advance` (etcd steps a MsgStorageApplyResp carrying
     // the entries; only their last index and sizes are needed, so they are
@@ -884,6 +884,10 @@ impl<S: Storage> RawNode<S> {
         }
         if !self.steps_on_advance.is_empty() {
             let mut steps = mem::take(&mut self.steps_on_advance);
+            // A leader's acknowledgements of its own appends, one per
+            // proposal, mostly do nothing a later one does not do too.
+            let superseded = self.raft.superseded_own_acks(&steps);
+            steps.drain(..superseded);
             for m in steps.drain(..) {
                 let _ = self.raft.step(m);
             }

@@ -604,6 +604,8 @@ pub(crate) fn conf_state_contains(cs: &ConfState, id: u64) -> bool {
 #[cfg(test)]
 mod batch_append_tests;
 #[cfg(test)]
+mod own_acks_tests;
+#[cfg(test)]
 mod step_in_place_tests;
 #[cfg(test)]
 mod tests;

@@ -73,6 +73,59 @@ impl<S: Storage> Raft<S> {
         self.send(m);
     }
 
+    /// How many of the first messages of `steps`, the self-addressed
+    /// messages `RawNode::advance` is about to step, can be dropped unstepped
+    /// because the one after them does all they would do: a leader's
+    /// acknowledgements of its own appends (one per proposal), all but the
+    /// last of a run of them.
+    ///
+    /// Stepped one by one, such an acknowledgement raises the leader's own
+    /// match index and, if that lets the quorum index pass the commit index,
+    /// commits and broadcasts. The last one of the run raises the match
+    /// index to the highest of them in one go, so the others can go unless
+    /// one of them would commit on its own: hence the quorum index is
+    /// computed once, as if the last skipped one were stepped (it grows with
+    /// the match index, so the earlier ones commit nothing either). Nothing
+    /// else in their handling differs: the leader sends itself no appends,
+    /// so it has nothing in flight to free.
+    pub(crate) fn superseded_own_acks(&mut self, steps: &[Message]) -> usize {
+        if self.state != StateRole::Leader || self.lead_transferee == self.id {
+            return 0;
+        }
+        let (id, term) = (self.id, self.term);
+        let own_ack = |m: &Message| {
+            m.msg_type == MessageType::MsgAppResp as i32
+                && m.from == id
+                && m.to == id
+                && m.term == term
+                && !m.reject
+        };
+        let run = steps.iter().take_while(|m| own_ack(m)).count();
+        if run < 2 || !steps[..run].windows(2).all(|w| w[0].index < w[1].index) {
+            return 0;
+        }
+        let last_skipped = steps[run - 2].index;
+        let committed = self.raft_log.committed;
+        let Some(pr) = self.trk.progress.get_mut(id) else {
+            return 0;
+        };
+        if pr.state != StateType::Replicate {
+            return 0;
+        }
+        if last_skipped > committed && last_skipped > pr.matched {
+            let matched = pr.matched;
+            pr.matched = last_skipped;
+            let quorum = self.trk.committed();
+            if let Some(pr) = self.trk.progress.get_mut(id) {
+                pr.matched = matched;
+            }
+            if quorum > committed {
+                return 0;
+            }
+        }
+        run - 1
+    }
+
     /// Sends `to` what it lacks of the log, or, with nothing to send, an
     /// empty append that still carries the commit index (etcd
     /// `sendAppend`).
