@@ -235,8 +235,10 @@ impl<S: Storage> RaftLog<S> {
             }
             let mut ents = a.entries;
             // Only the entries from the conflict on are new; move them
-            // rather than copy.
-            ents.drain(..skip as usize);
+            // rather than copy. Usually all are (an append at the end).
+            if skip > 0 {
+                ents.drain(..skip as usize);
+            }
             self.append(ents);
         }
         self.commit_to(committed.min(last_new_i));
@@ -278,6 +280,12 @@ impl<S: Storage> RaftLog<S> {
     /// (same index, different term), or else of the first entry that is not
     /// in this log yet, or else 0. `ents` must have consecutive indices.
     pub fn find_conflict(&self, ents: &[Entry]) -> u64 {
+        // The usual append at the end: the first entry is beyond this log,
+        // hence new (what the loop finds, without looking its term up).
+        match ents.first() {
+            Some(e) if e.index > self.last_index() => return e.index,
+            _ => {}
+        }
         for e in ents {
             let id = EntryId::from(e);
             if !self.match_term(id) {

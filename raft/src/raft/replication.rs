@@ -138,7 +138,24 @@ impl<S: Storage> Raft<S> {
     /// entries is not sent (it would only carry the commit index). Falls
     /// back to a snapshot when the entries are gone from the log. Returns
     /// whether a message was sent.
+    #[inline]
     pub fn maybe_send_append(&mut self, to: u64, send_if_empty: bool) -> bool {
+        // A leader asks this after every acknowledgement, for a follower
+        // that is mostly sent everything already: answered here, inlined,
+        // as the full path below would (without batch_append, which may
+        // still add a commit index to a pending append).
+        if !send_if_empty && !self.batch_append {
+            match self.trk.progress.get(to) {
+                Some(pr) if !pr.is_paused() && pr.next - 1 != self.raft_log.last_index() => {}
+                _ => return false,
+            }
+        }
+        self.send_append_if_allowed(to, send_if_empty)
+    }
+
+    // `maybe_send_append` past its inlined early exit.
+    #[inline(never)]
+    fn send_append_if_allowed(&mut self, to: u64, send_if_empty: bool) -> bool {
         if self.batch_append {
             if let Some(sent) = self.extend_pending_append(to, send_if_empty) {
                 return sent;

@@ -12,6 +12,14 @@ use prost::encoding::encoded_len_varint;
 
 use crate::eraftpb::Entry;
 
+/// A size limit at or above this cuts no range of entries held in memory,
+/// so the sizes need not be added up: an entry encodes in at most 44 bytes
+/// beyond its payload, and the at most 2^48 bytes of memory hold at most
+/// 2^43 entries (32 bytes each), which encode in less than 2^49 bytes with
+/// their payloads. Without a configured limit, raft asks for committed
+/// entries with "no limit" minus the size being applied, which stays above.
+const BEYOND_MEMORY: u64 = 1 << 62;
+
 /// Consecutive entries of the same term: from index `first` on, up to the
 /// next run's `first`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -141,16 +149,28 @@ impl StoredLog {
     pub(crate) fn entries(&self, lo: u64, hi: u64, max_size: u64) -> Vec<Entry> {
         debug_assert!(self.offset < lo && lo <= hi && hi <= self.last_index() + 1);
         let mut n = (hi - lo) as usize;
-        if max_size != u64::MAX && n > 1 {
+        if max_size < BEYOND_MEMORY && n > 1 {
             n = self.limit_size_len(lo, hi, max_size);
         }
+        let datas = &self.data[(lo - self.offset - 1) as usize..][..n];
         let mut out = Vec::with_capacity(n);
         let mut cursor = Cursor::new(self, lo);
-        for (k, data) in self.data[(lo - self.offset - 1) as usize..][..n]
-            .iter()
-            .enumerate()
-        {
-            let index = lo + k as u64;
+        let end = lo + n as u64;
+        if cursor.next_run >= end && cursor.next_type >= end {
+            // One term and no types in the range: the usual case, with
+            // nothing to look up per entry.
+            let term = self.terms[cursor.run].term;
+            for (index, data) in (lo..).zip(datas) {
+                out.push(Entry {
+                    entry_type: None,
+                    term,
+                    index,
+                    data: data.clone(),
+                });
+            }
+            return out;
+        }
+        for (index, data) in (lo..).zip(datas) {
             let (term, entry_type) = cursor.at(index);
             out.push(Entry {
                 entry_type,
@@ -201,21 +221,33 @@ struct Cursor<'a> {
     /// The run of the current index, and where the next one starts.
     run: usize,
     next_run: u64,
-    /// The first type exception at or after the current index.
+    /// The first type exception at or after the current index, and its
+    /// index (`u64::MAX` if none).
     ty: usize,
+    next_type: u64,
 }
 
 impl<'a> Cursor<'a> {
     fn new(log: &'a StoredLog, lo: u64) -> Cursor<'a> {
         let run = log.terms.partition_point(|r| r.first <= lo) - 1;
+        let ty = log.types.partition_point(|&(index, _)| index < lo);
         let mut c = Cursor {
             log,
             run,
             next_run: 0,
-            ty: log.types.partition_point(|&(index, _)| index < lo),
+            ty,
+            next_type: 0,
         };
         c.next_run = c.next_run_first();
+        c.next_type = c.next_type_index();
         c
+    }
+
+    fn next_type_index(&self) -> u64 {
+        self.log
+            .types
+            .get(self.ty)
+            .map_or(u64::MAX, |&(index, _)| index)
     }
 
     fn next_run_first(&self) -> u64 {
@@ -234,14 +266,13 @@ impl<'a> Cursor<'a> {
             self.next_run = self.next_run_first();
         }
         let term = self.log.terms[self.run].term;
-        let entry_type = match self.log.types.get(self.ty) {
-            Some(&(i, t)) if i == index => {
-                self.ty += 1;
-                Some(t)
-            }
-            _ => None,
-        };
-        (term, entry_type)
+        if index != self.next_type {
+            return (term, None);
+        }
+        let entry_type = self.log.types[self.ty].1;
+        self.ty += 1;
+        self.next_type = self.next_type_index();
+        (term, Some(entry_type))
     }
 }
 
@@ -338,6 +369,7 @@ mod tests {
             let want = crate::util::limit_size_slice(&ents, max);
             assert_eq!(got, want, "max {max}");
         }
+        assert_eq!(log.entries(4, 10, u64::MAX - 100), ents);
     }
 
     #[test]
