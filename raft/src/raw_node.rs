@@ -473,7 +473,9 @@ pub struct RawNode<S: Storage> {
 /// What a MsgStorageApplyResp tells raft about the applied entries.
 #[derive(Clone, Copy, Debug)]
 struct AppliedEntries {
-    last_index: u64,
+    // Non-zero (committed entries start at index 1), which lets
+    // `Option<AppliedEntries>` use it as its tag: 8 bytes less per node.
+    last_index: std::num::NonZeroU64,
     size: u64,
     payload_size: u64,
 }
@@ -827,11 +829,12 @@ impl<S: Storage> RawNode<S> {
             let size = ents_size(committed_entries);
             if !self.async_storage_writes {
                 // Stands for the MsgStorageApplyResp etcd queues last.
-                self.apply_on_advance = Some(AppliedEntries {
-                    last_index: last.index,
-                    size,
-                    payload_size: payloads_size(committed_entries),
-                });
+                self.apply_on_advance =
+                    std::num::NonZeroU64::new(last.index).map(|last_index| AppliedEntries {
+                        last_index,
+                        size,
+                        payload_size: payloads_size(committed_entries),
+                    });
             }
             self.raft
                 .raft_log
@@ -899,7 +902,7 @@ impl<S: Storage> RawNode<S> {
         // Last, as etcd's MsgStorageApplyResp comes after the other steps.
         if let Some(a) = self.apply_on_advance.take() {
             self.raft
-                .handle_storage_apply_resp(a.last_index, a.size, a.payload_size);
+                .handle_storage_apply_resp(a.last_index.get(), a.size, a.payload_size);
         }
     }
 
@@ -1065,6 +1068,7 @@ fn need_storage_append_msg<S: Storage>(r: &Raft<S>, rd: &Ready) -> bool {
 const SMALL_MSG_BUF: usize = 4;
 
 // A fresh message queue presized for `n` messages, unless that is small.
+#[inline]
 fn presized(n: usize) -> Vec<Message> {
     if n > SMALL_MSG_BUF {
         Vec::with_capacity(n)

@@ -126,11 +126,24 @@ impl StoredLog {
             let types = self.types.partition_point(|&(index, _)| index < from);
             self.types.truncate(types);
         }
-        self.data.reserve(entries.len());
+        if self.data.capacity() == 0 {
+            // The first entries get a buffer of their size, not the four
+            // slots an amortized push starts with: a node of a mostly idle
+            // group keeps its few entries (an election's) for good. Later
+            // appends grow the buffer as usual.
+            self.data.reserve_exact(entries.len());
+        } else {
+            self.data.reserve(entries.len());
+        }
         let mut last_term = self.terms[self.terms.len() - 1].term;
         for e in entries {
             self.data.push(e.data.clone());
             if e.term != last_term {
+                if self.terms.len() == self.terms.capacity() && self.terms.len() < 4 {
+                    // Term runs come one per leader: grow one at a time
+                    // while there are few (an idle node has two for good).
+                    self.terms.reserve_exact(1);
+                }
                 self.terms.push(TermRun {
                     first: e.index,
                     term: e.term,
