@@ -55,6 +55,12 @@ use crate::util::{is_local_msg, is_local_msg_target, is_response_msg};
 /// ones are dropped with a warning.
 const TICK_BUFFER: usize = 128;
 
+/// The most requests the node thread takes from callers that already wait
+/// (messages, proposals, ticks) after serving one, before it goes back to
+/// its full wait, where it may hand out a `Ready`: bounds how long status,
+/// stop and conf change requests wait behind a stream of messages.
+const DRAIN_MAX: usize = 256;
+
 /// A cancellation signal with an optional deadline for the blocking calls of
 /// [`Node`] (etcd passes a Go `context.Context`).
 ///
@@ -251,6 +257,7 @@ pub struct Node {
     logger: slog::Logger,
     propc: Sender<MsgWithResult>,
     recvc: Sender<MsgWithResult>,
+    batchc: Sender<Vec<Message>>,
     confc: Sender<ConfChangeReq>,
     readyc: Receiver<Ready>,
     advancec: Sender<()>,
@@ -428,6 +435,7 @@ impl Node {
         // thread takes it, which is what makes the calls block.
         let (propc_tx, propc) = bounded(0);
         let (recvc_tx, recvc) = bounded(0);
+        let (batchc_tx, batchc) = bounded(0);
         let (confc_tx, confc) = bounded(0);
         let (readyc, readyc_rx) = bounded(0);
         let (advancec_tx, advancec) = bounded(0);
@@ -442,6 +450,7 @@ impl Node {
         let chans = Loop {
             propc,
             recvc,
+            batchc,
             confc,
             readyc,
             advancec,
@@ -476,6 +485,7 @@ impl Node {
             logger,
             propc: propc_tx,
             recvc: recvc_tx,
+            batchc: batchc_tx,
             confc: confc_tx,
             readyc: readyc_rx,
             advancec: advancec_tx,
@@ -603,6 +613,48 @@ impl Node {
             Route::Propose { wait: false }
         };
         self.step_inner(ctx, m, route)
+    }
+
+    /// Steps messages received from peers, handing them to the node thread
+    /// together: what [`step`](Node::step) does for each, with one hand-off
+    /// instead of one per message (each costs the calling thread and the
+    /// node thread a wake-up). Returns once the node thread took the batch,
+    /// without raft's verdicts (as `step` of a peer's message does); a
+    /// proposal forwarded by a peer is stepped without its verdict too.
+    ///
+    /// A proposal naming this node or no node as its sender is this node's
+    /// own and waits for a leader: it is handed over alone, as `step` does,
+    /// after the others. Beyond etcd (whose node steps one message per
+    /// call); with one message per batch it is `step`.
+    pub fn step_many(&self, msgs: Vec<Message>) -> Result<()> {
+        let mut msgs = msgs;
+        let own = |m: &Message| {
+            m.get_type() == MessageType::MsgProp && (m.from == NONE || m.from == self.id)
+        };
+        let own_props: Vec<Message> = if msgs.iter().any(own) {
+            let (own_props, rest) = msgs.into_iter().partition(own);
+            msgs = rest;
+            own_props
+        } else {
+            Vec::new()
+        };
+        // A peer cannot make this node campaign or beat; etcd drops such
+        // messages without an error.
+        msgs.retain(|m| !is_local_msg(m.get_type()) || is_local_msg_target(m.from));
+        if !msgs.is_empty() {
+            select! {
+                send(self.batchc, msgs) -> res => {
+                    if res.is_err() {
+                        return Err(self.ended());
+                    }
+                }
+                recv(self.done) -> _ => return Err(self.ended()),
+            }
+        }
+        for m in own_props {
+            self.step(m)?;
+        }
+        Ok(())
     }
 
     /// The channel of [`Ready`]s: after handling one, the application must
@@ -848,6 +900,7 @@ impl std::fmt::Debug for Node {
 struct Loop {
     propc: Receiver<MsgWithResult>,
     recvc: Receiver<MsgWithResult>,
+    batchc: Receiver<Vec<Message>>,
     confc: Receiver<ConfChangeReq>,
     readyc: Sender<Ready>,
     advancec: Receiver<()>,
@@ -936,18 +989,9 @@ impl Loop {
 
             select! {
                 recv(propc) -> pm => {
-                    let Ok(MsgWithResult { mut m, result }) = pm else { return };
-                    m.from = rn.raft.id;
-                    #[cfg(test)]
-                    let res = match hook.as_mut().and_then(|h| h(&m)) {
-                        Some(res) => res,
-                        None => rn.raft.step(m),
-                    };
-                    #[cfg(not(test))]
-                    let res = rn.raft.step(m);
-                    if let Some(result) = result {
-                        let _ = result.send(res);
-                    }
+                    let Ok(pm) = pm else { return };
+                    Self::step_proposal(&mut rn, pm, &mut hook);
+                    self.drain(&mut rn, &mut hook, prop_armed.then_some(lead));
                 }
                 recv(self.recvc) -> pm => {
                     let Ok(MsgWithResult { m, result }) = pm else { return };
@@ -955,6 +999,15 @@ impl Loop {
                     if let Some(result) = result {
                         let _ = result.send(res);
                     }
+                    self.drain(&mut rn, &mut hook, prop_armed.then_some(lead));
+                }
+                recv(self.batchc) -> msgs => {
+                    let Ok(msgs) = msgs else { return };
+                    for m in msgs {
+                        // Raft logs what it refuses; nobody waits for a verdict.
+                        let _ = Self::step_received(&mut rn, m, &mut hook);
+                    }
+                    self.drain(&mut rn, &mut hook, prop_armed.then_some(lead));
                 }
                 recv(self.confc) -> req => {
                     let Ok(ConfChangeReq { cc, reply }) = req else { return };
@@ -987,6 +1040,7 @@ impl Loop {
                         return;
                     }
                     rn.tick();
+                    self.drain(&mut rn, &mut hook, prop_armed.then_some(lead));
                 }
                 send(readyc, match panic::catch_unwind(AssertUnwindSafe(|| rn.ready())) {
                     Ok(rd) => rd,
@@ -1025,6 +1079,58 @@ impl Loop {
                 }
                 recv(self.stopc) -> _ => return,
             }
+        }
+    }
+
+    // Serves the callers that already wait with a message, a batch, a
+    // proposal (only while `lead`, the leader known at the top of the loop,
+    // still leads: the loop re-arms proposals on a change) or a tick,
+    // before the loop builds the next Ready: under load, one Ready then
+    // carries what many requests brought instead of one each. etcd's
+    // select picks among ready cases at random, so taking these first is
+    // one of the orders etcd's node may take too.
+    fn drain<S: Storage>(&self, rn: &mut RawNode<S>, hook: &mut HookSlot, lead: Option<u64>) {
+        for _ in 0..DRAIN_MAX {
+            if let Ok(MsgWithResult { m, result }) = self.recvc.try_recv() {
+                let res = Self::step_received(rn, m, hook);
+                if let Some(result) = result {
+                    let _ = result.send(res);
+                }
+            } else if let Ok(msgs) = self.batchc.try_recv() {
+                for m in msgs {
+                    let _ = Self::step_received(rn, m, hook);
+                }
+            } else if let Some(pm) = lead
+                .filter(|l| *l == rn.raft.lead)
+                .and_then(|_| self.propc.try_recv().ok())
+            {
+                Self::step_proposal(rn, pm, hook);
+            } else if self.tickc.try_recv().is_ok() {
+                rn.tick();
+            } else {
+                return;
+            }
+        }
+    }
+
+    // etcd's propc case: this node's own proposal into raft, with the
+    // verdict to the proposer if it waits.
+    fn step_proposal<S: Storage>(
+        rn: &mut RawNode<S>,
+        pm: MsgWithResult,
+        #[cfg_attr(not(test), allow(unused_variables))] hook: &mut HookSlot,
+    ) {
+        let MsgWithResult { mut m, result } = pm;
+        m.from = rn.raft.id;
+        #[cfg(test)]
+        let res = match hook.as_mut().and_then(|h| h(&m)) {
+            Some(res) => res,
+            None => rn.raft.step(m),
+        };
+        #[cfg(not(test))]
+        let res = rn.raft.step(m);
+        if let Some(result) = result {
+            let _ = result.send(res);
         }
     }
 

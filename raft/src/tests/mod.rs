@@ -55,6 +55,7 @@ mod confchange_quick_test;
 mod confchange_restore_test;
 mod log_test;
 mod log_unstable_test;
+mod node_batch_test;
 mod node_hazards_test;
 mod node_test;
 mod quorum_majority_test;
