@@ -4,7 +4,8 @@
 //! etcd's design, a forwarded proposal until a leader is known). So the
 //! network tasks never call it: they queue messages here, and two threads
 //! step them, one for forwarded proposals and one for everything else,
-//! which must keep flowing so that the node hears its leader.
+//! which must keep flowing so that the node hears its leader. The latter
+//! hands over everything queued at once (`Node::step_many`).
 //!
 //! Back-pressure: the general queue is bounded and a full queue makes the
 //! connection task wait, which stops it reading its socket; the proposal
@@ -77,21 +78,37 @@ impl InboxRx {
         let n = node.clone();
         let msgs = std::thread::Builder::new()
             .name("raft-inbox".into())
-            .spawn(move || step_all(&n, self.msgs, None))?;
+            .spawn(move || step_batches(&n, self.msgs))?;
         let props = std::thread::Builder::new()
             .name("raft-inbox-prop".into())
-            .spawn(move || step_all(&node, self.props, Some(prop_timeout)))?;
+            .spawn(move || step_all(&node, self.props, prop_timeout))?;
         Ok([msgs, props])
     }
 }
 
-fn step_all(node: &Node, mut rx: mpsc::Receiver<Message>, timeout: Option<Duration>) {
-    while let Some(m) = rx.blocking_recv() {
-        let ctx = match timeout {
-            Some(t) => Context::with_timeout(t),
-            None => Context::background(),
-        };
+/// The most messages handed to the node at once.
+const BATCH: usize = 256;
+
+// Every message queued by the time the thread looks goes to the node in
+// one hand-off (`Node::step_many`): under load, the responses of several
+// peers cost the node thread one wake-up instead of one each. (The queue
+// holds no proposals: `deliver` queues them apart.)
+fn step_batches(node: &Node, mut rx: mpsc::Receiver<Message>) {
+    let mut batch = Vec::with_capacity(BATCH);
+    while rx.blocking_recv_many(&mut batch, BATCH) > 0 {
         // Other errors are raft refusing a message, which it logs itself.
+        if node
+            .step_many(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)))
+            .is_err_and(|e| node_gone(&e))
+        {
+            return;
+        }
+    }
+}
+
+fn step_all(node: &Node, mut rx: mpsc::Receiver<Message>, timeout: Duration) {
+    while let Some(m) = rx.blocking_recv() {
+        let ctx = Context::with_timeout(timeout);
         if node.step_ctx(&ctx, m).is_err_and(|e| node_gone(&e)) {
             return;
         }
