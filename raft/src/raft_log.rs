@@ -118,12 +118,11 @@ pub(crate) fn check_log_slice(
 /// The raft log: what is in [`Storage`], followed by the [`Unstable`]
 /// entries and snapshot not yet written there, and how far it is committed,
 /// handed to the application, and applied (etcd's `raftLog`).
+// `repr(C)`: the pointers read by every `has_ready` and heartbeat first,
+// next to the unstable part; the storage, read less often, last (see
+// `Raft`).
+#[repr(C)]
 pub struct RaftLog<S: Storage> {
-    /// The application's durable log: the entries after its latest
-    /// snapshot.
-    pub storage: S,
-    /// The entries and snapshot not yet in storage.
-    pub unstable: Unstable,
     /// The highest index a quorum is known to have persisted, and so the
     /// highest that may be applied.
     pub committed: u64,
@@ -134,17 +133,22 @@ pub struct RaftLog<S: Storage> {
     /// The highest index the application has applied to its state machine.
     /// Invariant: `applied <= committed`.
     pub applied: u64,
-    /// Where this log reports what it does.
-    pub logger: Logger,
-    /// The limit on the total size of entries handed out by
-    /// `next_committed_ents` and not yet acknowledged by `applied_to`.
-    pub max_applying_ents_size: u64,
     /// The total size of entries handed out by `next_committed_ents` and
     /// not yet acknowledged by `applied_to`.
     pub applying_ents_size: u64,
+    /// The limit on the total size of entries handed out by
+    /// `next_committed_ents` and not yet acknowledged by `applied_to`.
+    pub max_applying_ents_size: u64,
+    /// The entries and snapshot not yet in storage.
+    pub unstable: Unstable,
     /// Whether handing out entries to apply is paused until enough of the
     /// outstanding ones are acknowledged.
     pub applying_ents_paused: bool,
+    /// Where this log reports what it does.
+    pub logger: Logger,
+    /// The application's durable log: the entries after its latest
+    /// snapshot.
+    pub storage: S,
 }
 
 /// etcd's `raftLog.String()`, for log messages.

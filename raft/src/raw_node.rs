@@ -149,7 +149,10 @@ pub(crate) fn check_step<S: Storage>(r: &Raft<S>, m: &Message) -> Result<()> {
     if t == MessageType::MsgApp {
         check_append_slice(m)?;
     }
+    // The commit index first: it bounds the last index from below, and
+    // unlike the last index it needs no look into storage.
     if t == MessageType::MsgHeartbeat
+        && m.commit > r.raft_log.committed
         && m.commit > r.raft_log.last_index()
         && (m.term >= r.term || m.term == 0)
     {
@@ -446,7 +449,21 @@ impl ConfChangeApplied {
 /// assert_eq!(to, [2, 3]); // vote requests, to send once rd is persisted
 /// # Ok::<(), Error>(())
 /// ```
+#[repr(C)] // this order: what `has_ready` compares first, then the node (see `Raft`)
 pub struct RawNode<S: Storage> {
+    // What the application was last told, so that `Ready` only carries
+    // changes.
+    prev_hard_st: HardState,
+    prev_soft_st: SoftState,
+    // The acknowledgement of the applied entries, handled in `advance`
+    // after `steps_on_advance` (etcd steps a MsgStorageApplyResp carrying
+    // the entries; only their last index and sizes are needed, so they are
+    // not copied into a message).
+    apply_on_advance: Option<AppliedEntries>,
+    // Self-addressed messages stepped in `advance` (synchronous storage
+    // mode only): acknowledgements of the persisted work.
+    pub(crate) steps_on_advance: Vec<Message>,
+    async_storage_writes: bool,
     /// The state machine: public with the `internals` feature only, for
     /// the script harness and white-box tests; changing it behind the
     /// node's back breaks the `Ready` bookkeeping.
@@ -455,19 +472,6 @@ pub struct RawNode<S: Storage> {
     pub raft: Raft<S>,
     #[cfg(not(feature = "internals"))]
     pub(crate) raft: Raft<S>,
-    async_storage_writes: bool,
-    // What the application was last told, so that `Ready` only carries
-    // changes.
-    prev_soft_st: SoftState,
-    prev_hard_st: HardState,
-    // Self-addressed messages stepped in `advance` (synchronous storage
-    // mode only): acknowledgements of the persisted work.
-    pub(crate) steps_on_advance: Vec<Message>,
-    // The acknowledgement of the applied entries, handled in `advance`
-    // after `steps_on_advance` (etcd steps a MsgStorageApplyResp carrying
-    // the entries; only their last index and sizes are needed, so they are
-    // not copied into a message).
-    apply_on_advance: Option<AppliedEntries>,
 }
 
 /// What a MsgStorageApplyResp tells raft about the applied entries.

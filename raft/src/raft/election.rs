@@ -20,7 +20,10 @@ impl<S: Storage> Raft<S> {
     /// randomized election timeout has passed.
     pub fn tick_election(&mut self) {
         self.election_elapsed += 1;
-        if self.promotable() && self.past_election_timeout() {
+        // etcd checks promotable() first; both are pure, and the timeout,
+        // false on nearly every tick, reads no more than this struct, where
+        // promotable() looks up the progress map.
+        if self.past_election_timeout() && self.promotable() {
             self.election_elapsed = 0;
             let mut m = Message::new(MessageType::MsgHup);
             m.from = self.id;

@@ -149,6 +149,12 @@ fn random_seed() -> u64 {
 ///
 /// All fields are public so that `RawNode`, status reporting and tests can
 /// reach them; mutate them only as etcd's code would.
+// `repr(C)` and this field order keep what every tick, heartbeat and
+// `has_ready` reads together at the front (the timers, the message queues,
+// the role and flags, then the log's pointers), so that an idle node costs
+// a few cache lines per tick, not one per field scattered over its ~800
+// bytes; a process hosting many groups touches them all every tick.
+#[repr(C)]
 pub struct Raft<S: Storage> {
     /// This node's id.
     pub id: u64,
@@ -156,52 +162,16 @@ pub struct Raft<S: Storage> {
     pub term: u64,
     /// The node voted for in the current term, or [`NONE`].
     pub vote: u64,
-    /// Answers to read-index requests, for the next `Ready`.
-    pub read_states: Vec<ReadState>,
-    /// The log.
-    pub raft_log: RaftLog<S>,
-    /// The largest byte size of the entries of one append message.
-    pub max_msg_size: u64,
-    /// The largest aggregate payload size of uncommitted entries.
-    pub max_uncommitted_size: u64,
-    /// The configuration and, on the leader, every peer's progress.
-    pub trk: ProgressTracker,
-    /// This node's role.
-    pub state: StateRole,
-    /// Whether this node is a learner in the active configuration.
-    pub is_learner: bool,
-    /// Messages to send right away; they target other nodes.
-    pub msgs: Vec<Message>,
-    /// Messages to send only once the unstable state they depend on (term,
-    /// vote, entries, snapshot) is durable: `MsgAppResp`, `MsgVoteResp`,
-    /// `MsgPreVoteResp`, possibly to this node itself.
-    pub msgs_after_append: Vec<Message>,
     /// The leader's id, or [`NONE`].
     pub lead: u64,
     /// The target of a leadership transfer in progress, or [`NONE`]
     /// (Raft thesis 3.10).
     pub lead_transferee: u64,
-    /// An index at or above the latest conf change in the log; a new conf
-    /// change is only proposed once the applied index passes it, so that at
-    /// most one is pending.
-    pub pending_conf_index: u64,
-    /// Whether proposed conf changes skip validation against the active
-    /// configuration.
-    pub disable_conf_change_validation: bool,
-    /// An estimate of the payload size of the uncommitted log tail (leader
-    /// only; reset on term change), to bound log growth.
-    pub uncommitted_size: u64,
-    /// The read-index machinery.
-    pub read_only: ReadOnly,
     /// Ticks since the last election timeout (leader, candidate) or since
     /// the last valid message from the leader (follower).
     pub election_elapsed: usize,
     /// Ticks since the last heartbeat timeout (leader only).
     pub heartbeat_elapsed: usize,
-    /// Whether the leader steps down without an active quorum.
-    pub check_quorum: bool,
-    /// Whether elections start with a pre-vote.
-    pub pre_vote: bool,
     /// Ticks between heartbeats.
     pub heartbeat_timeout: usize,
     /// The base election timeout, in ticks.
@@ -210,29 +180,65 @@ pub struct Raft<S: Storage> {
     /// 2*election_timeout - 1]`; re-drawn by every [`reset`](Raft::reset),
     /// i.e. on becoming follower, candidate or leader (not pre-candidate).
     pub randomized_election_timeout: usize,
+    /// Messages to send right away; they target other nodes.
+    pub msgs: Vec<Message>,
+    /// Messages to send only once the unstable state they depend on (term,
+    /// vote, entries, snapshot) is durable: `MsgAppResp`, `MsgVoteResp`,
+    /// `MsgPreVoteResp`, possibly to this node itself.
+    pub msgs_after_append: Vec<Message>,
+    /// Answers to read-index requests, for the next `Ready`.
+    pub read_states: Vec<ReadState>,
+    /// The read-index machinery.
+    pub read_only: ReadOnly,
+    /// This node's role.
+    pub state: StateRole,
+    /// Whether the leader steps down without an active quorum.
+    pub check_quorum: bool,
+    /// Whether elections start with a pre-vote.
+    pub pre_vote: bool,
+    /// Whether this node is a learner in the active configuration.
+    pub is_learner: bool,
+    /// Whether appends and acknowledgements of one Ready are coalesced
+    /// ([`Config::batch_append`]).
+    pub batch_append: bool,
+    /// Whether `RawNode::step` refuses what no correct peer sends
+    /// ([`Config::strict_peer_checks`]).
+    pub strict_peer_checks: bool,
     /// Whether followers drop proposals instead of forwarding them.
     pub disable_proposal_forwarding: bool,
     /// Whether a removed or demoted leader steps down.
     pub step_down_on_removal: bool,
-    /// Whether `RawNode::step` refuses what no correct peer sends
-    /// ([`Config::strict_peer_checks`]).
-    pub strict_peer_checks: bool,
-    /// Read-index requests that arrived before this leader committed an
-    /// entry of its term; answered once it has.
-    pub pending_read_index_messages: Vec<Message>,
-    /// The generator of randomized election timeouts.
-    pub rng: ElectionRng,
+    /// The log.
+    pub raft_log: RaftLog<S>,
+    /// The configuration and, on the leader, every peer's progress.
+    pub trk: ProgressTracker,
+    /// The largest byte size of the entries of one append message.
+    pub max_msg_size: u64,
+    /// The largest aggregate payload size of uncommitted entries.
+    pub max_uncommitted_size: u64,
+    /// An index at or above the latest conf change in the log; a new conf
+    /// change is only proposed once the applied index passes it, so that at
+    /// most one is pending.
+    pub pending_conf_index: u64,
+    /// An estimate of the payload size of the uncommitted log tail (leader
+    /// only; reset on term change), to bound log growth.
+    pub uncommitted_size: u64,
     /// The index of the newest snapshot whose configuration this node
     /// switched to when restoring it (0: none yet). Committed conf changes
     /// at or below it are superseded: the configuration already includes
     /// them and whatever came after them up to the snapshot.
     pub conf_restored_at: u64,
-    /// Whether appends and acknowledgements of one Ready are coalesced
-    /// ([`Config::batch_append`]).
-    pub batch_append: bool,
+    /// The generator of randomized election timeouts.
+    pub rng: ElectionRng,
+    /// Read-index requests that arrived before this leader committed an
+    /// entry of its term; answered once it has.
+    pub pending_read_index_messages: Vec<Message>,
     /// With `batch_append`, the appends queued in `msgs` that later appends
     /// to the same peer may extend; see [`PendingApp`].
     pub(crate) pending_apps: Vec<PendingApp>,
+    /// Whether proposed conf changes skip validation against the active
+    /// configuration.
+    pub disable_conf_change_validation: bool,
 }
 
 /// An append in `msgs` that is still open for more entries (batch_append).
