@@ -220,6 +220,9 @@ impl Nodes {
             let child = Command::new(&exe)
                 .args(["--id", &id.to_string(), "--cluster", &cluster])
                 .args(["--port", &port(3 + i).to_string()])
+                // Three nodes and the clients share the machine: one I/O
+                // thread each is faster than two (fewer wake-ups).
+                .args(["--io-threads", "1"])
                 .arg("--data-dir")
                 .arg(dir.join(format!("node-{id}")))
                 .stdout(Stdio::null())

@@ -77,6 +77,12 @@ pub struct NodeArgs {
     /// gets a 503.
     #[arg(long, default_value_t = 5_000)]
     pub request_timeout_ms: u64,
+    /// Threads serving HTTP clients and peer connections (the raft node,
+    /// the Ready loop and the proposer have their own). Nodes sharing a
+    /// machine, as in `raftexample bench`, run faster with 1: fewer threads
+    /// to wake and hand work between.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub io_threads: u16,
     /// Also log raft's debug lines.
     #[arg(long)]
     pub verbose: bool,

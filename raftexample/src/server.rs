@@ -54,7 +54,7 @@ pub fn run(args: &NodeArgs) -> Result<Exit, ServerError> {
     let logger = stderr_logger(args.id, args.verbose);
     let own = args.own_addr()?.clone();
     let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+        .worker_threads(usize::from(args.io_threads))
         .thread_name("raftexample-io")
         .enable_all()
         .build()?;
