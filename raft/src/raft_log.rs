@@ -559,12 +559,19 @@ impl<S: Storage> RaftLog<S> {
     /// The term of the entry at `i`: [`Error::Compacted`] below
     /// `first_index() - 1`, [`Error::Unavailable`] beyond `last_index()`.
     /// Panics on any other storage error.
+    #[inline]
     pub fn term(&self, i: u64) -> Result<u64> {
         // The unstable log first, before computing the valid range (which may
         // ask storage): an entry found there is in range.
         if let Some(t) = self.unstable.maybe_term(i) {
             return Ok(t);
         }
+        self.stable_term(i)
+    }
+
+    // `term` of an entry the unstable log does not have.
+    #[inline(never)]
+    fn stable_term(&self, i: u64) -> Result<u64> {
         // The valid range is [first_index-1, last_index]: the entry before
         // the first one is compacted, but its term is kept for matching.
         if i.wrapping_add(1) < self.first_index() {
