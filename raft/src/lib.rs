@@ -590,6 +590,7 @@ macro_rules! internal_mods {
 internal_mods!(
     confchange,
     describe,
+    lazy_vec,
     log_unstable,
     quorum,
     raft,

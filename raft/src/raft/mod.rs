@@ -27,6 +27,7 @@ use crate::confchange::{self, Changer};
 use crate::config::Config;
 use crate::eraftpb::{ConfState, HardState, Message, MessageType};
 use crate::errors::{Error, Result};
+use crate::lazy_vec::LazyVec;
 use crate::raft_log::RaftLog;
 use crate::read_only::{ReadOnly, ReadState};
 use crate::storage::Storage;
@@ -232,10 +233,10 @@ pub struct Raft<S: Storage> {
     pub rng: ElectionRng,
     /// Read-index requests that arrived before this leader committed an
     /// entry of its term; answered once it has.
-    pub pending_read_index_messages: Vec<Message>,
+    pub pending_read_index_messages: LazyVec<Message>,
     /// With `batch_append`, the appends queued in `msgs` that later appends
     /// to the same peer may extend; see [`PendingApp`].
-    pub(crate) pending_apps: Vec<PendingApp>,
+    pub(crate) pending_apps: LazyVec<PendingApp>,
     /// Whether proposed conf changes skip validation against the active
     /// configuration.
     pub disable_conf_change_validation: bool,
@@ -299,11 +300,11 @@ impl<S: Storage> Raft<S> {
             disable_proposal_forwarding: c.disable_proposal_forwarding,
             step_down_on_removal: c.step_down_on_removal,
             strict_peer_checks: c.strict_peer_checks,
-            pending_read_index_messages: Vec::new(),
+            pending_read_index_messages: LazyVec::new(),
             rng: ElectionRng::new(c.election_seed.unwrap_or_else(random_seed)),
             conf_restored_at: 0,
             batch_append: c.batch_append,
-            pending_apps: Vec::new(),
+            pending_apps: LazyVec::new(),
         };
 
         let last_id = r.raft_log.last_entry_id();

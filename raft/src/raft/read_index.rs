@@ -79,7 +79,7 @@ impl<S: Storage> Raft<S> {
             );
             return;
         }
-        let msgs = std::mem::take(&mut self.pending_read_index_messages);
+        let msgs = self.pending_read_index_messages.take();
         for m in msgs {
             self.send_read_index_response(m);
         }

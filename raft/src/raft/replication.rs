@@ -240,7 +240,7 @@ impl<S: Storage> Raft<S> {
                 self.open_pending_append(to, &ents);
             } else {
                 // A probe is not extended: it waits for its answer.
-                self.pending_apps.retain(|p| p.to != to);
+                self.pending_apps.vec_mut().retain(|p| p.to != to);
             }
         }
         // Every field spelled out: with `..Message::default()` the default
@@ -307,7 +307,7 @@ impl<S: Storage> Raft<S> {
         {
             // Handed out since, not where this peer's stream continues, or
             // no longer the newest append in flight (the window was reset).
-            self.pending_apps.swap_remove(slot);
+            self.pending_apps.vec_mut().swap_remove(slot);
             return None;
         }
         let commit = self.raft_log.committed;

@@ -9,6 +9,7 @@ pub use inflights::Inflights;
 pub use progress::{Progress, ProgressMap};
 pub use state::StateType;
 
+use crate::lazy_vec::LazyVec;
 use std::fmt;
 
 use crate::eraftpb::ConfState;
@@ -71,7 +72,7 @@ pub struct ProgressTracker {
     pub progress: ProgressMap,
     /// Votes received in the current election, as `(id, granted)` sorted by
     /// id. Use [`record_vote`](ProgressTracker::record_vote) to add to it.
-    pub votes: Vec<(u64, bool)>,
+    pub votes: LazyVec<(u64, bool)>,
     /// The in-flight append limit for new progresses.
     pub max_inflight: usize,
     /// The in-flight byte limit for new progresses; 0 means none.
@@ -99,7 +100,7 @@ impl ProgressTracker {
         ProgressTracker {
             config: Config::default(),
             progress: ProgressMap::new(),
-            votes: Vec::new(),
+            votes: LazyVec::new(),
             max_inflight,
             max_inflight_bytes: max_bytes,
         }
@@ -174,14 +175,14 @@ impl ProgressTracker {
     pub fn reset_votes(&mut self) {
         // Released, not cleared: votes are only counted during an election,
         // and a leader or follower keeps its node for a long time.
-        self.votes = Vec::new();
+        self.votes.release();
     }
 
     /// Records `id`'s vote (`true`: granted). Only the first vote of a peer
     /// counts.
     pub fn record_vote(&mut self, id: u64, granted: bool) {
         if let Err(pos) = self.votes.binary_search_by_key(&id, |&(k, _)| k) {
-            self.votes.insert(pos, (id, granted));
+            self.votes.vec_mut().insert(pos, (id, granted));
         }
     }
 
@@ -207,7 +208,7 @@ impl ProgressTracker {
 
     /// The outcome of the election given the votes recorded so far.
     pub fn vote_result(&self) -> VoteResult {
-        self.config.voters.vote_result(&self.votes)
+        self.config.voters.vote_result(&self.votes[..])
     }
 }
 
