@@ -71,6 +71,15 @@ impl<T> DerefMut for LazyVec<T> {
     }
 }
 
+impl<'a, T> IntoIterator for &'a LazyVec<T> {
+    type Item = &'a T;
+    type IntoIter = std::slice::Iter<'a, T>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
 impl<T> From<Vec<T>> for LazyVec<T> {
     fn from(v: Vec<T>) -> LazyVec<T> {
         LazyVec(Some(Box::new(v)))

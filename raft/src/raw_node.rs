@@ -452,9 +452,11 @@ impl ConfChangeApplied {
 #[repr(C)] // this order: what `has_ready` compares first, then the node (see `Raft`)
 pub struct RawNode<S: Storage> {
     // What the application was last told, so that `Ready` only carries
-    // changes.
+    // changes. The soft state is kept in its two parts (see
+    // `prev_soft_st`), so that its role shares a word with
+    // `async_storage_writes` instead of padding one of its own.
     prev_hard_st: HardState,
-    prev_soft_st: SoftState,
+    prev_lead: u64,
     // The acknowledgement of the applied entries, handled in `advance`
     // after `steps_on_advance` (etcd steps a MsgStorageApplyResp carrying
     // the entries; only their last index and sizes are needed, so they are
@@ -463,6 +465,7 @@ pub struct RawNode<S: Storage> {
     // Self-addressed messages stepped in `advance` (synchronous storage
     // mode only): acknowledgements of the persisted work.
     pub(crate) steps_on_advance: Vec<Message>,
+    prev_role: StateRole,
     async_storage_writes: bool,
     /// The state machine: public with the `internals` feature only, for
     /// the script harness and white-box tests; changing it behind the
@@ -496,7 +499,8 @@ impl<S: Storage> RawNode<S> {
         Ok(RawNode {
             raft,
             async_storage_writes: config.async_storage_writes,
-            prev_soft_st,
+            prev_lead: prev_soft_st.lead,
+            prev_role: prev_soft_st.raft_state,
             prev_hard_st,
             steps_on_advance: Vec::new(),
             apply_on_advance: None,
@@ -661,14 +665,18 @@ impl<S: Storage> RawNode<S> {
         let entries = r.raft_log.next_unstable_ents().to_vec();
         let hs = r.hard_state();
         let ss = r.soft_state();
-        let soft_state = (ss != self.prev_soft_st).then_some(ss);
+        let prev_ss = SoftState {
+            lead: self.prev_lead,
+            raft_state: self.prev_role,
+        };
+        let soft_state = (ss != prev_ss).then_some(ss);
         let hard_state = (hs != self.prev_hard_st).then_some(hs);
         let read_states = if r.read_states.is_empty() {
             Vec::new()
         } else if take {
-            mem::take(&mut r.read_states)
+            r.read_states.take()
         } else {
-            r.read_states.clone()
+            r.read_states.to_vec()
         };
         let must_sync = must_sync(&hs, &self.prev_hard_st, entries.len());
         let snapshot = r.raft_log.next_unstable_snapshot().cloned();
@@ -788,7 +796,8 @@ impl<S: Storage> RawNode<S> {
         committed_entries: &[Entry],
     ) {
         if let Some(ss) = soft_state {
-            self.prev_soft_st = ss;
+            self.prev_lead = ss.lead;
+            self.prev_role = ss.raft_state;
         }
         if let Some(hs) = hard_state {
             if !hs.is_empty() {
@@ -846,10 +855,19 @@ impl<S: Storage> RawNode<S> {
         }
     }
 
+    // The soft state the application was last told.
+    #[inline]
+    fn prev_soft_st(&self) -> SoftState {
+        SoftState {
+            lead: self.prev_lead,
+            raft_state: self.prev_role,
+        }
+    }
+
     /// Whether a call to [`ready`](RawNode::ready) would return any work.
     pub fn has_ready(&self) -> bool {
         let r = &self.raft;
-        if r.soft_state() != self.prev_soft_st {
+        if r.soft_state() != self.prev_soft_st() {
             return true;
         }
         let hs = r.hard_state();

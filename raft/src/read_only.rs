@@ -73,12 +73,11 @@ pub struct ReadIndexRequest {
 /// acknowledgements that confirm them (etcd `readOnly`).
 ///
 /// Most nodes never serve a read-index request, so the queue is allocated
-/// on first use: until then a `ReadOnly` is 16 bytes, which matters to a
-/// process hosting many mostly idle groups.
+/// on first use: until then a `ReadOnly` is one null pointer, which matters
+/// to a process hosting many mostly idle groups. How requests are served
+/// (etcd's `readOnly.option`) is the node's `read_only_option`.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ReadOnly {
-    /// How requests are served.
-    pub option: ReadOnlyOption,
     /// The requests and acknowledgements; `None` while there never were
     /// any (since the last reset), which reads as an empty queue.
     queue: Option<Box<ReadQueue>>,
@@ -106,12 +105,9 @@ impl AckedIndexer for ReadOnly {
 }
 
 impl ReadOnly {
-    /// An empty queue serving requests as `option` says.
-    pub fn new(option: ReadOnlyOption) -> ReadOnly {
-        ReadOnly {
-            option,
-            queue: None,
-        }
+    /// An empty queue.
+    pub fn new() -> ReadOnly {
+        ReadOnly { queue: None }
     }
 
     fn queue_mut(&mut self) -> &mut ReadQueue {
@@ -206,7 +202,7 @@ mod tests {
 
     #[test]
     fn acks_keep_the_highest_counter() {
-        let mut ro = ReadOnly::new(ReadOnlyOption::Safe);
+        let mut ro = ReadOnly::new();
         ack(&mut ro, 2, 5);
         ack(&mut ro, 2, 3);
         ack(&mut ro, 1, 1);
@@ -220,7 +216,7 @@ mod tests {
 
     #[test]
     fn confirms_in_order_up_to_the_quorum_counter() {
-        let mut ro = ReadOnly::new(ReadOnlyOption::Safe);
+        let mut ro = ReadOnly::new();
         assert!(ro.heartbeat_ctx().is_empty());
         for (i, ctx) in [10u8, 11, 12].into_iter().enumerate() {
             ro.add_request(100 + i as u64, req(ctx));
@@ -253,7 +249,7 @@ mod tests {
 
     #[test]
     fn a_counter_beyond_the_queue_confirms_only_what_is_queued() {
-        let mut ro = ReadOnly::new(ReadOnlyOption::Safe);
+        let mut ro = ReadOnly::new();
         ro.add_request(7, req(1));
         let voters = JointConfig::new(
             MajorityConfig::from([1].as_slice()),

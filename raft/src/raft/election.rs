@@ -96,7 +96,7 @@ impl<S: Storage> Raft<S> {
 
         self.pending_conf_index = 0;
         self.uncommitted_size = 0;
-        self.read_only = crate::read_only::ReadOnly::new(self.read_only.option);
+        self.read_only = crate::read_only::ReadOnly::new();
     }
 
     /// Becomes a follower of `lead` (or of nobody) at `term`.

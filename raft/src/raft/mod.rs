@@ -29,7 +29,7 @@ use crate::eraftpb::{ConfState, HardState, Message, MessageType};
 use crate::errors::{Error, Result};
 use crate::lazy_vec::LazyVec;
 use crate::raft_log::RaftLog;
-use crate::read_only::{ReadOnly, ReadState};
+use crate::read_only::{ReadOnly, ReadOnlyOption, ReadState};
 use crate::storage::Storage;
 use crate::tracker::ProgressTracker;
 
@@ -188,7 +188,7 @@ pub struct Raft<S: Storage> {
     /// `MsgPreVoteResp`, possibly to this node itself.
     pub msgs_after_append: Vec<Message>,
     /// Answers to read-index requests, for the next `Ready`.
-    pub read_states: Vec<ReadState>,
+    pub read_states: LazyVec<ReadState>,
     /// The read-index machinery.
     pub read_only: ReadOnly,
     /// This node's role.
@@ -240,6 +240,8 @@ pub struct Raft<S: Storage> {
     /// Whether proposed conf changes skip validation against the active
     /// configuration.
     pub disable_conf_change_validation: bool,
+    /// How read-index requests are served (etcd `readOnly.option`).
+    pub read_only_option: ReadOnlyOption,
 }
 
 /// An append in `msgs` that is still open for more entries (batch_append).
@@ -275,7 +277,7 @@ impl<S: Storage> Raft<S> {
             id: c.id,
             term: 0,
             vote: NONE,
-            read_states: Vec::new(),
+            read_states: LazyVec::new(),
             raft_log,
             max_msg_size: c.max_size_per_msg,
             max_uncommitted_size: c.max_uncommitted_entries_size,
@@ -289,7 +291,8 @@ impl<S: Storage> Raft<S> {
             pending_conf_index: 0,
             disable_conf_change_validation: c.disable_conf_change_validation,
             uncommitted_size: 0,
-            read_only: ReadOnly::new(c.read_only_option),
+            read_only: ReadOnly::new(),
+            read_only_option: c.read_only_option,
             election_elapsed: 0,
             heartbeat_elapsed: 0,
             check_quorum: c.check_quorum,

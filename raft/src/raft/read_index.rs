@@ -98,7 +98,7 @@ impl<S: Storage> Raft<S> {
             }
             return;
         }
-        match self.read_only.option {
+        match self.read_only_option {
             ReadOnlyOption::Safe => {
                 self.read_only.add_request(self.raft_log.committed, m);
                 // This node acknowledges its own heartbeat round at once.

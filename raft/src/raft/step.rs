@@ -323,7 +323,7 @@ impl<S: Storage> Raft<S> {
                     self.send_append(from);
                 }
 
-                if self.read_only.option != ReadOnlyOption::Safe || m.context.is_empty() {
+                if self.read_only_option != ReadOnlyOption::Safe || m.context.is_empty() {
                     return Ok(());
                 }
                 self.read_only.recv_ack(from, &m.context);
@@ -838,7 +838,7 @@ impl<S: Storage> Raft<S> {
                 self.forward_or_drop(m, "leader transfer msg");
             }
             MessageType::MsgForgetLeader => {
-                if self.read_only.option == ReadOnlyOption::LeaseBased {
+                if self.read_only_option == ReadOnlyOption::LeaseBased {
                     slog::error!(
                         self.raft_log.logger,
                         "ignoring MsgForgetLeader due to ReadOnlyLeaseBased"

@@ -11,6 +11,7 @@ use bytes::Bytes;
 use prost::encoding::encoded_len_varint;
 
 use crate::eraftpb::Entry;
+use crate::lazy_vec::LazyVec;
 
 /// A size limit at or above this cuts no range of entries held in memory,
 /// so the sizes need not be added up: an entry encodes in at most 44 bytes
@@ -43,8 +44,9 @@ pub(crate) struct StoredLog {
     /// empty: the first run starts at `offset`.
     terms: Vec<TermRun>,
     /// The entries whose `entry_type` is set, with that type, by ascending
-    /// index.
-    types: Vec<(u64, i32)>,
+    /// index. Lazily allocated: most logs have none, and every node of a
+    /// process hosting many groups would pay for an empty `Vec`.
+    types: LazyVec<(u64, i32)>,
 }
 
 impl Default for StoredLog {
@@ -60,7 +62,7 @@ impl StoredLog {
             offset: index,
             data: Vec::new(),
             terms: vec![TermRun { first: index, term }],
-            types: Vec::new(),
+            types: LazyVec::new(),
         }
     }
 
@@ -106,7 +108,9 @@ impl StoredLog {
         self.terms.drain(..run);
         self.terms[0] = TermRun { first: i, term };
         let kept = self.types.partition_point(|&(index, _)| index <= i);
-        self.types.drain(..kept);
+        if kept > 0 {
+            self.types.vec_mut().drain(..kept);
+        }
         self.offset = i;
     }
 
@@ -124,7 +128,9 @@ impl StoredLog {
             let runs = self.terms.partition_point(|r| r.first < from);
             self.terms.truncate(runs);
             let types = self.types.partition_point(|&(index, _)| index < from);
-            self.types.truncate(types);
+            if types < self.types.len() {
+                self.types.vec_mut().truncate(types);
+            }
         }
         if self.data.capacity() == 0 {
             // The first entries get a buffer of their size, not the four

@@ -1916,7 +1916,7 @@ fn test_read_only_with_learner() {
 #[test]
 fn test_read_only_option_lease() {
     let mut nt = Network::new(three_peers(|r| {
-        r.read_only.option = ReadOnlyOption::LeaseBased;
+        r.read_only_option = ReadOnlyOption::LeaseBased;
         r.check_quorum = true;
     }));
     let et = nt.peer(2).election_timeout;

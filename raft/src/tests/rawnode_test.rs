@@ -495,7 +495,7 @@ fn test_raw_node_read_index() {
     let s = new_test_memory_storage(vec![with_peers(&[1])]);
     let mut raw_node = new_test_raw_node(1, 10, 1, s);
 
-    raw_node.raft.read_states = wrs.clone();
+    raw_node.raft.read_states = wrs.clone().into();
     // The read states come out.
     assert!(raw_node.has_ready());
     let rd = raw_node.ready();
