@@ -169,6 +169,41 @@ pub(crate) fn check_step<S: Storage>(r: &Raft<S>, m: &Message) -> Result<()> {
     Ok(())
 }
 
+/// Steps `m` if it is one of the two messages of steady replication, as
+/// [`check_step`] and [`Raft::step_mut`] would, and returns whether it did
+/// (else nothing changed and the caller steps `m` the usual way).
+///
+/// They are a follower's append from its leader and an accepting
+/// acknowledgement on the leader, both at the node's own term: eight of
+/// them per entry in a three-voter group. For them the term handling and
+/// the dispatch by type and role decide nothing, and of the checks only
+/// the ranges, the append's slice and the sender's progress can refuse
+/// one; everything else (another term, a rejection, a message from the
+/// node itself, [`Config::strict_peer_checks`]) takes the usual path.
+#[inline]
+fn step_steady_replication<S: Storage>(r: &mut Raft<S>, m: &mut Message) -> bool {
+    if m.term != r.term || m.term == 0 || m.from == r.id || r.strict_peer_checks {
+        return false;
+    }
+    if m.msg_type == MessageType::MsgApp as i32 {
+        if r.state != StateRole::Follower
+            || check_ranges(m).is_err()
+            || check_append_slice(m).is_err()
+        {
+            return false;
+        }
+        r.step_follower_append(m);
+        true
+    } else if m.msg_type == MessageType::MsgAppResp as i32 {
+        !m.reject
+            && r.state == StateRole::Leader
+            && check_ranges(m).is_ok()
+            && r.step_leader_append_ack(m)
+    } else {
+        false
+    }
+}
+
 /// Whether `m`, which claims to come from `r` itself, would make etcd panic
 /// later: a leader's message that makes the node take itself for the leader
 /// (its next proposal or read is sent to itself), or an answer that makes
@@ -619,6 +654,9 @@ impl<S: Storage> RawNode<S> {
     /// into the state machine. Local messages from elsewhere, and responses
     /// from peers outside the configuration, are refused.
     pub fn step(&mut self, mut m: Message) -> Result<()> {
+        if step_steady_replication(&mut self.raft, &mut m) {
+            return Ok(());
+        }
         check_step(&self.raft, &m)?;
         // Borrowed, not moved on: a move would copy the 160 bytes.
         self.raft.step_mut(&mut m)
@@ -628,8 +666,16 @@ impl<S: Storage> RawNode<S> {
     /// takes from `m` what it keeps (entries, context, snapshot) and leaves
     /// the rest, so a transport that decodes into its own buffer, or holds
     /// received messages in a vector, hands each over without moving its
-    /// 160 bytes. What is left of `m` afterwards is unspecified.
+    /// 160 bytes.
+    ///
+    /// What is left of `m` afterwards is unspecified, except that it is a
+    /// valid message the caller may reuse (overwrite) or drop: the node
+    /// keeps no reference to it, and may have taken its entries (leaving
+    /// an empty vector, possibly with capacity), context and snapshot.
     pub fn step_in_place(&mut self, m: &mut Message) -> Result<()> {
+        if step_steady_replication(&mut self.raft, m) {
+            return Ok(());
+        }
         check_step(&self.raft, m)?;
         self.raft.step_mut(m)
     }

@@ -795,6 +795,30 @@ impl<S: Storage> Raft<S> {
         Ok(())
     }
 
+    /// A follower's handling of an append from the leader of its term:
+    /// what `step_mut` does with it, for `RawNode`'s path of steady
+    /// replication.
+    #[inline]
+    pub(crate) fn step_follower_append(&mut self, m: &mut Message) {
+        self.election_elapsed = 0;
+        self.lead = m.from;
+        self.handle_append_entries_mut(m);
+    }
+
+    /// The leader's handling of an accepting acknowledgement of its term:
+    /// what `step_mut` does with it, for `RawNode`'s path of steady
+    /// replication. Returns false, doing nothing, if the sender has no
+    /// progress (the usual path refuses or ignores that).
+    #[inline]
+    pub(crate) fn step_leader_append_ack(&mut self, m: &Message) -> bool {
+        let Some(pr) = self.trk.progress.get_mut(m.from) else {
+            return false;
+        };
+        pr.recent_active = true;
+        self.handle_append_success(m);
+        true
+    }
+
     /// The follower's handling of messages (etcd `stepFollower`).
     fn step_follower(&mut self, m: &mut Message) -> Result<()> {
         match m.get_type() {

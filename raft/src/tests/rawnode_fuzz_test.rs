@@ -759,6 +759,45 @@ fn step_refuses_inconsistent_appends() {
     assert_eq!(n.raft.raft_log.last_index(), 4);
 }
 
+/// Appends at the follower's own term take `RawNode`'s path of steady
+/// replication, which refuses what the usual path refuses: entries that do
+/// not continue the append's start, and indexes beyond 2^63 - 1.
+#[test]
+fn steady_replication_refuses_what_step_refuses() {
+    let ent = |term, index| Entry {
+        term,
+        index,
+        ..Default::default()
+    };
+    let app = |index, ents: Vec<Entry>| {
+        let mut m = msg_term(1, 2, MessageType::MsgApp, 1);
+        (m.log_term, m.index, m.entries) = (1, index, ents);
+        m
+    };
+    let mut n = follower();
+    assert_eq!(n.raft.term, 1);
+    match n.step(app(2, vec![ent(1, 4)])) {
+        Err(crate::errors::Error::Decode(s)) => assert_eq!(
+            s,
+            "leader term 1: entries {term:1 index:2} and {term:1 index:4} not consistent"
+        ),
+        other => panic!("{other:?}"),
+    }
+    let mut far = app(2, vec![]);
+    far.commit = u64::MAX;
+    match n.step_in_place(&mut far) {
+        Err(crate::errors::Error::Decode(s)) => assert_eq!(
+            s,
+            "commit 18446744073709551615 of MsgApp from 1 is out of range (at most 9223372036854775807)"
+        ),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(n.raft.raft_log.last_index(), 2);
+    assert!(!n.has_ready());
+    n.step(app(2, vec![ent(1, 3)])).unwrap();
+    assert_eq!((n.raft.raft_log.last_index(), n.raft.lead), (3, 1));
+}
+
 /// Terms and indexes no honest group reaches (beyond 2^63 - 1) are refused:
 /// a term near `u64::MAX` would overflow the node's next election, a
 /// snapshot index there its restore.
