@@ -73,7 +73,8 @@ impl ConfChangeHandler {
                 self.tracker.progress = progress;
                 Ok(format!(
                     "{}\n{}",
-                    self.tracker.config, self.tracker.progress
+                    self.tracker.config,
+                    self.tracker.progress.display(self.tracker.inflight_limits)
                 ))
             }
             Err(e) => Ok(format!("{e}\n")),

@@ -613,4 +613,4 @@ pub use restart::reapply_conf_changes;
 pub use slog;
 pub use status::{BasicStatus, Status};
 pub use storage::{MemStorage, Storage};
-pub use tracker::{Inflights, Progress, ProgressMap, StateType as ProgressState};
+pub use tracker::{InflightLimits, Inflights, Progress, ProgressMap, StateType as ProgressState};

@@ -7,7 +7,7 @@ use std::ops::Deref;
 use crate::eraftpb::HardState;
 use crate::raft::{Raft, SoftState, StateRole};
 use crate::storage::Storage;
-use crate::tracker::{Config, ProgressMap};
+use crate::tracker::{Config, InflightLimits, ProgressMap};
 
 /// The node's own state, without the per-peer progress (etcd
 /// `BasicStatus`). Cheap: it does not allocate.
@@ -90,6 +90,10 @@ pub struct Status {
     pub config: Config,
     /// Every peer's progress, in id order; empty unless the node leads.
     pub progress: ProgressMap,
+    /// The limits of the in-flight windows in `progress` (which, the same
+    /// for every peer, the windows do not carry), e.g. to print them with
+    /// [`ProgressMap::display`].
+    pub inflight_limits: InflightLimits,
 }
 
 impl Status {
@@ -106,6 +110,7 @@ impl Status {
             basic,
             config: r.trk.config.clone(),
             progress,
+            inflight_limits: r.trk.inflight_limits,
         }
     }
 }

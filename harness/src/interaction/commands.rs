@@ -661,7 +661,8 @@ impl InteractionEnv {
     pub(super) fn handle_status(&mut self, d: &TestData) -> CmdResult {
         let idx = self.node_index(first_as_int(d)?)?;
         let st = self.nodes[idx].raw.status();
-        self.output.write_fmt(format_args!("{}", st.progress));
+        self.output
+            .write_fmt(format_args!("{}", st.progress.display(st.inflight_limits)));
         Ok(())
     }
 

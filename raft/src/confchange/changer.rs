@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use crate::eraftpb::{ConfChangeSingle, ConfChangeType};
 use crate::errors::{Error, Result};
 use crate::quorum::MajorityConfig;
-use crate::tracker::{Config, Inflights, Progress, ProgressMap, ProgressTracker};
+use crate::tracker::{Config, Progress, ProgressMap, ProgressTracker};
 
 /// Computes configuration changes against a tracker, refusing invalid ones
 /// before they can affect the active configuration (etcd `Changer`).
@@ -180,10 +180,7 @@ impl<'a> Changer<'a> {
         }
         // Probing from the last index is optimistic (a new peer usually has
         // no log), but it is what etcd does; next must exceed match (0).
-        let mut pr = Progress::new(
-            self.last_index.max(1),
-            Inflights::new(self.tracker.max_inflight, self.tracker.max_inflight_bytes),
-        );
+        let mut pr = Progress::new(self.last_index.max(1));
         pr.is_learner = is_learner;
         // A new peer counts as active, so that check-quorum does not step the
         // leader down before the peer had a chance to respond.
@@ -298,6 +295,7 @@ pub fn describe(ccs: &[ConfChangeSingle]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tracker::Inflights;
 
     fn tracker(voters: &[u64], outgoing: &[u64], learners: &[u64]) -> ProgressTracker {
         let mut t = ProgressTracker::new(10, 0);
@@ -306,10 +304,10 @@ mod tests {
         t.config.learners = learners.into();
         for id in t.config.voters.ids().iter() {
             t.progress
-                .insert(id, Progress::new(1, Inflights::new(10, 0)));
+                .insert(id, Progress::new(1));
         }
         for &id in learners {
-            let mut pr = Progress::new(1, Inflights::new(10, 0));
+            let mut pr = Progress::new(1);
             pr.is_learner = true;
             t.progress.insert(id, pr);
         }
@@ -436,7 +434,7 @@ mod tests {
             let pr = prs.get(2).unwrap();
             assert_eq!((pr.matched, pr.next), (0, next));
             assert!(pr.recent_active && pr.is_learner);
-            assert_eq!(pr.inflights.cap(), 10);
+            assert_eq!(pr.inflights, Inflights::new());
         }
     }
 

@@ -83,7 +83,7 @@ mod tests {
     fn restored(cs: ConfState) -> Result<String> {
         let t = ProgressTracker::new(10, 0);
         let (cfg, prs) = restore(Changer::new(&t, 4), &cs)?;
-        Ok(format!("{cfg}\n{prs}"))
+        Ok(format!("{cfg}\n{}", prs.display(t.inflight_limits)))
     }
 
     #[test]

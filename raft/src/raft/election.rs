@@ -4,7 +4,7 @@ use super::{fatal, CampaignType, Raft, StateRole, NONE};
 use crate::eraftpb::{EntryType, Message, MessageType};
 use crate::quorum::VoteResult;
 use crate::storage::Storage;
-use crate::tracker::{Inflights, Progress};
+use crate::tracker::Progress;
 
 impl<S: Storage> Raft<S> {
     /// Advances the logical clock by one tick: a leader counts towards its
@@ -83,11 +83,10 @@ impl<S: Storage> Raft<S> {
 
         self.trk.reset_votes();
         let last_index = self.raft_log.last_index();
-        let (max_inflight, max_bytes) = (self.trk.max_inflight, self.trk.max_inflight_bytes);
         let self_id = self.id;
         self.trk.visit(|id, pr| {
             let is_learner = pr.is_learner;
-            *pr = Progress::new(last_index + 1, Inflights::new(max_inflight, max_bytes));
+            *pr = Progress::new(last_index + 1);
             pr.is_learner = is_learner;
             if id == self_id {
                 pr.matched = last_index;

@@ -215,7 +215,8 @@ impl<S: Storage> Raft<S> {
         // still get acked or rejected and so free the in-flight window even
         // if the appends that filled it were lost.
         // Bound once, not assigned over an empty Vec (whose drop is a call).
-        let (ents, failed) = if pr.state != StateType::Replicate || !pr.inflights.full() {
+        let limits = self.trk.inflight_limits;
+        let (ents, failed) = if pr.state != StateType::Replicate || !pr.inflights.full(limits) {
             match self.raft_log.entries(pr.next, self.max_msg_size) {
                 Ok(e) => (e, false),
                 Err(_) => (Vec::new(), true),
@@ -233,7 +234,7 @@ impl<S: Storage> Raft<S> {
         // The progress is updated before the message is queued (etcd does
         // it after); nothing in between reads it.
         let commit = self.raft_log.committed;
-        pr.sent_entries(ents.len(), payloads_size(&ents));
+        pr.sent_entries(ents.len(), payloads_size(&ents), limits);
         pr.sent_commit(commit);
         if self.batch_append {
             if pr.state == StateType::Replicate {
@@ -313,10 +314,11 @@ impl<S: Storage> Raft<S> {
         let commit = self.raft_log.committed;
         // Entries joining an append already in the window take no new slot,
         // only bytes; entries for a commit-only append make it one more.
+        let limits = self.trk.inflight_limits;
         let room = if m.entries.is_empty() {
-            !pr.inflights.full()
+            !pr.inflights.full(limits)
         } else {
-            !pr.inflights.bytes_full()
+            !pr.inflights.bytes_full(limits)
         };
         // New entries are nearly always still unstable (just proposed);
         // older ones would need a storage read, and go in a new append.
@@ -352,9 +354,9 @@ impl<S: Storage> Raft<S> {
         } else {
             let bytes = payloads_size(ents);
             if m.entries.is_empty() {
-                pr.sent_entries(ents.len(), bytes);
+                pr.sent_entries(ents.len(), bytes, limits);
             } else {
-                pr.sent_more_entries(ents.len(), bytes);
+                pr.sent_more_entries(ents.len(), bytes, limits);
             }
             m.entries.extend_from_slice(ents);
             self.pending_apps[slot].size = size + added_size;
@@ -410,7 +412,7 @@ impl<S: Storage> Raft<S> {
             sindex,
             sterm,
             to,
-            pr
+            pr.display(self.trk.inflight_limits)
         );
         pr.become_snapshot(sindex);
         slog::debug!(
@@ -418,7 +420,7 @@ impl<S: Storage> Raft<S> {
             "{:x} paused sending replication messages to {:x} [{}]",
             self.id,
             to,
-            pr
+            pr.display(self.trk.inflight_limits)
         );
         let mut m = Message::new(MessageType::MsgSnap);
         m.to = to;
@@ -691,7 +693,8 @@ impl<S: Storage> Raft<S> {
         // the log changes: the conf state comes from a peer, and one our
         // conf change code refuses makes the snapshot ignored, not a panic
         // (etcd panics).
-        let fresh = ProgressTracker::new(self.trk.max_inflight, self.trk.max_inflight_bytes);
+        let lim = self.trk.inflight_limits;
+        let fresh = ProgressTracker::new(lim.max_inflight, lim.max_bytes);
         let (cfg, progress) = match super::restore_conf_state(&fresh, id.index, cs) {
             Ok(r) => r,
             Err(e) => {

@@ -345,7 +345,7 @@ impl<S: Storage> Raft<S> {
                         "{:x} snapshot succeeded, resumed sending replication messages to {:x} [{}]",
                         self.id,
                         from,
-                        pr
+                        pr.display(self.trk.inflight_limits)
                     );
                 } else {
                     // Clear the pending snapshot first, or probing would
@@ -357,7 +357,7 @@ impl<S: Storage> Raft<S> {
                         "{:x} snapshot failed, resumed sending replication messages to {:x} [{}]",
                         self.id,
                         from,
-                        pr
+                        pr.display(self.trk.inflight_limits)
                     );
                 }
                 // After a success, wait for the follower's MsgAppResp; after
@@ -375,7 +375,7 @@ impl<S: Storage> Raft<S> {
                     "{:x} failed to send message to {:x} because it is unreachable [{}]",
                     self.id,
                     from,
-                    pr
+                    pr.display(self.trk.inflight_limits)
                 );
             }
             MessageType::MsgTransferLeader => {
@@ -619,7 +619,7 @@ impl<S: Storage> Raft<S> {
                 "{:x} decreased progress of {:x} to [{}]",
                 self.id,
                 m.from,
-                pr
+                pr.display(self.trk.inflight_limits)
             );
             if pr.state == StateType::Replicate {
                 pr.become_probe();
@@ -668,7 +668,7 @@ impl<S: Storage> Raft<S> {
                     "{:x} recovered from needing snapshot, resumed sending replication messages to {:x} [{}]",
                     self.id,
                     from,
-                    pr
+                    pr.display(self.trk.inflight_limits)
                 );
                 pr.become_probe();
                 pr.become_replicate();

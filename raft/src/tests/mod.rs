@@ -37,6 +37,12 @@
 //! - `test_inflights_add`: etcd builds an `Inflights` literal with a
 //!   pre-allocated buffer and a chosen start; `Inflights::with_full_buffer`
 //!   (test-only) does the same.
+//! - `tracker/inflights_test.go`, `tracker/progress_test.go`: etcd's
+//!   windows carry their limits (`size`, `maxBytes`); here the tracker keeps
+//!   them once (`InflightLimits`), so the tests pass the limits etcd builds
+//!   a window with to the calls that need them (`add`, `full`, `display`).
+//!   The `size` field of etcd's literals is the length of the compared
+//!   buffers.
 //! - `ltoa`/`diffu` comparisons of logs compare the rendered strings with
 //!   `assert_eq!`, which shows the difference.
 

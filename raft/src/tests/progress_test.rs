@@ -1,11 +1,11 @@
 //! Port of etcd's `tracker/progress_test.go`.
 
-use crate::tracker::{Inflights, Progress, StateType};
+use crate::tracker::{InflightLimits, Inflights, Progress, StateType};
 
 /// A progress in `state` with the given match and next, and a roomy window,
 /// like the struct literals etcd's tests build.
 fn progress(state: StateType, matched: u64, next: u64) -> Progress {
-    let mut pr = Progress::new(next, Inflights::new(256, 0));
+    let mut pr = Progress::new(next);
     pr.state = state;
     pr.matched = matched;
     pr
@@ -13,8 +13,9 @@ fn progress(state: StateType, matched: u64, next: u64) -> Progress {
 
 #[test]
 fn test_progress_string() {
-    let mut ins = Inflights::new(1, 0);
-    ins.add(123, 1);
+    let lim = InflightLimits::new(1, 0);
+    let mut ins = Inflights::new();
+    ins.add(123, 1, lim);
     let mut pr = progress(StateType::Snapshot, 1, 2);
     pr.pending_snapshot = 123;
     pr.recent_active = false;
@@ -22,7 +23,7 @@ fn test_progress_string() {
     pr.is_learner = true;
     pr.inflights = ins;
     assert_eq!(
-        pr.to_string(),
+        pr.display(lim).to_string(),
         "StateSnapshot match=1 next=2 learner paused pendingSnap=123 inactive inflight=1[full]"
     );
 }

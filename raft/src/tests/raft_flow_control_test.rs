@@ -21,7 +21,7 @@ fn replicating_leader() -> TestRaft {
 fn test_msg_app_flow_control_full() {
     let mut r = replicating_leader();
     // Fill the window.
-    for _ in 0..r.trk.max_inflight {
+    for _ in 0..r.trk.inflight_limits.max_inflight {
         let _ = r.step(prop_msg(1, b"somedata"));
         let ms = r.read_messages();
         assert_eq!(ms.len(), 1);
@@ -45,13 +45,13 @@ fn test_msg_app_flow_control_full() {
 fn test_msg_app_flow_control_move_forward() {
     let mut r = replicating_leader();
     // Fill the window.
-    for _ in 0..r.trk.max_inflight {
+    for _ in 0..r.trk.inflight_limits.max_inflight {
         let _ = r.step(prop_msg(1, b"somedata"));
         r.read_messages();
     }
 
     // Entry 1 is the empty entry, 2 the first proposal: start at 2.
-    for tt in 2..r.trk.max_inflight as u64 {
+    for tt in 2..r.trk.inflight_limits.max_inflight as u64 {
         // Move the window forward.
         let _ = r.step(Message {
             index: tt,
@@ -84,7 +84,7 @@ fn test_msg_app_flow_control_move_forward() {
 fn test_msg_app_flow_control_recv_heartbeat() {
     let mut r = replicating_leader();
     // Fill the window.
-    for _ in 0..r.trk.max_inflight {
+    for _ in 0..r.trk.inflight_limits.max_inflight {
         let _ = r.step(prop_msg(1, b"somedata"));
         r.read_messages();
     }

@@ -73,7 +73,7 @@ use crate::raft::Raft;
 use crate::raft_log::RaftLog;
 use crate::raw_node::RawNode;
 use crate::storage::{MemStorage, Storage};
-use crate::tracker::{Inflights, Progress, ProgressTracker};
+use crate::tracker::{Progress, ProgressTracker};
 
 /// etcd's `noLimit`: no size limit on messages or reads.
 pub const NO_LIMIT: u64 = u64::MAX;
@@ -726,10 +726,10 @@ impl Network {
                     // the network, keeping the learners learners.
                     let learners: Vec<u64> = v.trk.config.learners.iter().collect();
                     v.id = id;
-                    let mut trk =
-                        ProgressTracker::new(v.trk.max_inflight, v.trk.max_inflight_bytes);
+                    let lim = v.trk.inflight_limits;
+                    let mut trk = ProgressTracker::new(lim.max_inflight, lim.max_bytes);
                     for &pid in &peer_addrs {
-                        let mut pr = Progress::new(0, Inflights::new(0, 0));
+                        let mut pr = Progress::new(0);
                         if learners.contains(&pid) {
                             pr.is_learner = true;
                             trk.config.learners.insert(pid);

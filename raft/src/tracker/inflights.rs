@@ -10,7 +10,34 @@ struct Inflight {
     bytes: u64,
 }
 
-/// Bounds the appends in flight to one follower, by count and by bytes.
+/// The limits of a follower's in-flight window (etcd's tracker
+/// `MaxInflight` and `MaxInflightBytes`).
+///
+/// They are the same for every follower of a node, so the tracker keeps
+/// them once ([`ProgressTracker::inflight_limits`](super::ProgressTracker::inflight_limits))
+/// and passes them to the window operations that need them, rather than
+/// every window carrying a copy: an idle node keeps a window per peer.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct InflightLimits {
+    /// The most appends allowed in flight.
+    pub max_inflight: usize,
+    /// The most bytes allowed in flight; 0 means no limit.
+    pub max_bytes: u64,
+}
+
+impl InflightLimits {
+    /// Limits of `max_inflight` appends and, unless `max_bytes` is 0,
+    /// `max_bytes` bytes in flight.
+    pub const fn new(max_inflight: usize, max_bytes: u64) -> InflightLimits {
+        InflightLimits {
+            max_inflight,
+            max_bytes,
+        }
+    }
+}
+
+/// The appends in flight to one follower, bounded by count and by bytes
+/// (etcd `Inflights`, whose limits live in [`InflightLimits`] here).
 ///
 /// Each append is represented by the index of its last entry. The leader
 /// checks [`full`](Inflights::full) before sending, records each sent
@@ -22,14 +49,10 @@ struct Inflight {
 /// and a process may host many raft groups whose members are mostly idle.
 /// The ring buffer then grows on demand (doubling up to the count limit);
 /// once grown, adding never allocates.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Inflights {
     /// The window's contents; `None` until the first append.
     ring: Option<Box<Ring>>,
-    /// The most appends allowed in flight.
-    size: usize,
-    /// The most bytes allowed in flight; 0 means no limit.
-    max_bytes: u64,
 }
 
 /// The appends in flight, as a ring buffer.
@@ -41,8 +64,9 @@ struct Ring {
     count: usize,
     /// The total bytes in flight.
     bytes: u64,
-    /// The ring buffer; positions wrap at the window's size, and it only
-    /// reaches that length before any wrap-around can happen.
+    /// The ring buffer. Positions wrap at the count limit, and it only
+    /// reaches that length before any wrap-around can happen, so positions
+    /// past the oldest wrap at its length.
     buffer: Vec<Inflight>,
 }
 
@@ -55,17 +79,10 @@ static EMPTY: Ring = Ring {
 };
 
 impl Inflights {
-    /// A window allowing `size` appends and, unless `max_bytes` is 0,
-    /// `max_bytes` bytes in flight (etcd `NewInflights`).
-    ///
-    /// The byte limit is soft: one append may take the total from below the
-    /// limit to above it; only then is the window full.
-    pub fn new(size: usize, max_bytes: u64) -> Inflights {
-        Inflights {
-            ring: None,
-            size,
-            max_bytes,
-        }
+    /// An empty window (etcd `NewInflights`, whose limits are passed to
+    /// the operations that need them here).
+    pub const fn new() -> Inflights {
+        Inflights { ring: None }
     }
 
     #[inline]
@@ -73,12 +90,13 @@ impl Inflights {
         self.ring.as_deref().unwrap_or(&EMPTY)
     }
 
-    // The position `offset` slots after the oldest append.
+    // The position `offset` slots after the oldest append, `offset` being
+    // below the count in flight.
     #[inline]
-    fn slot(&self, start: usize, offset: usize) -> usize {
-        let mut i = start + offset;
-        if i >= self.size {
-            i -= self.size;
+    fn slot(r: &Ring, offset: usize) -> usize {
+        let mut i = r.start + offset;
+        if i >= r.buffer.len() {
+            i -= r.buffer.len();
         }
         i
     }
@@ -88,12 +106,12 @@ impl Inflights {
     ///
     /// # Panics
     ///
-    /// If the window is [`full`](Inflights::full): callers must check first.
-    /// Indexes of consecutive calls must increase.
+    /// If the window is [`full`](Inflights::full) under `limits`: callers
+    /// must check first. Indexes of consecutive calls must increase.
     #[inline]
-    pub fn add(&mut self, index: u64, bytes: u64) {
-        assert!(!self.full(), "cannot add into a Full inflights");
-        let size = self.size;
+    pub fn add(&mut self, index: u64, bytes: u64, limits: InflightLimits) {
+        assert!(!self.full(limits), "cannot add into a Full inflights");
+        let size = limits.max_inflight;
         let r = self.ring.get_or_insert_with(Box::default);
         let mut next = r.start + r.count;
         if next >= size {
@@ -120,11 +138,11 @@ impl Inflights {
     ///
     /// If nothing is in flight.
     pub fn extend_last(&mut self, index: u64, bytes: u64) {
-        let count = self.ring().count;
-        assert!(count > 0, "no append in flight to extend");
-        let start = self.ring().start;
-        let last = self.slot(start, count - 1);
-        let r = self.ring.as_mut().expect("an append is in flight");
+        let r = match self.ring.as_deref_mut() {
+            Some(r) if r.count > 0 => r,
+            _ => panic!("no append in flight to extend"),
+        };
+        let last = Self::slot(r, r.count - 1);
         let inflight = &mut r.buffer[last];
         inflight.index = index;
         inflight.bytes += bytes;
@@ -137,12 +155,11 @@ impl Inflights {
         if r.count == 0 {
             return None;
         }
-        Some(r.buffer[self.slot(r.start, r.count - 1)].index)
+        Some(r.buffer[Self::slot(r, r.count - 1)].index)
     }
 
     /// Releases every append whose last index is `<= to` (etcd `FreeLE`).
     pub fn free_le(&mut self, to: u64) {
-        let size = self.size;
         let Some(r) = self.ring.as_deref_mut() else {
             return;
         };
@@ -150,6 +167,7 @@ impl Inflights {
             // Nothing in flight is that old.
             return;
         }
+        let size = r.buffer.len();
         let mut idx = r.start;
         let mut freed = 0;
         let mut bytes = 0;
@@ -186,14 +204,14 @@ impl Inflights {
     /// Whether no more appends may be sent right now: the count limit is
     /// reached, or the byte limit (if any) is reached or exceeded.
     #[inline]
-    pub fn full(&self) -> bool {
-        self.ring().count == self.size || self.bytes_full()
+    pub fn full(&self, limits: InflightLimits) -> bool {
+        self.ring().count == limits.max_inflight || self.bytes_full(limits)
     }
 
     /// Whether the byte limit (if any) is reached or exceeded.
     #[inline]
-    pub fn bytes_full(&self) -> bool {
-        self.max_bytes != 0 && self.ring().bytes >= self.max_bytes
+    pub fn bytes_full(&self, limits: InflightLimits) -> bool {
+        limits.max_bytes != 0 && self.ring().bytes >= limits.max_bytes
     }
 
     /// The number of appends in flight.
@@ -205,16 +223,6 @@ impl Inflights {
     /// The total bytes in flight.
     pub fn bytes(&self) -> u64 {
         self.ring().bytes
-    }
-
-    /// The most appends allowed in flight.
-    pub fn cap(&self) -> usize {
-        self.size
-    }
-
-    /// The byte limit; 0 means none.
-    pub fn max_bytes(&self) -> u64 {
-        self.max_bytes
     }
 
     /// Releases everything in flight, keeping the buffer.
@@ -231,10 +239,10 @@ impl Inflights {
 /// compare the whole ring buffer, as etcd's tests do with struct literals.
 #[cfg(test)]
 impl Inflights {
-    /// A window of `size` whose ring buffer is allocated in full (zeroed)
-    /// and whose oldest slot is `start`.
+    /// A window for a count limit of `size` whose ring buffer is allocated
+    /// in full (zeroed) and whose oldest slot is `start`.
     pub(crate) fn with_full_buffer(size: usize, start: usize) -> Inflights {
-        let mut inf = Inflights::new(size, 0);
+        let mut inf = Inflights::new();
         inf.ring = Some(Box::new(Ring {
             start,
             buffer: vec![Inflight::default(); size],
@@ -243,12 +251,12 @@ impl Inflights {
         inf
     }
 
-    /// `(start, count, bytes, size, buffer)`, the buffer as `(index, bytes)`
-    /// per slot.
-    pub(crate) fn layout(&self) -> (usize, usize, u64, usize, Vec<(u64, u64)>) {
+    /// `(start, count, bytes, buffer)`, the buffer as `(index, bytes)` per
+    /// slot.
+    pub(crate) fn layout(&self) -> (usize, usize, u64, Vec<(u64, u64)>) {
         let r = self.ring();
         let buffer = r.buffer.iter().map(|f| (f.index, f.bytes)).collect();
-        (r.start, r.count, r.bytes, self.size, buffer)
+        (r.start, r.count, r.bytes, buffer)
     }
 }
 
@@ -261,7 +269,7 @@ mod tests {
         let r = inf.ring();
         (0..r.count)
             .map(|i| {
-                let f = r.buffer[(r.start + i) % inf.size];
+                let f = r.buffer[Inflights::slot(r, i)];
                 (f.index, f.bytes)
             })
             .collect()
@@ -269,14 +277,15 @@ mod tests {
 
     #[test]
     fn add_grows_by_doubling_up_to_size() {
-        let mut inf = Inflights::new(10, 0);
+        let lim = InflightLimits::new(10, 0);
+        let mut inf = Inflights::new();
         let mut lens = vec![];
         for i in 0..10 {
-            inf.add(i, 1);
+            inf.add(i, 1, lim);
             lens.push(inf.ring().buffer.len());
         }
         assert_eq!(lens, vec![1, 2, 4, 4, 8, 8, 8, 8, 10, 10]);
-        assert!(inf.full());
+        assert!(inf.full(lim));
         assert_eq!(inf.count(), 10);
         assert_eq!(inf.bytes(), 10);
     }
@@ -284,26 +293,28 @@ mod tests {
     #[test]
     #[should_panic(expected = "cannot add into a Full inflights")]
     fn add_when_full_panics() {
-        let mut inf = Inflights::new(2, 0);
-        inf.add(1, 0);
-        inf.add(2, 0);
-        inf.add(3, 0);
+        let lim = InflightLimits::new(2, 0);
+        let mut inf = Inflights::new();
+        inf.add(1, 0, lim);
+        inf.add(2, 0, lim);
+        inf.add(3, 0, lim);
     }
 
     #[test]
     fn wrap_around() {
-        let mut inf = Inflights::new(5, 0);
+        let lim = InflightLimits::new(5, 0);
+        let mut inf = Inflights::new();
         for i in 1..=5 {
-            inf.add(i, 100 + i);
+            inf.add(i, 100 + i, lim);
         }
         inf.free_le(3);
         assert_eq!(inf.ring().start, 3);
         assert_eq!(contents(&inf), vec![(4, 104), (5, 105)]);
         // These land in slots 0..=2, before `start`.
         for i in 6..=8 {
-            inf.add(i, 100 + i);
+            inf.add(i, 100 + i, lim);
         }
-        assert!(inf.full());
+        assert!(inf.full(lim));
         assert_eq!(inf.ring().buffer.len(), 5);
         assert_eq!(
             contents(&inf),
@@ -321,12 +332,13 @@ mod tests {
 
     #[test]
     fn free_le_edges() {
-        let mut inf = Inflights::new(10, 0);
+        let lim = InflightLimits::new(10, 0);
+        let mut inf = Inflights::new();
         // Freeing an empty window is a no-op.
         inf.free_le(100);
         assert_eq!(inf.count(), 0);
         for i in [3, 5, 9] {
-            inf.add(i, 10);
+            inf.add(i, 10, lim);
         }
         // Below the window: nothing happens.
         inf.free_le(2);
@@ -342,10 +354,11 @@ mod tests {
 
     #[test]
     fn free_first_one() {
-        let mut inf = Inflights::new(10, 0);
+        let lim = InflightLimits::new(10, 0);
+        let mut inf = Inflights::new();
         inf.free_first_one();
         for i in 0..10 {
-            inf.add(i, 1);
+            inf.add(i, 1, lim);
         }
         inf.free_first_one();
         assert_eq!(inf.ring().start, 1);
@@ -355,69 +368,73 @@ mod tests {
 
     #[test]
     fn byte_limit_is_soft() {
-        let mut inf = Inflights::new(10, 1000);
-        inf.add(1, 400);
-        inf.add(2, 500);
-        assert!(!inf.full());
+        let lim = InflightLimits::new(10, 1000);
+        let mut inf = Inflights::new();
+        inf.add(1, 400, lim);
+        inf.add(2, 500, lim);
+        assert!(!inf.full(lim));
         // This one crosses the limit and is still accepted...
-        inf.add(3, 300);
+        inf.add(3, 300, lim);
         assert_eq!(inf.bytes(), 1200);
         // ...but then the window is full.
-        assert!(inf.full());
+        assert!(inf.full(lim));
         inf.free_le(1);
         assert_eq!(inf.bytes(), 800);
-        assert!(!inf.full());
+        assert!(!inf.full(lim));
         // Reaching the limit exactly also fills it.
-        inf.add(4, 200);
-        assert!(inf.full());
+        inf.add(4, 200, lim);
+        assert!(inf.full(lim));
         assert_eq!(inf.count(), 3);
     }
 
     #[test]
     fn zero_byte_limit_means_unlimited() {
-        let mut inf = Inflights::new(3, 0);
-        inf.add(1, u64::MAX / 4);
-        inf.add(2, u64::MAX / 4);
-        assert!(!inf.full());
-        inf.add(3, 0);
-        assert!(inf.full());
+        let lim = InflightLimits::new(3, 0);
+        let mut inf = Inflights::new();
+        inf.add(1, u64::MAX / 4, lim);
+        inf.add(2, u64::MAX / 4, lim);
+        assert!(!inf.full(lim));
+        inf.add(3, 0, lim);
+        assert!(inf.full(lim));
     }
 
     #[test]
-    fn reset_keeps_buffer_and_limits() {
-        let mut inf = Inflights::new(4, 50);
+    fn reset_keeps_buffer() {
+        let lim = InflightLimits::new(4, 50);
+        let mut inf = Inflights::new();
         for i in 0..3 {
-            inf.add(i, 10);
+            inf.add(i, 10, lim);
         }
         inf.free_le(0);
         inf.reset();
         assert_eq!((inf.count(), inf.ring().start, inf.bytes()), (0, 0, 0));
         assert_eq!(inf.ring().buffer.len(), 4);
-        assert_eq!((inf.cap(), inf.max_bytes()), (4, 50));
-        assert!(!inf.full());
+        assert!(!inf.full(lim));
     }
 
     #[test]
     fn nothing_is_allocated_until_the_first_append() {
-        let mut inf = Inflights::new(4, 10);
+        let lim = InflightLimits::new(4, 10);
+        let mut inf = Inflights::new();
         inf.free_le(5);
         inf.free_first_one();
         inf.reset();
         assert!(inf.ring.is_none());
         assert_eq!((inf.count(), inf.bytes(), inf.last_index()), (0, 0, None));
-        assert!(!inf.full() && !inf.bytes_full());
-        inf.add(3, 10);
+        assert!(!inf.full(lim) && !inf.bytes_full(lim));
+        inf.add(3, 10, lim);
         assert!(inf.ring.is_some());
         assert_eq!(inf.last_index(), Some(3));
-        assert!(inf.full());
+        assert!(inf.full(lim));
     }
 
     #[test]
     fn clone_is_independent() {
-        let mut a = Inflights::new(4, 0);
-        a.add(1, 1);
+        let lim = InflightLimits::new(4, 0);
+        let mut a = Inflights::new();
+        a.add(1, 1, lim);
         let mut b = a.clone();
-        b.add(2, 1);
+        b.add(2, 1, lim);
         a.free_le(1);
         assert_eq!(a.count(), 0);
         assert_eq!(contents(&b), vec![(1, 1), (2, 1)]);

@@ -5,7 +5,7 @@ mod inflights;
 mod progress;
 mod state;
 
-pub use inflights::Inflights;
+pub use inflights::{InflightLimits, Inflights};
 pub use progress::{Progress, ProgressMap};
 pub use state::StateType;
 
@@ -73,10 +73,9 @@ pub struct ProgressTracker {
     /// Votes received in the current election, as `(id, granted)` sorted by
     /// id. Use [`record_vote`](ProgressTracker::record_vote) to add to it.
     pub votes: LazyVec<(u64, bool)>,
-    /// The in-flight append limit for new progresses.
-    pub max_inflight: usize,
-    /// The in-flight byte limit for new progresses; 0 means none.
-    pub max_inflight_bytes: u64,
+    /// The limits of every peer's in-flight window (etcd `MaxInflight`,
+    /// `MaxInflightBytes`), kept here once rather than in each window.
+    pub inflight_limits: InflightLimits,
 }
 
 /// Reports as votes whether each voter was recently active, so that the vote
@@ -93,7 +92,7 @@ impl VoteLookup for RecentActive<'_> {
 }
 
 impl ProgressTracker {
-    /// A tracker with an empty configuration whose new progresses allow
+    /// A tracker with an empty configuration whose peers' windows allow
     /// `max_inflight` appends and `max_bytes` bytes (0: unlimited) in flight
     /// (etcd `MakeProgressTracker`).
     pub fn new(max_inflight: usize, max_bytes: u64) -> ProgressTracker {
@@ -101,8 +100,7 @@ impl ProgressTracker {
             config: Config::default(),
             progress: ProgressMap::new(),
             votes: LazyVec::new(),
-            max_inflight,
-            max_inflight_bytes: max_bytes,
+            inflight_limits: InflightLimits::new(max_inflight, max_bytes),
         }
     }
 
@@ -221,7 +219,7 @@ mod tests {
         t.config.voters = JointConfig::new(voters.into(), outgoing.into());
         t.config.learners = learners.into();
         for id in t.config.voters.ids().iter().chain(learners.iter().copied()) {
-            let mut pr = Progress::new(1, Inflights::new(256, 0));
+            let mut pr = Progress::new(1);
             pr.is_learner = learners.contains(&id);
             t.progress.insert(id, pr);
         }
@@ -371,7 +369,7 @@ mod tests {
     #[test]
     fn new_tracker_is_empty() {
         let t = ProgressTracker::new(7, 99);
-        assert_eq!((t.max_inflight, t.max_inflight_bytes), (7, 99));
+        assert_eq!(t.inflight_limits, InflightLimits::new(7, 99));
         assert!(t.progress.is_empty());
         assert_eq!(t.config.to_string(), "voters=()");
         assert_eq!(t.committed(), u64::MAX);

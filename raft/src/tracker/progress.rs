@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use super::{Inflights, StateType};
+use super::{InflightLimits, Inflights, StateType};
 use crate::quorum::{AckedIndexer, Index};
 
 /// A follower's replication progress as seen by the leader.
@@ -35,7 +35,8 @@ pub struct Progress {
     /// was sent, in [`StateType::Replicate`] when the in-flight window is
     /// full. Cleared when the follower answers (see [`is_paused`](Progress::is_paused)).
     pub msg_app_flow_paused: bool,
-    /// The appends in flight to this follower.
+    /// The appends in flight to this follower, within the tracker's
+    /// [`InflightLimits`].
     pub inflights: Inflights,
     /// Whether this follower is a learner.
     pub is_learner: bool,
@@ -44,7 +45,7 @@ pub struct Progress {
 impl Progress {
     /// A fresh progress in [`StateType::Probe`] that will next send `next`,
     /// with nothing matched and an empty in-flight window.
-    pub fn new(next: u64, inflights: Inflights) -> Progress {
+    pub fn new(next: u64) -> Progress {
         Progress {
             matched: 0,
             next,
@@ -53,7 +54,7 @@ impl Progress {
             pending_snapshot: 0,
             recent_active: false,
             msg_app_flow_paused: false,
-            inflights,
+            inflights: Inflights::new(),
             is_learner: false,
         }
     }
@@ -101,7 +102,8 @@ impl Progress {
     /// `next`, totalling `bytes` (etcd `SentEntries`).
     ///
     /// In [`StateType::Replicate`] this advances `next`, records the append
-    /// in the window and pauses the flow once the window is full. In
+    /// in the window and pauses the flow once the window is full under
+    /// `limits` (the tracker's). In
     /// [`StateType::Probe`] a non-empty append is a probe and pauses the
     /// flow.
     ///
@@ -109,16 +111,16 @@ impl Progress {
     ///
     /// In [`StateType::Snapshot`], where the leader must not send appends.
     #[inline]
-    pub fn sent_entries(&mut self, entries: usize, bytes: u64) {
+    pub fn sent_entries(&mut self, entries: usize, bytes: u64, limits: InflightLimits) {
         match self.state {
             StateType::Replicate => {
                 if entries > 0 {
                     self.next += entries as u64;
-                    self.inflights.add(self.next - 1, bytes);
+                    self.inflights.add(self.next - 1, bytes, limits);
                 }
                 // An append that fills the window (or one sent into an
                 // already full window) acts as a probe: wait for an answer.
-                self.msg_app_flow_paused = self.inflights.full();
+                self.msg_app_flow_paused = self.inflights.full(limits);
             }
             StateType::Probe => {
                 // etcd only pauses on non-empty probes; kept for identical
@@ -133,19 +135,19 @@ impl Progress {
         }
     }
 
-    /// Whether sending commit index `index` could move the follower's commit
-    /// index forward: it is above what was sent, and what was sent does not
-    /// already cover everything up to `next - 1`.
     /// Records that `entries` more entries totalling `bytes` were added to
     /// the last append sent (batch_append), which must be in flight: the
     /// window holds the same number of appends, one of them larger.
-    pub fn sent_more_entries(&mut self, entries: usize, bytes: u64) {
+    pub fn sent_more_entries(&mut self, entries: usize, bytes: u64, limits: InflightLimits) {
         debug_assert_eq!(self.state, StateType::Replicate);
         self.next += entries as u64;
         self.inflights.extend_last(self.next - 1, bytes);
-        self.msg_app_flow_paused = self.inflights.full();
+        self.msg_app_flow_paused = self.inflights.full(limits);
     }
 
+    /// Whether sending commit index `index` could move the follower's commit
+    /// index forward: it is above what was sent, and what was sent does not
+    /// already cover everything up to `next - 1`.
     #[inline]
     pub fn can_bump_commit(&self, index: u64) -> bool {
         // `next` is at least 1 by invariant; wrapping keeps a broken caller
@@ -212,31 +214,45 @@ impl Progress {
     }
 }
 
-/// etcd's `Progress.String()`, e.g.
-/// `StateReplicate match=5 next=6 learner paused pendingSnap=3 inactive inflight=2[full]`.
-impl fmt::Display for Progress {
+impl Progress {
+    /// etcd's `Progress.String()`, e.g.
+    /// `StateReplicate match=5 next=6 learner paused pendingSnap=3 inactive inflight=2[full]`;
+    /// whether the window is full depends on the tracker's `limits`.
+    pub fn display(&self, limits: InflightLimits) -> impl fmt::Display + '_ {
+        ProgressDisplay { pr: self, limits }
+    }
+}
+
+/// What [`Progress::display`] returns.
+struct ProgressDisplay<'a> {
+    pr: &'a Progress,
+    limits: InflightLimits,
+}
+
+impl fmt::Display for ProgressDisplay<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let pr = self.pr;
         write!(
             f,
             "{} match={} next={}",
-            self.state, self.matched, self.next
+            pr.state, pr.matched, pr.next
         )?;
-        if self.is_learner {
+        if pr.is_learner {
             f.write_str(" learner")?;
         }
-        if self.is_paused() {
+        if pr.is_paused() {
             f.write_str(" paused")?;
         }
-        if self.pending_snapshot > 0 {
-            write!(f, " pendingSnap={}", self.pending_snapshot)?;
+        if pr.pending_snapshot > 0 {
+            write!(f, " pendingSnap={}", pr.pending_snapshot)?;
         }
-        if !self.recent_active {
+        if !pr.recent_active {
             f.write_str(" inactive")?;
         }
-        let n = self.inflights.count();
+        let n = pr.inflights.count();
         if n > 0 {
             write!(f, " inflight={n}")?;
-            if self.inflights.full() {
+            if pr.inflights.full(self.limits) {
                 f.write_str("[full]")?;
             }
         }
@@ -379,12 +395,25 @@ impl FromIterator<(u64, Progress)> for ProgressMap {
     }
 }
 
-/// One `id: progress` line per peer, ascending ids in decimal, each ending
-/// in a newline (etcd `ProgressMap.String()`).
-impl fmt::Display for ProgressMap {
+impl ProgressMap {
+    /// One `id: progress` line per peer, ascending ids in decimal, each
+    /// ending in a newline (etcd `ProgressMap.String()`); whether a window
+    /// is full depends on the tracker's `limits`.
+    pub fn display(&self, limits: InflightLimits) -> impl fmt::Display + '_ {
+        ProgressMapDisplay { map: self, limits }
+    }
+}
+
+/// What [`ProgressMap::display`] returns.
+struct ProgressMapDisplay<'a> {
+    map: &'a ProgressMap,
+    limits: InflightLimits,
+}
+
+impl fmt::Display for ProgressMapDisplay<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (id, pr) in &self.entries {
-            writeln!(f, "{id}: {pr}")?;
+        for (id, pr) in &self.map.entries {
+            writeln!(f, "{id}: {}", pr.display(self.limits))?;
         }
         Ok(())
     }
@@ -394,8 +423,10 @@ impl fmt::Display for ProgressMap {
 mod tests {
     use super::*;
 
+    const ROOMY: InflightLimits = InflightLimits::new(256, 0);
+
     fn progress(state: StateType, matched: u64, next: u64) -> Progress {
-        let mut pr = Progress::new(next, Inflights::new(256, 0));
+        let mut pr = Progress::new(next);
         pr.state = state;
         pr.matched = matched;
         pr.recent_active = true;
@@ -428,32 +459,33 @@ mod tests {
     #[test]
     fn display() {
         let mut pr = progress(StateType::Replicate, 1, 2);
-        assert_eq!(pr.to_string(), "StateReplicate match=1 next=2");
+        assert_eq!(pr.display(ROOMY).to_string(), "StateReplicate match=1 next=2");
         pr.is_learner = true;
         pr.recent_active = false;
         pr.msg_app_flow_paused = true;
         assert_eq!(
-            pr.to_string(),
+            pr.display(ROOMY).to_string(),
             "StateReplicate match=1 next=2 learner paused inactive"
         );
 
-        let mut pr = Progress::new(3, Inflights::new(2, 0));
+        let lim = InflightLimits::new(2, 0);
+        let mut pr = Progress::new(3);
         pr.become_replicate();
-        pr.inflights.add(1, 0);
+        pr.inflights.add(1, 0, lim);
         assert_eq!(
-            pr.to_string(),
+            pr.display(lim).to_string(),
             "StateReplicate match=0 next=1 inactive inflight=1"
         );
-        pr.inflights.add(2, 0);
+        pr.inflights.add(2, 0, lim);
         assert_eq!(
-            pr.to_string(),
+            pr.display(lim).to_string(),
             "StateReplicate match=0 next=1 inactive inflight=2[full]"
         );
 
         let mut pr = progress(StateType::Probe, 1, 2);
         pr.become_snapshot(7);
         assert_eq!(
-            pr.to_string(),
+            pr.display(ROOMY).to_string(),
             "StateSnapshot match=1 next=8 paused pendingSnap=7"
         );
     }
@@ -537,7 +569,7 @@ mod tests {
     #[test]
     fn reset_state_clears_window() {
         let mut pr = progress(StateType::Replicate, 0, 1);
-        pr.sent_entries(3, 30);
+        pr.sent_entries(3, 30, ROOMY);
         assert_eq!(pr.inflights.count(), 1);
         pr.msg_app_flow_paused = true;
         pr.pending_snapshot = 4;
@@ -549,15 +581,16 @@ mod tests {
 
     #[test]
     fn sent_entries_in_replicate_fills_window() {
-        let mut pr = Progress::new(1, Inflights::new(2, 0));
+        let lim = InflightLimits::new(2, 0);
+        let mut pr = Progress::new(1);
         pr.become_replicate();
-        pr.sent_entries(3, 100);
+        pr.sent_entries(3, 100, lim);
         assert_eq!(pr.next, 4);
         assert!(!pr.msg_app_flow_paused);
         // An empty append does not use the window.
-        pr.sent_entries(0, 0);
+        pr.sent_entries(0, 0, lim);
         assert_eq!((pr.next, pr.inflights.count()), (4, 1));
-        pr.sent_entries(1, 100);
+        pr.sent_entries(1, 100, lim);
         assert_eq!(pr.next, 5);
         assert!(pr.msg_app_flow_paused);
         assert!(pr.is_paused());
@@ -568,20 +601,21 @@ mod tests {
 
     #[test]
     fn sent_entries_in_replicate_respects_byte_limit() {
-        let mut pr = Progress::new(1, Inflights::new(10, 150));
+        let lim = InflightLimits::new(10, 150);
+        let mut pr = Progress::new(1);
         pr.become_replicate();
-        pr.sent_entries(1, 100);
+        pr.sent_entries(1, 100, lim);
         assert!(!pr.msg_app_flow_paused);
-        pr.sent_entries(1, 100);
+        pr.sent_entries(1, 100, lim);
         assert!(pr.msg_app_flow_paused);
     }
 
     #[test]
     fn sent_entries_in_probe_pauses_only_when_non_empty() {
         let mut pr = progress(StateType::Probe, 0, 5);
-        pr.sent_entries(0, 0);
+        pr.sent_entries(0, 0, ROOMY);
         assert!(!pr.msg_app_flow_paused);
-        pr.sent_entries(2, 10);
+        pr.sent_entries(2, 10, ROOMY);
         assert!(pr.msg_app_flow_paused);
         // Probing does not advance next.
         assert_eq!(pr.next, 5);
@@ -592,7 +626,7 @@ mod tests {
     fn sent_entries_in_snapshot_panics() {
         let mut pr = progress(StateType::Probe, 0, 5);
         pr.become_snapshot(3);
-        pr.sent_entries(1, 1);
+        pr.sent_entries(1, 1, ROOMY);
     }
 
     #[test]
@@ -672,7 +706,7 @@ mod tests {
         assert!(m.insert(2, progress(StateType::Probe, 0, 1)).is_none());
         assert_eq!(m.ids().collect::<Vec<_>>(), vec![1, 2, 3]);
         assert_eq!(
-            m.to_string(),
+            m.display(ROOMY).to_string(),
             "1: StateReplicate match=4 next=5\n2: StateProbe match=0 next=1\n3: StateProbe match=0 next=7\n"
         );
         let old = m.insert(2, progress(StateType::Probe, 9, 10)).unwrap();
@@ -689,6 +723,6 @@ mod tests {
             pr.recent_active = false;
         }
         assert!(m.iter().all(|(_, pr)| !pr.recent_active));
-        assert_eq!(ProgressMap::new().to_string(), "");
+        assert_eq!(ProgressMap::new().display(ROOMY).to_string(), "");
     }
 }
