@@ -629,10 +629,21 @@ impl<S: Storage> Raft<S> {
     }
 
     /// An accepted append: update the follower's progress, commit what a
-    /// quorum has, and keep the follower's pipeline full.
-    fn handle_append_success(&mut self, m: &Message) {
+    /// quorum has, and keep the follower's pipeline full. The sender is
+    /// marked recently active; returns false, doing nothing, if it has no
+    /// progress.
+    fn handle_append_success(&mut self, m: &Message) -> bool {
         let from = m.from;
-        if m.index > self.raft_log.last_index() {
+        let first_index = self.raft_log.first_index();
+        let last_index = self.raft_log.last_index();
+        let committed = self.raft_log.committed;
+        // One progress lookup for everything below up to the commit: a
+        // leader steps two of these per entry and follower.
+        let Some(pr) = self.trk.progress.get_mut(from) else {
+            return false;
+        };
+        pr.recent_active = true;
+        if m.index > last_index {
             // Within a term the leader's log only grows and followers only
             // ack what it sent, so this ack is bogus. Taking it would make
             // the progress point past the log, where etcd ends up panicking
@@ -643,19 +654,15 @@ impl<S: Storage> Raft<S> {
                 self.id,
                 from,
                 m.index,
-                self.raft_log.last_index()
+                last_index
             );
-            return;
+            return true;
         }
-        let first_index = self.raft_log.first_index();
-        let Some(pr) = self.trk.progress.get_mut(from) else {
-            return;
-        };
         // Also update when the ack merely confirms `matched` of a probing
         // follower: that moves it back to replicating.
         let updated = pr.maybe_update(m.index);
         if !(updated || (pr.matched == m.index && pr.state == StateType::Probe)) {
-            return;
+            return true;
         }
         match pr.state {
             StateType::Probe => pr.become_replicate(),
@@ -676,22 +683,19 @@ impl<S: Storage> Raft<S> {
             StateType::Replicate => pr.inflights.free_le(m.index),
             StateType::Snapshot => {}
         }
+        // Used only if nothing commits below, when the commit index and
+        // this progress are still as they are now.
+        let bump_commit = from != self.id && pr.can_bump_commit(committed);
 
         // The quorum index can only pass the commit index through a match
         // above it: an ack at or below it leaves every such match as it
         // was, so the (per-ack) quorum computation is skipped. This is the
         // second ack of every entry in a three-voter group.
-        if m.index > self.raft_log.committed && self.maybe_commit() {
+        if m.index > committed && self.maybe_commit() {
             // An entry of this term committed: pending reads can be served.
             self.release_pending_read_index_messages();
             self.bcast_append();
-        } else if from != self.id
-            && self
-                .trk
-                .progress
-                .get(from)
-                .is_some_and(|pr| pr.can_bump_commit(self.raft_log.committed))
-        {
+        } else if bump_commit {
             // The follower may lack the latest commit index; a heartbeat
             // would bring it too, but this arrives sooner.
             self.send_append(from);
@@ -718,6 +722,7 @@ impl<S: Storage> Raft<S> {
             );
             self.send_timeout_now(from);
         }
+        true
     }
 
     /// The (pre-)candidate's handling of messages (etcd `stepCandidate`).
@@ -811,12 +816,7 @@ impl<S: Storage> Raft<S> {
     /// progress (the usual path refuses or ignores that).
     #[inline]
     pub(crate) fn step_leader_append_ack(&mut self, m: &Message) -> bool {
-        let Some(pr) = self.trk.progress.get_mut(m.from) else {
-            return false;
-        };
-        pr.recent_active = true;
-        self.handle_append_success(m);
-        true
+        self.handle_append_success(m)
     }
 
     /// The follower's handling of messages (etcd `stepFollower`).
