@@ -70,7 +70,10 @@ impl Library for Ours {
                 .expect("memory storage takes a snapshot");
         }
         if !rd.entries.is_empty() {
-            store.append(&rd.entries).expect("memory storage appends");
+            // The entries are not needed once stored: they move in.
+            store
+                .append_owned(std::mem::take(&mut rd.entries))
+                .expect("memory storage appends");
         }
         if let Some(hs) = rd.hard_state {
             store

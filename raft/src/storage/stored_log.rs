@@ -120,7 +120,30 @@ impl StoredLog {
         let Some(first) = entries.first() else {
             return;
         };
-        let from = first.index;
+        self.make_room(first.index, entries.len());
+        self.push_all(entries.iter().map(|e| {
+            (e.entry_type, e.term, e.index, e.data.clone())
+        }));
+    }
+
+    /// [`truncate_and_append`](StoredLog::truncate_and_append) of entries
+    /// the caller gives up: their payloads move in, without the reference
+    /// count taken (and later dropped) per entry of a copy.
+    pub(crate) fn truncate_and_append_owned(&mut self, entries: Vec<Entry>) {
+        let Some(first) = entries.first() else {
+            return;
+        };
+        self.make_room(first.index, entries.len());
+        self.push_all(
+            entries
+                .into_iter()
+                .map(|e| (e.entry_type, e.term, e.index, e.data)),
+        );
+    }
+
+    // Drops the entries from `from` on and reserves room for `n` more.
+    #[inline]
+    fn make_room(&mut self, from: u64, n: usize) {
         debug_assert!(self.offset < from && from <= self.last_index() + 1);
         if from <= self.last_index() {
             self.data.truncate((from - self.offset - 1) as usize);
@@ -137,29 +160,37 @@ impl StoredLog {
             // slots an amortized push starts with: a node of a mostly idle
             // group keeps its few entries (an election's) for good. Later
             // appends grow the buffer as usual.
-            self.data.reserve_exact(entries.len());
+            self.data.reserve_exact(n);
         } else {
-            self.data.reserve(entries.len());
+            self.data.reserve(n);
         }
-        let mut last_term = self.terms[self.terms.len() - 1].term;
-        for e in entries {
-            self.data.push(e.data.clone());
-            if e.term != last_term {
-                if self.terms.len() == self.terms.capacity() && self.terms.len() < 4 {
+    }
+
+    // Appends the entries (type, term, index, payload), which follow the
+    // last one; `make_room` has reserved their payloads' slots.
+    #[inline]
+    fn push_all(&mut self, entries: impl Iterator<Item = (Option<i32>, u64, u64, Bytes)>) {
+        let StoredLog {
+            data, terms, types, ..
+        } = self;
+        let mut last_term = terms[terms.len() - 1].term;
+        // One `extend` (no capacity check per payload); the rare term
+        // changes and types are noted on the way.
+        data.extend(entries.map(|(entry_type, term, index, payload)| {
+            if term != last_term {
+                if terms.len() == terms.capacity() && terms.len() < 4 {
                     // Term runs come one per leader: grow one at a time
                     // while there are few (an idle node has two for good).
-                    self.terms.reserve_exact(1);
+                    terms.reserve_exact(1);
                 }
-                self.terms.push(TermRun {
-                    first: e.index,
-                    term: e.term,
-                });
-                last_term = e.term;
+                terms.push(TermRun { first: index, term });
+                last_term = term;
             }
-            if let Some(t) = e.entry_type {
-                self.types.push((e.index, t));
+            if let Some(t) = entry_type {
+                types.push((index, t));
             }
-        }
+            payload
+        }));
     }
 
     /// The entries of `[lo, hi)`, within `(offset, last_index + 1]`, cut
