@@ -21,6 +21,11 @@ use crate::lazy_vec::LazyVec;
 /// entries with "no limit" minus the size being applied, which stays above.
 const BEYOND_MEMORY: u64 = 1 << 62;
 
+/// The most an entry encodes in beyond its payload bytes: a key byte and
+/// a varint of at most 10 bytes each for type, term, index and payload
+/// length.
+const MAX_ENTRY_OVERHEAD: u64 = 4 * 11;
+
 /// Consecutive entries of the same term: from index `first` on, up to the
 /// next run's `first`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -199,7 +204,7 @@ impl StoredLog {
     pub(crate) fn entries(&self, lo: u64, hi: u64, max_size: u64) -> Vec<Entry> {
         debug_assert!(self.offset < lo && lo <= hi && hi <= self.last_index() + 1);
         let mut n = (hi - lo) as usize;
-        if max_size < BEYOND_MEMORY && n > 1 {
+        if max_size < BEYOND_MEMORY && n > 1 && !self.fits(lo, hi, max_size) {
             n = self.limit_size_len(lo, hi, max_size);
         }
         let datas = &self.data[(lo - self.offset - 1) as usize..][..n];
@@ -230,6 +235,18 @@ impl StoredLog {
             });
         }
         out
+    }
+
+    /// Whether all of `[lo, hi)` surely encodes within `max_size` bytes,
+    /// judged from the payload sizes alone: committed entries are usually
+    /// read in ranges far below the limit, and summing lengths is much
+    /// cheaper than sizing every entry. `false` means "maybe not".
+    #[inline]
+    fn fits(&self, lo: u64, hi: u64, max_size: u64) -> bool {
+        let datas = &self.data[(lo - self.offset - 1) as usize..(hi - self.offset - 1) as usize];
+        let payloads: u64 = datas.iter().map(|d| d.len() as u64).sum();
+        // MAX_ENTRY_OVERHEAD per entry bounds all but the payload.
+        payloads.saturating_add(datas.len() as u64 * MAX_ENTRY_OVERHEAD) <= max_size
     }
 
     /// How many entries from `lo` (and before `hi`) fit in `max_size`
@@ -401,7 +418,9 @@ mod tests {
             ent(1, 1, Some(0), b"x"),
             ent(300, 1 << 40, Some(2), &[7; 200]),
             ent(5, 0, Some(-1), b""),
+            ent(u64::MAX, u64::MAX, Some(-1), &[1; 300]),
         ] {
+            assert!(e.encoded_len() as u64 <= e.data.len() as u64 + MAX_ENTRY_OVERHEAD);
             assert_eq!(
                 encoded_len(e.entry_type, e.term, e.index, e.data.len()),
                 e.encoded_len() as u64,
@@ -414,7 +433,8 @@ mod tests {
     fn size_limit_keeps_at_least_one() {
         let (log, ents) = sample();
         let size = |es: &[Entry]| es.iter().map(|e| e.encoded_len() as u64).sum::<u64>();
-        for max in 0..=size(&ents) + 1 {
+        // Up to beyond the bound `fits` takes everything from without sizing.
+        for max in 0..=size(&ents) + 6 * MAX_ENTRY_OVERHEAD + 1 {
             let got = log.entries(4, 10, max);
             let want = crate::util::limit_size_slice(&ents, max);
             assert_eq!(got, want, "max {max}");
