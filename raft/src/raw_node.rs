@@ -27,7 +27,7 @@ use crate::read_only::ReadState;
 use crate::status::{BasicStatus, Status};
 use crate::storage::Storage;
 use crate::tracker::Progress;
-use crate::util::{ents_size, is_local_msg, is_local_msg_target, is_response_msg, payloads_size};
+use crate::util::{ents_and_payloads_size, is_local_msg, is_local_msg_target, is_response_msg};
 
 /// The outstanding work of a [`RawNode`]: what to persist, apply and send.
 ///
@@ -897,14 +897,14 @@ impl<S: Storage> RawNode<S> {
         self.raft.msgs_after_append.clear();
         self.raft.raft_log.accept_unstable();
         if let Some(last) = committed_entries.last() {
-            let size = ents_size(committed_entries);
+            let (size, payload_size) = ents_and_payloads_size(committed_entries);
             if !self.async_storage_writes {
                 // Stands for the MsgStorageApplyResp etcd queues last.
                 self.apply_on_advance =
                     std::num::NonZeroU64::new(last.index).map(|last_index| AppliedEntries {
                         last_index,
                         size,
-                        payload_size: payloads_size(committed_entries),
+                        payload_size,
                     });
             }
             self.raft

@@ -79,6 +79,44 @@ pub fn ents_size(ents: &[Entry]) -> u64 {
     ents.iter().map(ent_size).sum()
 }
 
+/// [`ents_size`] and [`payloads_size`] of `ents` in one pass: what
+/// accepting a `Ready`'s committed entries accounts for.
+#[inline]
+pub(crate) fn ents_and_payloads_size(ents: &[Entry]) -> (u64, u64) {
+    let mut size = 0;
+    let mut payloads = 0;
+    for e in ents {
+        let len = e.data.len() as u64;
+        size += entry_encoded_len(e.entry_type, e.term, e.index, len);
+        payloads += len;
+    }
+    (size, payloads)
+}
+
+/// The encoded size of an entry with these fields ([`ent_size`]), from the
+/// fields alone, so that a log that stores entries in parts can size them
+/// without rebuilding them.
+#[inline]
+pub(crate) fn entry_encoded_len(entry_type: Option<i32>, term: u64, index: u64, data_len: u64) -> u64 {
+    use prost::encoding::encoded_len_varint;
+    // One byte of key per field present; proto2 optional enums encode even
+    // when zero, the proto3-style scalars only when non-zero.
+    let mut len = 0;
+    if let Some(t) = entry_type {
+        len += 1 + encoded_len_varint(t as i64 as u64);
+    }
+    if term != 0 {
+        len += 1 + encoded_len_varint(term);
+    }
+    if index != 0 {
+        len += 1 + encoded_len_varint(index);
+    }
+    if data_len != 0 {
+        len += 1 + encoded_len_varint(data_len) + data_len as usize;
+    }
+    len as u64
+}
+
 /// The length of the longest prefix of `ents` whose encoded size does not
 /// exceed `max_size`, but at least 1 if `ents` is non-empty: a single entry
 /// larger than the limit must still make progress (etcd `limitSize`).

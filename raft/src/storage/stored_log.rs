@@ -8,7 +8,6 @@
 //! little more than its payloads. Entries are rebuilt when read.
 
 use bytes::Bytes;
-use prost::encoding::encoded_len_varint;
 
 use crate::eraftpb::Entry;
 use crate::lazy_vec::LazyVec;
@@ -126,9 +125,15 @@ impl StoredLog {
             return;
         };
         self.make_room(first.index, entries.len());
-        self.push_all(entries.iter().map(|e| {
-            (e.entry_type, e.term, e.index, e.data.clone())
-        }));
+        if self.payloads_only(entries) {
+            self.data.extend(entries.iter().map(|e| e.data.clone()));
+            return;
+        }
+        self.push_all(
+            entries
+                .iter()
+                .map(|e| (e.entry_type, e.term, e.index, e.data.clone())),
+        );
     }
 
     /// [`truncate_and_append`](StoredLog::truncate_and_append) of entries
@@ -139,6 +144,10 @@ impl StoredLog {
             return;
         };
         self.make_room(first.index, entries.len());
+        if self.payloads_only(&entries) {
+            self.data.extend(entries.into_iter().map(|e| e.data));
+            return;
+        }
         self.push_all(
             entries
                 .into_iter()
@@ -196,6 +205,16 @@ impl StoredLog {
             }
             payload
         }));
+    }
+
+    // Whether `entries` are all of the last run's term and without a type:
+    // the usual append, where only the payloads are to be stored.
+    #[inline]
+    fn payloads_only(&self, entries: &[Entry]) -> bool {
+        let last_term = self.terms[self.terms.len() - 1].term;
+        entries
+            .iter()
+            .all(|e| e.term == last_term && e.entry_type.is_none())
     }
 
     /// The entries of `[lo, hi)`, within `(offset, last_index + 1]`, cut
@@ -347,22 +366,7 @@ impl<'a> Cursor<'a> {
 /// `Entry::encoded_len` returns, without building the entry.
 #[inline]
 fn encoded_len(entry_type: Option<i32>, term: u64, index: u64, data_len: usize) -> u64 {
-    // One byte of key per field present; proto2 optional enums encode even
-    // when zero, the proto3-style scalars only when non-zero.
-    let mut len = 0;
-    if let Some(t) = entry_type {
-        len += 1 + encoded_len_varint(t as i64 as u64);
-    }
-    if term != 0 {
-        len += 1 + encoded_len_varint(term);
-    }
-    if index != 0 {
-        len += 1 + encoded_len_varint(index);
-    }
-    if data_len != 0 {
-        len += 1 + encoded_len_varint(data_len as u64) + data_len;
-    }
-    len as u64
+    crate::util::entry_encoded_len(entry_type, term, index, data_len as u64)
 }
 
 #[cfg(test)]
