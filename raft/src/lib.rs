@@ -557,6 +557,7 @@
 //! the `internals` feature, for the script harness; they promise nothing);
 //! what an application needs from them is re-exported here.
 
+pub mod buffers;
 pub mod config;
 pub mod errors;
 pub mod logging;

@@ -13,6 +13,7 @@ use std::mem;
 use bytes::Bytes;
 use prost::Message as _;
 
+use crate::buffers;
 use crate::config::Config;
 use crate::config::{LOCAL_APPEND_THREAD, LOCAL_APPLY_THREAD, NONE};
 use crate::eraftpb::{
@@ -720,7 +721,7 @@ impl<S: Storage> RawNode<S> {
     #[inline(always)]
     fn make_ready(&mut self, take: bool) -> Ready {
         let r = &mut self.raft;
-        let entries = r.raft_log.next_unstable_ents().to_vec();
+        let entries = buffers::entries_copy(r.raft_log.next_unstable_ents());
         let hs = r.hard_state();
         let ss = r.soft_state();
         let prev_ss = SoftState {
@@ -1151,7 +1152,7 @@ const SMALL_MSG_BUF: usize = 4;
 #[inline]
 fn presized(n: usize) -> Vec<Message> {
     if n > SMALL_MSG_BUF {
-        Vec::with_capacity(n)
+        buffers::messages_vec(n)
     } else {
         Vec::new()
     }

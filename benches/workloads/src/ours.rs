@@ -85,6 +85,9 @@ impl Library for Ours {
             applied.entry(e.data.len());
         }
         node.advance();
+        // The applied entries' vector serves a later Ready instead of being
+        // freed.
+        raft::buffers::recycle_entries(std::mem::take(&mut rd.committed_entries));
         true
     }
 
@@ -94,5 +97,7 @@ impl Library for Ours {
         for m in &mut batch {
             let _ = recipient(nodes, m.to, Self::NAME).step_in_place(m);
         }
+        // The emptied batch serves a later Ready's messages.
+        raft::buffers::recycle_messages(batch);
     }
 }

@@ -139,20 +139,22 @@ impl StoredLog {
     /// [`truncate_and_append`](StoredLog::truncate_and_append) of entries
     /// the caller gives up: their payloads move in, without the reference
     /// count taken (and later dropped) per entry of a copy.
-    pub(crate) fn truncate_and_append_owned(&mut self, entries: Vec<Entry>) {
+    pub(crate) fn truncate_and_append_owned(&mut self, mut entries: Vec<Entry>) {
         let Some(first) = entries.first() else {
             return;
         };
         self.make_room(first.index, entries.len());
         if self.payloads_only(&entries) {
-            self.data.extend(entries.into_iter().map(|e| e.data));
-            return;
+            self.data.extend(entries.drain(..).map(|e| e.data));
+        } else {
+            self.push_all(
+                entries
+                    .drain(..)
+                    .map(|e| (e.entry_type, e.term, e.index, e.data)),
+            );
         }
-        self.push_all(
-            entries
-                .into_iter()
-                .map(|e| (e.entry_type, e.term, e.index, e.data)),
-        );
+        // The emptied vector serves a later Ready.
+        crate::buffers::recycle_entries(entries);
     }
 
     // Drops the entries from `from` on and reserves room for `n` more.
@@ -227,7 +229,7 @@ impl StoredLog {
             n = self.limit_size_len(lo, hi, max_size);
         }
         let datas = &self.data[(lo - self.offset - 1) as usize..][..n];
-        let mut out = Vec::with_capacity(n);
+        let mut out = crate::buffers::entries_vec(n);
         let mut cursor = Cursor::new(self, lo);
         let end = lo + n as u64;
         if cursor.next_run >= end && cursor.next_type >= end {
