@@ -740,9 +740,9 @@ fn test_raw_node_commit_pagination_after_restart() {
     cfg.max_size_per_msg = size - ents.last().unwrap().encoded_len() as u64 - 1;
 
     ents.push(new_entry_with_data(11, 1, b"boom"));
-    let conf_state = s.0.snapshot.metadata.conf_state.clone();
+    let conf_state = s.0.snapshot.conf_state();
     s.0 = mem_storage_with_ents(ents);
-    s.0.snapshot.metadata.conf_state = conf_state;
+    s.0.snapshot.set_conf_state(conf_state);
     s.0.hard_state = persisted_hard_state;
 
     let mut raw_node = RawNode::new(&cfg, s, &test_logger()).unwrap();
