@@ -13,10 +13,11 @@ struct Inflight {
 /// The limits of a follower's in-flight window (etcd's tracker
 /// `MaxInflight` and `MaxInflightBytes`).
 ///
-/// They are the same for every follower of a node, so the tracker keeps
-/// them once ([`ProgressTracker::inflight_limits`](super::ProgressTracker::inflight_limits))
-/// and passes them to the window operations that need them, rather than
-/// every window carrying a copy: an idle node keeps a window per peer.
+/// They are the same for every follower of a node, so the node's tracker
+/// keeps them once (as [`Status::inflight_limits`](crate::Status::inflight_limits)
+/// reports them) and passes them to the window operations that need them,
+/// rather than every window carrying a copy: an idle node keeps a window
+/// per peer.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct InflightLimits {
     /// The most appends allowed in flight.
