@@ -211,6 +211,7 @@ impl<S: Storage> RaftLog<S> {
     /// the slice). Returns the index of the slice's last entry, or `None` if
     /// `prev` does not match.
     #[must_use = "None means the slice did not match and nothing was appended"]
+    #[inline]
     pub fn maybe_append(&mut self, a: LogSlice, committed: u64) -> Option<u64> {
         if !self.match_term(a.prev) {
             return None;

@@ -538,6 +538,7 @@ impl<S: Storage> Raft<S> {
 
     // `handle_append_entries` on a borrowed message (no 160-byte copy on
     // the way in from `step`); takes its entries.
+    #[inline]
     pub(super) fn handle_append_entries_mut(&mut self, m: &mut Message) {
         if m.index < self.raft_log.committed {
             self.send_append_ack(m.from, self.raft_log.committed);

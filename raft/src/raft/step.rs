@@ -634,7 +634,6 @@ impl<S: Storage> Raft<S> {
     /// progress.
     fn handle_append_success(&mut self, m: &Message) -> bool {
         let from = m.from;
-        let first_index = self.raft_log.first_index();
         let last_index = self.raft_log.last_index();
         let committed = self.raft_log.committed;
         // One progress lookup for everything below up to the commit: a
@@ -666,7 +665,7 @@ impl<S: Storage> Raft<S> {
         }
         match pr.state {
             StateType::Probe => pr.become_replicate(),
-            StateType::Snapshot if pr.matched + 1 >= first_index => {
+            StateType::Snapshot if pr.matched + 1 >= self.raft_log.first_index() => {
                 // Whatever snapshot the follower applied, it can now be
                 // caught up from the log. Go through probing, which accounts
                 // for the pending snapshot, to replicating at once.
