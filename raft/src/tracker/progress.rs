@@ -308,13 +308,32 @@ impl ProgressMap {
     /// The progress of `id`.
     #[inline]
     pub fn get(&self, id: u64) -> Option<&Progress> {
-        self.position(id).ok().map(|i| &self.entries[i].1)
+        if self.entries.len() > LINEAR_SCAN_MAX {
+            return self.position(id).ok().map(|i| &self.entries[i].1);
+        }
+        // `position`'s scan, yielding the progress itself: no index to
+        // check against the length again (a leader looks peers up several
+        // times per message).
+        for (k, pr) in &self.entries {
+            if *k >= id {
+                return (*k == id).then_some(pr);
+            }
+        }
+        None
     }
 
     /// The progress of `id`, mutably.
     #[inline]
     pub fn get_mut(&mut self, id: u64) -> Option<&mut Progress> {
-        self.position(id).ok().map(|i| &mut self.entries[i].1)
+        if self.entries.len() > LINEAR_SCAN_MAX {
+            return self.position(id).ok().map(|i| &mut self.entries[i].1);
+        }
+        for (k, pr) in &mut self.entries {
+            if *k >= id {
+                return (*k == id).then_some(pr);
+            }
+        }
+        None
     }
 
     /// Whether `id` is tracked.
