@@ -79,18 +79,64 @@ pub fn ents_size(ents: &[Entry]) -> u64 {
     ents.iter().map(ent_size).sum()
 }
 
-/// [`ents_size`] and [`payloads_size`] of `ents` in one pass: what
-/// accepting a `Ready`'s committed entries accounts for.
+/// [`ents_size`] and [`payloads_size`] of `ents`: what accepting a
+/// `Ready`'s committed entries accounts for.
 #[inline]
 pub(crate) fn ents_and_payloads_size(ents: &[Entry]) -> (u64, u64) {
-    let mut size = 0;
-    let mut payloads = 0;
-    for e in ents {
+    let Some(first) = ents.first() else {
+        return (0, 0);
+    };
+    // The usual entries (consecutive, one term, no type) differ only in
+    // their payloads: one pass over those, and the keys and varints of
+    // terms and indexes in closed form.
+    let (term, lo) = (first.term, first.index);
+    let mut payloads = 0u64;
+    let mut payload_fields = 0u64;
+    // Indexes from 1 on, without wrapping.
+    let mut usual = lo != 0 && lo.checked_add(ents.len() as u64 - 1).is_some();
+    for (k, e) in ents.iter().enumerate() {
         let len = e.data.len() as u64;
-        size += entry_encoded_len(e.entry_type, e.term, e.index, len);
         payloads += len;
+        payload_fields += if len != 0 { 1 + varint_len(len) } else { 0 };
+        usual &= e.term == term && e.entry_type.is_none() && e.index == lo.wrapping_add(k as u64);
     }
+    if !usual {
+        let size = ents
+            .iter()
+            .map(|e| entry_encoded_len(e.entry_type, e.term, e.index, e.data.len() as u64))
+            .sum();
+        return (size, payloads);
+    }
+    let n = ents.len() as u64;
+    let hi = lo + (n - 1);
+    let terms = if term != 0 { n * (1 + varint_len(term)) } else { 0 };
+    let size = payloads + payload_fields + terms + n + varint_len_sum(lo, hi);
     (size, payloads)
+}
+
+/// The length of `v` as a varint (1 to 10 bytes).
+#[inline]
+fn varint_len(v: u64) -> u64 {
+    prost::encoding::encoded_len_varint(v) as u64
+}
+
+/// The sum of `varint_len(i)` for `i` in `[lo, hi]`, `1 <= lo <= hi`: each
+/// index takes one byte, and one more for every multiple of seven bits it
+/// reaches beyond the first.
+#[inline]
+fn varint_len_sum(lo: u64, hi: u64) -> u64 {
+    let mut sum = hi - lo + 1;
+    let mut t = 1u64 << 7;
+    loop {
+        if hi < t {
+            return sum;
+        }
+        sum += hi - lo.max(t) + 1;
+        match t.checked_mul(1 << 7) {
+            Some(next) => t = next,
+            None => return sum,
+        }
+    }
 }
 
 /// The encoded size of an entry with these fields ([`ent_size`]), from the
@@ -202,6 +248,52 @@ mod tests {
             index,
             term,
             ..Default::default()
+        }
+    }
+
+    #[test]
+    fn ents_and_payloads_size_matches_the_entry_by_entry_sums() {
+        fn run(lo: u64, n: u64, term: u64, len: impl Fn(u64) -> usize) -> Vec<Entry> {
+            (0..n)
+                .map(|k| lo + k)
+                .map(|i| Entry {
+                    index: i,
+                    term,
+                    data: Bytes::from(vec![7u8; len(i)]),
+                    ..Default::default()
+                })
+                .collect()
+        }
+        let mut cases: Vec<Vec<Entry>> = vec![
+            Vec::new(),
+            run(1, 1, 1, |_| 0),
+            // Across the one- and two-byte and the two- and three-byte
+            // index varints, with payloads across their own boundary.
+            run(100, 60, 3, |i| (i as usize * 5) % 300),
+            run(16_000, 800, 200, |_| 128),
+            run((1 << 35) - 3, 10, 1 << 40, |_| 1),
+            run(u64::MAX - 4, 5, u64::MAX, |_| 2),
+            // Term 0 and index 0 are not encoded.
+            run(0, 3, 0, |_| 1),
+            run(5, 3, 0, |_| 1),
+        ];
+        // Not the usual shape: a type, a term change, a gap.
+        let mut typed = run(10, 4, 2, |_| 3);
+        typed[2].entry_type = Some(0);
+        cases.push(typed);
+        let mut terms = run(10, 4, 2, |_| 3);
+        terms[3].term = 3;
+        cases.push(terms);
+        let mut gap = run(10, 4, 2, |_| 3);
+        gap[1].index = 20;
+        cases.push(gap);
+        for ents in cases {
+            assert_eq!(
+                ents_and_payloads_size(&ents),
+                (ents_size(&ents), payloads_size(&ents)),
+                "{:?}",
+                ents.iter().map(|e| (e.index, e.term)).collect::<Vec<_>>()
+            );
         }
     }
 
