@@ -236,14 +236,13 @@ impl StoredLog {
             // One term and no types in the range: the usual case, with
             // nothing to look up per entry.
             let term = self.terms[cursor.run].term;
-            for (index, data) in (lo..).zip(datas) {
-                out.push(Entry {
-                    entry_type: None,
-                    term,
-                    index,
-                    data: data.clone(),
-                });
-            }
+            // One `extend` of known length: no capacity check per entry.
+            out.extend(datas.iter().enumerate().map(|(k, data)| Entry {
+                entry_type: None,
+                term,
+                index: lo + k as u64,
+                data: data.clone(),
+            }));
             return out;
         }
         for (index, data) in (lo..).zip(datas) {
