@@ -438,6 +438,13 @@ impl<S: Storage> Raft<S> {
         };
         let commit = pr.matched.min(self.raft_log.committed);
         pr.sent_commit(commit);
+        self.send_heartbeat_at(to, commit, ctx);
+    }
+
+    // The heartbeat to `to` carrying commit index `commit`, already
+    // recorded as sent.
+    #[inline]
+    fn send_heartbeat_at(&mut self, to: u64, commit: u64, ctx: Bytes) {
         let mut m = Message::new(MessageType::MsgHeartbeat);
         m.to = to;
         m.commit = commit;
@@ -466,12 +473,17 @@ impl<S: Storage> Raft<S> {
 
     /// Sends heartbeats with context `ctx` to every peer.
     pub fn bcast_heartbeat_with_ctx(&mut self, ctx: Bytes) {
-        let mut cur = self.next_peer(None);
-        while let Some(id) = cur {
-            if id != self.id {
-                self.send_heartbeat(id, ctx.clone());
+        // By position, as send_heartbeat would for each id in turn: sending
+        // changes neither the peers nor their order, and a leader of an
+        // idle group does this every heartbeat interval.
+        for i in 0..self.trk.progress.len() {
+            let (id, pr) = self.trk.progress.at_mut(i);
+            if id == self.id {
+                continue;
             }
-            cur = self.next_peer(Some(id));
+            let commit = pr.matched.min(self.raft_log.committed);
+            pr.sent_commit(commit);
+            self.send_heartbeat_at(id, commit, ctx.clone());
         }
     }
 

@@ -336,6 +336,17 @@ impl ProgressMap {
         None
     }
 
+    /// The `i`-th peer in ascending id order and its progress, mutably.
+    ///
+    /// # Panics
+    ///
+    /// If `i` is not below [`len`](ProgressMap::len).
+    #[inline]
+    pub fn at_mut(&mut self, i: usize) -> (u64, &mut Progress) {
+        let (id, pr) = &mut self.entries[i];
+        (*id, pr)
+    }
+
     /// Whether `id` is tracked.
     #[inline]
     pub fn contains(&self, id: u64) -> bool {
