@@ -667,12 +667,8 @@ impl<S: Storage> RawNode<S> {
     /// into the state machine. Local messages from elsewhere, and responses
     /// from peers outside the configuration, are refused.
     pub fn step(&mut self, mut m: Message) -> Result<()> {
-        if step_steady_replication(&mut self.raft, &mut m) {
-            return Ok(());
-        }
-        check_step(&self.raft, &m)?;
         // Borrowed, not moved on: a move would copy the 160 bytes.
-        self.raft.step_mut(&mut m)
+        self.step_in_place(&mut m)
     }
 
     /// [`step`](RawNode::step) on a message the caller keeps: the node
@@ -689,6 +685,14 @@ impl<S: Storage> RawNode<S> {
         if step_steady_replication(&mut self.raft, m) {
             return Ok(());
         }
+        self.step_checked(m)
+    }
+
+    // Every other message: checked, then stepped. Out of line, so that the
+    // path of steady replication above does not pay for the registers and
+    // stack of this much larger one.
+    #[inline(never)]
+    fn step_checked(&mut self, m: &mut Message) -> Result<()> {
         check_step(&self.raft, m)?;
         self.raft.step_mut(m)
     }
