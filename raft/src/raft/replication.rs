@@ -455,12 +455,12 @@ impl<S: Storage> Raft<S> {
     /// Sends appends to every peer that is not up to date (etcd
     /// `bcastAppend`).
     pub fn bcast_append(&mut self) {
-        let mut cur = self.next_peer(None);
-        while let Some(id) = cur {
+        // By position: sending changes neither the peers nor their order.
+        for i in 0..self.trk.progress.len() {
+            let id = self.trk.progress.at(i).0;
             if id != self.id {
                 self.send_append(id);
             }
-            cur = self.next_peer(Some(id));
         }
     }
 

@@ -336,6 +336,17 @@ impl ProgressMap {
         None
     }
 
+    /// The `i`-th peer in ascending id order and its progress.
+    ///
+    /// # Panics
+    ///
+    /// If `i` is not below [`len`](ProgressMap::len).
+    #[inline]
+    pub fn at(&self, i: usize) -> (u64, &Progress) {
+        let (id, pr) = &self.entries[i];
+        (*id, pr)
+    }
+
     /// The `i`-th peer in ascending id order and its progress, mutably.
     ///
     /// # Panics
