@@ -217,7 +217,13 @@ impl<S: Storage> RaftLog<S> {
             return None;
         }
         let last_new_i = a.prev.index + a.entries.len() as u64;
-        let ci = self.find_conflict(&a.entries);
+        // find_conflict's answers for the usual appends (commit-only, and
+        // new entries at the end), without the call.
+        let ci = match a.entries.first() {
+            None => 0,
+            Some(e) if e.index > self.last_index() => e.index,
+            Some(_) => self.find_conflict(&a.entries),
+        };
         if ci != 0 {
             if ci <= self.committed {
                 fatal!(
