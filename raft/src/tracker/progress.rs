@@ -110,7 +110,7 @@ impl Progress {
     /// # Panics
     ///
     /// In [`StateType::Snapshot`], where the leader must not send appends.
-    #[inline]
+    #[inline(always)]
     pub fn sent_entries(&mut self, entries: usize, bytes: u64, limits: InflightLimits) {
         match self.state {
             StateType::Replicate => {
