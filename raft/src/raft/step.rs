@@ -315,24 +315,8 @@ impl<S: Storage> Raft<S> {
             MessageType::MsgHeartbeatResp => {
                 pr.recent_active = true;
                 pr.msg_app_flow_paused = false;
-                // An append (possibly empty) lets a follower with a full
-                // window, or a caught-up follower stuck probing, recover; in
-                // StateSnapshot the progress is paused so nothing is sent.
                 let (matched, state) = (pr.matched, pr.state);
-                if matched < self.raft_log.last_index() || state == StateType::Probe {
-                    self.send_append(from);
-                }
-
-                if self.read_only_option != ReadOnlyOption::Safe || m.context.is_empty() {
-                    return Ok(());
-                }
-                self.read_only.recv_ack(from, &m.context);
-                let rss = self.read_only.maybe_advance(&self.trk.config.voters);
-                for rs in rss {
-                    if let Some(resp) = self.response_to_read_index_req(rs.req, rs.index) {
-                        self.send(resp);
-                    }
-                }
+                self.heartbeat_acked(m, matched, state);
             }
             MessageType::MsgSnapStatus => {
                 if pr.state != StateType::Snapshot {
@@ -818,6 +802,53 @@ impl<S: Storage> Raft<S> {
         self.handle_append_success(m)
     }
 
+    /// A follower's handling of a heartbeat from the leader of its term:
+    /// what `step_mut` does with it, for `RawNode`'s direct path.
+    #[inline]
+    pub(crate) fn step_follower_heartbeat(&mut self, m: &mut Message) {
+        self.election_elapsed = 0;
+        self.lead = m.from;
+        self.handle_heartbeat_mut(m);
+    }
+
+    /// The leader's handling of a heartbeat response of its term: what
+    /// `step_mut` does with it, for `RawNode`'s direct path. Returns false,
+    /// doing nothing, if the sender has no progress (the usual path refuses
+    /// or ignores that).
+    #[inline]
+    pub(crate) fn step_leader_heartbeat_ack(&mut self, m: &Message) -> bool {
+        let Some(pr) = self.trk.progress.get_mut(m.from) else {
+            return false;
+        };
+        pr.recent_active = true;
+        pr.msg_app_flow_paused = false;
+        let (matched, state) = (pr.matched, pr.state);
+        self.heartbeat_acked(m, matched, state);
+        true
+    }
+
+    // The rest of a heartbeat response's handling, once the sender's
+    // progress (now at `matched`, in `state`) is marked active and unpaused.
+    #[inline]
+    fn heartbeat_acked(&mut self, m: &Message, matched: u64, state: StateType) {
+        // An append (possibly empty) lets a follower with a full window, or
+        // a caught-up follower stuck probing, recover; in StateSnapshot the
+        // progress is paused so nothing is sent.
+        if matched < self.raft_log.last_index() || state == StateType::Probe {
+            self.send_append(m.from);
+        }
+        if self.read_only_option != ReadOnlyOption::Safe || m.context.is_empty() {
+            return;
+        }
+        self.read_only.recv_ack(m.from, &m.context);
+        let rss = self.read_only.maybe_advance(&self.trk.config.voters);
+        for rs in rss {
+            if let Some(resp) = self.response_to_read_index_req(rs.req, rs.index) {
+                self.send(resp);
+            }
+        }
+    }
+
     /// The follower's handling of messages (etcd `stepFollower`).
     fn step_follower(&mut self, m: &mut Message) -> Result<()> {
         match m.get_type() {
@@ -847,11 +878,7 @@ impl<S: Storage> Raft<S> {
                 self.lead = m.from;
                 self.handle_append_entries_mut(m);
             }
-            MessageType::MsgHeartbeat => {
-                self.election_elapsed = 0;
-                self.lead = m.from;
-                self.handle_heartbeat_mut(m);
-            }
+            MessageType::MsgHeartbeat => self.step_follower_heartbeat(m),
             MessageType::MsgSnap => {
                 self.election_elapsed = 0;
                 self.lead = m.from;

@@ -798,6 +798,68 @@ fn steady_replication_refuses_what_step_refuses() {
     assert_eq!((n.raft.raft_log.last_index(), n.raft.lead), (3, 1));
 }
 
+/// Heartbeats and heartbeat responses at the node's own term take
+/// `RawNode`'s direct path too, which refuses what the usual path refuses:
+/// a commit index beyond the follower's log, values beyond 2^63 - 1, and a
+/// response from a peer the leader has no progress for.
+#[test]
+fn steady_heartbeats_refuse_what_step_refuses() {
+    use crate::errors::Error;
+    let hb = |commit, log_term| {
+        let mut m = msg_term(1, 2, MessageType::MsgHeartbeat, 1);
+        (m.commit, m.log_term) = (commit, log_term);
+        m
+    };
+    let mut n = follower();
+    n.raft.election_elapsed = 3;
+    assert_eq!(
+        n.step(hb(3, 0)),
+        Err(Error::Decode(
+            "heartbeat commit 3 is beyond the last index 2".into()
+        ))
+    );
+    match n.step(hb(2, u64::MAX)) {
+        Err(Error::Decode(s)) => assert_eq!(
+            s,
+            "log term 18446744073709551615 of MsgHeartbeat from 1 is out of range (at most 9223372036854775807)"
+        ),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(n.raft.election_elapsed, 3);
+    assert!(!n.has_ready());
+    n.step(hb(2, 0)).unwrap();
+    assert_eq!((n.raft.election_elapsed, n.raft.lead), (0, 1));
+    let rd = n.ready();
+    assert_eq!(rd.messages.len(), 1);
+    let resp = &rd.messages[0];
+    assert_eq!(
+        (resp.get_type(), resp.to, resp.term),
+        (MessageType::MsgHeartbeatResp, 1, 1)
+    );
+
+    let cs = ConfState {
+        voters: vec![1, 2, 3],
+        ..Default::default()
+    };
+    let store = MemStorage::new_with_conf_state(cs);
+    let mut l = RawNode::new(&new_test_config(1, 10, 1), store, &test_logger()).unwrap();
+    campaign(&mut l, true);
+    assert_eq!(l.raft.state, crate::raft::StateRole::Leader);
+    let term = l.raft.term;
+    l.raft.trk.progress.get_mut(2).unwrap().recent_active = false;
+    assert_eq!(
+        l.step(msg_term(4, 1, MessageType::MsgHeartbeatResp, term)),
+        Err(Error::StepPeerNotFound)
+    );
+    let mut far = msg_term(2, 1, MessageType::MsgHeartbeatResp, term);
+    far.index = u64::MAX;
+    assert!(matches!(l.step(far), Err(Error::Decode(_))));
+    assert!(!l.raft.trk.progress.get(2).unwrap().recent_active);
+    l.step(msg_term(2, 1, MessageType::MsgHeartbeatResp, term))
+        .unwrap();
+    assert!(l.raft.trk.progress.get(2).unwrap().recent_active);
+}
+
 /// Terms and indexes no honest group reaches (beyond 2^63 - 1) are refused:
 /// a term near `u64::MAX` would overflow the node's next election, a
 /// snapshot index there its restore.
