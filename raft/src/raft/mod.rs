@@ -440,6 +440,18 @@ impl<S: Storage> Raft<S> {
         }
     }
 
+    /// Gives `msgs` room for `n` messages if it has no buffer yet, as in an
+    /// idle group's heartbeats: RawNode leaves a small queue without a
+    /// buffer between Readys (idle nodes hold none), and a kept small one
+    /// (see [`buffers`](crate::buffers)) costs less than the first push's
+    /// allocation, and its free once the messages are sent.
+    #[inline]
+    pub(crate) fn reserve_msgs(&mut self, n: usize) {
+        if self.msgs.capacity() == 0 {
+            self.msgs = crate::buffers::small_messages_vec(n);
+        }
+    }
+
     // batch_append: an acceptance that directly follows an acceptance to
     // the same peer in the same term replaces it. The later one acks a
     // longer prefix of the same log (or the same), which is all the peer

@@ -473,10 +473,12 @@ impl<S: Storage> Raft<S> {
 
     /// Sends heartbeats with context `ctx` to every peer.
     pub fn bcast_heartbeat_with_ctx(&mut self, ctx: Bytes) {
+        let n = self.trk.progress.len();
+        self.reserve_msgs(n.saturating_sub(1));
         // By position, as send_heartbeat would for each id in turn: sending
         // changes neither the peers nor their order, and a leader of an
         // idle group does this every heartbeat interval.
-        for i in 0..self.trk.progress.len() {
+        for i in 0..n {
             let (id, pr) = self.trk.progress.at_mut(i);
             if id == self.id {
                 continue;
@@ -605,6 +607,7 @@ impl<S: Storage> Raft<S> {
     // `handle_heartbeat` on a borrowed message; takes its context.
     pub(super) fn handle_heartbeat_mut(&mut self, m: &mut Message) {
         self.raft_log.commit_to(m.commit);
+        self.reserve_msgs(1);
         let mut resp = Message::new(MessageType::MsgHeartbeatResp);
         resp.to = m.from;
         resp.context = std::mem::take(&mut m.context);
