@@ -575,7 +575,11 @@ impl<S: Storage> RawNode<S> {
     /// storage whose initial state holds the configuration, or call
     /// [`bootstrap`](RawNode::bootstrap).
     pub fn new(config: &Config, store: S, logger: &slog::Logger) -> Result<RawNode<S>> {
-        let raft = Raft::new(config, store, logger)?;
+        let mut raft = Raft::new(config, store, logger)?;
+        // Without async storage writes, a leader's acknowledgements of its
+        // own appends never leave the node: `advance` steps them. (With
+        // batch_append, `send` merges them anyway.)
+        raft.own_ack_runs = !config.async_storage_writes && !config.batch_append;
         let prev_soft_st = raft.soft_state();
         let prev_hard_st = raft.hard_state();
         Ok(RawNode {
@@ -1008,10 +1012,17 @@ impl<S: Storage> RawNode<S> {
             let mut steps = mem::take(&mut self.steps_on_advance);
             // A leader's acknowledgements of its own appends, one per
             // proposal, mostly do nothing a later one does not do too.
-            let superseded = self.raft.superseded_own_acks(&steps);
-            steps.drain(..superseded);
+            if let Some(superseded) = self.raft.superseded_own_acks(&steps) {
+                steps.drain(..superseded);
+                // The last acknowledgement, of the highest index.
+                steps[0].reject_hint = 0;
+            }
             for m in steps.drain(..) {
-                let _ = self.raft.step(m);
+                if self.raft.is_own_ack_run(&m) {
+                    self.raft.step_own_ack_run(m);
+                } else {
+                    let _ = self.raft.step(m);
+                }
             }
             // The emptied buffer is reused by the next Ready (see
             // `accept_ready`).

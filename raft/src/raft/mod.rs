@@ -242,6 +242,12 @@ pub struct Raft<S: Storage> {
     pub disable_conf_change_validation: bool,
     /// How read-index requests are served (etcd `readOnly.option`).
     pub read_only_option: ReadOnlyOption,
+    /// Whether a leader's acknowledgements of its own consecutive appends
+    /// share one queued message (see `Raft::extend_own_ack_run`); set by
+    /// `RawNode`
+    /// without async storage writes, where they never leave the node.
+    /// Last, in the struct's tail padding: no byte more per node.
+    pub(crate) own_ack_runs: bool,
 }
 
 /// An append in `msgs` that is still open for more entries (batch_append).
@@ -308,6 +314,7 @@ impl<S: Storage> Raft<S> {
             conf_restored_at: 0,
             batch_append: c.batch_append,
             pending_apps: LazyVec::new(),
+            own_ack_runs: false,
         };
 
         let last_id = r.raft_log.last_entry_id();

@@ -67,7 +67,43 @@ impl<S: Storage> Raft<S> {
     // acknowledgement.
     #[inline]
     fn ack_own_append(&mut self, li: u64) {
+        if self.own_ack_runs && self.extend_own_ack_run(li) {
+            return;
+        }
         self.send_append_ack(self.id, li);
+    }
+
+    /// Lets the acknowledgement of this node's own append up to `li` join
+    /// the one queued last, if that acknowledges the entries up to `li - 1`
+    /// in this term: the queued message then stands for the run of
+    /// acknowledgements of every index from its `reject_hint` (the run's
+    /// first index; an acceptance carries no hint, so it is free) to its
+    /// `index`. A leader makes one per proposal, and building, queuing and
+    /// dropping a message each is most of what they cost, while stepping
+    /// all but the last of them mostly does nothing (see
+    /// [`own_ack_run_plan`](Raft::own_ack_run_plan)). Only with
+    /// `own_ack_runs`, where `RawNode::advance` steps them; it unrolls a run
+    /// into the messages it stands for whenever they would act differently.
+    #[inline]
+    fn extend_own_ack_run(&mut self, li: u64) -> bool {
+        let (id, term) = (self.id, self.term);
+        match self.msgs_after_append.last_mut() {
+            Some(last)
+                if last.msg_type == MessageType::MsgAppResp as i32
+                    && last.to == id
+                    && last.from == id
+                    && last.term == term
+                    && !last.reject
+                    && last.index.checked_add(1) == Some(li) =>
+            {
+                if last.reject_hint == 0 {
+                    last.reject_hint = last.index;
+                }
+                last.index = li;
+                true
+            }
+            _ => false,
+        }
     }
 
     /// Acknowledges to `to` the entries up to `index` (an accepting
@@ -104,11 +140,39 @@ impl<S: Storage> Raft<S> {
         });
     }
 
-    /// How many of the first messages of `steps`, the self-addressed
-    /// messages `RawNode::advance` is about to step, can be dropped unstepped
-    /// because the one after them does all they would do: a leader's
-    /// acknowledgements of its own appends (one per proposal), all but the
-    /// last of a run of them.
+    /// Whether `m`, one of the self-addressed messages `RawNode::advance`
+    /// steps, is a run of acknowledgements of this node's own appends (see
+    /// [`extend_own_ack_run`](Raft::extend_own_ack_run)) rather than one.
+    #[inline]
+    pub(crate) fn is_own_ack_run(&self, m: &Message) -> bool {
+        m.reject_hint != 0
+            && m.msg_type == MessageType::MsgAppResp as i32
+            && m.from == self.id
+            && !m.reject
+    }
+
+    /// Steps each of the acknowledgements the run `m` stands for, in
+    /// order: what stepping them as separately queued messages does.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn step_own_ack_run(&mut self, mut m: Message) {
+        let first = std::mem::take(&mut m.reject_hint);
+        for index in first..m.index {
+            let mut ack = m.clone();
+            ack.index = index;
+            // Errors are impossible for these, and etcd ignores them too.
+            let _ = self.step(ack);
+        }
+        let _ = self.step(m);
+    }
+
+    /// Which of the first messages of `steps`, the self-addressed messages
+    /// `RawNode::advance` is about to step, do nothing that a later one
+    /// does not do too: a leader's acknowledgements of its own appends
+    /// (one per proposal, queued separately or as runs), all but the last
+    /// of a run of them. `Some(k)`: the first `k` messages can be dropped
+    /// unstepped, and the next one stepped as only the last index it
+    /// acknowledges. `None`: every acknowledgement must be stepped.
     ///
     /// Stepped one by one, such an acknowledgement raises the leader's own
     /// match index and, if that lets the quorum index pass the commit index,
@@ -119,9 +183,9 @@ impl<S: Storage> Raft<S> {
     /// the match index, so the earlier ones commit nothing either). Nothing
     /// else in their handling differs: the leader sends itself no appends,
     /// so it has nothing in flight to free.
-    pub(crate) fn superseded_own_acks(&mut self, steps: &[Message]) -> usize {
+    pub(crate) fn superseded_own_acks(&mut self, steps: &[Message]) -> Option<usize> {
         if self.state != StateRole::Leader || self.lead_transferee == self.id {
-            return 0;
+            return None;
         }
         let (id, term) = (self.id, self.term);
         let own_ack = |m: &Message| {
@@ -131,17 +195,31 @@ impl<S: Storage> Raft<S> {
                 && m.term == term
                 && !m.reject
         };
-        let run = steps.iter().take_while(|m| own_ack(m)).count();
-        if run < 2 || !steps[..run].windows(2).all(|w| w[0].index < w[1].index) {
-            return 0;
-        }
-        let last_skipped = steps[run - 2].index;
-        let committed = self.raft_log.committed;
-        let Some(pr) = self.trk.progress.get_mut(id) else {
-            return 0;
+        // The first index a message acknowledges: a run's first, or its
+        // only one.
+        let first = |m: &Message| {
+            if m.reject_hint != 0 {
+                m.reject_hint
+            } else {
+                m.index
+            }
         };
+        let run = steps.iter().take_while(|m| own_ack(m)).count();
+        if run == 0 || !steps[..run].windows(2).all(|w| w[0].index < first(&w[1])) {
+            return None;
+        }
+        let last = &steps[run - 1];
+        let last_skipped = if first(last) < last.index {
+            last.index - 1
+        } else if run >= 2 {
+            steps[run - 2].index
+        } else {
+            return None;
+        };
+        let committed = self.raft_log.committed;
+        let pr = self.trk.progress.get_mut(id)?;
         if pr.state != StateType::Replicate {
-            return 0;
+            return None;
         }
         if last_skipped > committed && last_skipped > pr.matched {
             let matched = pr.matched;
@@ -151,10 +229,10 @@ impl<S: Storage> Raft<S> {
                 pr.matched = matched;
             }
             if quorum > committed {
-                return 0;
+                return None;
             }
         }
-        run - 1
+        Some(run - 1)
     }
 
     /// Sends `to` what it lacks of the log, or, with nothing to send, an
