@@ -244,9 +244,8 @@ pub struct Raft<S: Storage> {
     pub read_only_option: ReadOnlyOption,
     /// Whether a leader's acknowledgements of its own consecutive appends
     /// share one queued message (see `Raft::extend_own_ack_run`); set by
-    /// `RawNode`
-    /// without async storage writes, where they never leave the node.
-    /// Last, in the struct's tail padding: no byte more per node.
+    /// `RawNode` without async storage writes, where they never leave the
+    /// node. Last, in the struct's tail padding: no byte more per node.
     pub(crate) own_ack_runs: bool,
 }
 
