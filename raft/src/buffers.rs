@@ -92,15 +92,20 @@ fn keep<T>(pool: &'static std::thread::LocalKey<RefCell<Vec<Vec<T>>>>, mut v: Ve
     });
 }
 
+// The vector kept last in `pool`, if any (none during the thread's
+// teardown).
+#[inline]
+fn pop<T>(pool: &'static std::thread::LocalKey<RefCell<Vec<Vec<T>>>>) -> Option<Vec<T>> {
+    pool.try_with(|p| p.try_borrow_mut().ok().and_then(|mut p| p.pop()))
+        .ok()
+        .flatten()
+}
+
 // An empty vector with room for `n` elements: a kept one if there is one
 // large enough, else a new one.
 #[inline]
 fn take<T>(pool: &'static std::thread::LocalKey<RefCell<Vec<Vec<T>>>>, n: usize) -> Vec<T> {
-    let kept = pool
-        .try_with(|p| p.try_borrow_mut().ok().and_then(|mut p| p.pop()))
-        .ok()
-        .flatten();
-    match kept {
+    match pop(pool) {
         Some(v) if v.capacity() >= n => v,
         _ => Vec::with_capacity(n),
     }
@@ -169,11 +174,7 @@ pub(crate) fn messages_vec(n: usize) -> Vec<Message> {
 /// a new one of at least the size the first push would allocate.
 #[inline(never)]
 pub(crate) fn small_messages_vec(n: usize) -> Vec<Message> {
-    let kept = SMALL
-        .try_with(|p| p.try_borrow_mut().ok().and_then(|mut p| p.pop()))
-        .ok()
-        .flatten();
-    match kept {
+    match pop(&SMALL) {
         Some(mut v) => {
             v.reserve(n);
             v

@@ -67,12 +67,13 @@ impl<S: Storage> Raft<S> {
         } else {
             // Probe new peers now rather than at the next heartbeat or
             // proposal.
-            let mut cur = self.next_peer(None);
-            while let Some(id) = cur {
+            // By position: sending changes neither the peers nor their
+            // order.
+            for i in 0..self.trk.progress.len() {
+                let id = self.trk.progress.at(i).0;
                 if id != self.id {
                     self.maybe_send_append(id, false);
                 }
-                cur = self.next_peer(Some(id));
             }
         }
         // A transfer to a node that is no longer a voter cannot finish.

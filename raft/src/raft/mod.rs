@@ -585,16 +585,6 @@ impl<S: Storage> Raft<S> {
     pub fn reduce_uncommitted_size(&mut self, s: u64) {
         self.uncommitted_size = self.uncommitted_size.saturating_sub(s);
     }
-
-    /// The next tracked peer id after `prev` (the first one for `None`), in
-    /// ascending order. Used to visit peers while mutating `self`, without
-    /// allocating a list of ids.
-    fn next_peer(&self, prev: Option<u64>) -> Option<u64> {
-        match prev {
-            None => self.trk.progress.ids().next(),
-            Some(p) => self.trk.progress.ids().find(|&id| id > p),
-        }
-    }
 }
 
 /// The configuration `cs` describes, built on `trk` (which has an empty

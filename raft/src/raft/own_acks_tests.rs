@@ -12,12 +12,19 @@ use crate::storage::MemStorage;
 use crate::tests::support::{new_test_config, test_logger, TestRng};
 
 fn node(id: u64) -> RawNode<MemStorage> {
+    node_logging_to(id, &test_logger())
+}
+
+/// Node `id` of a group of three voters, logging to `logger`.
+fn node_logging_to(id: u64, logger: &slog::Logger) -> RawNode<MemStorage> {
     let cs = ConfState {
         voters: vec![1, 2, 3],
         ..Default::default()
     };
     let store = MemStorage::new_with_conf_state(cs);
-    RawNode::new(&new_test_config(id, 10, 1), store, &test_logger()).unwrap()
+    let mut cfg = new_test_config(id, 10, 1);
+    cfg.election_seed = Some(id);
+    RawNode::new(&cfg, store, logger).unwrap()
 }
 
 /// Persists `n`'s Ready and returns its messages, without advancing.
@@ -186,14 +193,7 @@ fn replay(seed: u64, runs: bool) -> (Trace, bool, bool) {
     let logger = slog::Logger::root(lines.clone(), slog::o!());
     let mut nodes: Vec<_> = (1..=3u64)
         .map(|id| {
-            let cs = ConfState {
-                voters: vec![1, 2, 3],
-                ..Default::default()
-            };
-            let store = MemStorage::new_with_conf_state(cs);
-            let mut cfg = new_test_config(id, 10, 1);
-            cfg.election_seed = Some(id);
-            let mut n = RawNode::new(&cfg, store, &logger).unwrap();
+            let mut n = node_logging_to(id, &logger);
             n.raft.own_ack_runs = runs;
             n
         })

@@ -9,7 +9,7 @@ use crate::errors::Error;
 use crate::raft_log::NO_LIMIT;
 use crate::raft_log::{EntryId, LogSlice};
 use crate::storage::Storage;
-use crate::tracker::{ProgressTracker, StateType};
+use crate::tracker::{Progress, ProgressTracker, StateType};
 use crate::util::{ent_size, ents_size, payloads_size};
 
 impl<S: Storage> Raft<S> {
@@ -514,8 +514,7 @@ impl<S: Storage> Raft<S> {
         let Some(pr) = self.trk.progress.get_mut(to) else {
             return;
         };
-        let commit = pr.matched.min(self.raft_log.committed);
-        pr.sent_commit(commit);
+        let commit = heartbeat_commit(pr, self.raft_log.committed);
         self.send_heartbeat_at(to, commit, ctx);
     }
 
@@ -561,8 +560,7 @@ impl<S: Storage> Raft<S> {
             if id == self.id {
                 continue;
             }
-            let commit = pr.matched.min(self.raft_log.committed);
-            pr.sent_commit(commit);
+            let commit = heartbeat_commit(pr, self.raft_log.committed);
             self.send_heartbeat_at(id, commit, ctx.clone());
         }
     }
@@ -853,4 +851,14 @@ impl std::fmt::Display for GoConfState<'_> {
         }
         write!(f, "auto_leave:{}", cs.auto_leave)
     }
+}
+
+/// The commit index a heartbeat to the follower of `pr` carries, recorded
+/// as sent: capped at what the follower is known to have, so that it never
+/// commits entries it may not hold.
+#[inline]
+fn heartbeat_commit(pr: &mut Progress, committed: u64) -> u64 {
+    let commit = pr.matched.min(committed);
+    pr.sent_commit(commit);
+    commit
 }

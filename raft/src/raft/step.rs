@@ -873,11 +873,7 @@ impl<S: Storage> Raft<S> {
                 }
                 self.forward_to_leader(std::mem::take(m));
             }
-            MessageType::MsgApp => {
-                self.election_elapsed = 0;
-                self.lead = m.from;
-                self.handle_append_entries_mut(m);
-            }
+            MessageType::MsgApp => self.step_follower_append(m),
             MessageType::MsgHeartbeat => self.step_follower_heartbeat(m),
             MessageType::MsgSnap => {
                 self.election_elapsed = 0;

@@ -11,6 +11,7 @@ use bytes::Bytes;
 
 use crate::eraftpb::Entry;
 use crate::lazy_vec::LazyVec;
+use crate::util::entry_encoded_len;
 
 /// A size limit at or above this cuts no range of entries held in memory,
 /// so the sizes need not be added up: an entry encodes in at most 44 bytes
@@ -279,7 +280,12 @@ impl StoredLog {
         for (k, data) in datas.iter().enumerate() {
             let index = lo + k as u64;
             let (term, entry_type) = cursor.at(index);
-            size = size.saturating_add(encoded_len(entry_type, term, index, data.len()));
+            size = size.saturating_add(entry_encoded_len(
+                entry_type,
+                term,
+                index,
+                data.len() as u64,
+            ));
             if k > 0 && size > max_size {
                 return k;
             }
@@ -363,13 +369,6 @@ impl<'a> Cursor<'a> {
     }
 }
 
-/// The protobuf-encoded size of an entry with these fields: what
-/// `Entry::encoded_len` returns, without building the entry.
-#[inline]
-fn encoded_len(entry_type: Option<i32>, term: u64, index: u64, data_len: usize) -> u64 {
-    crate::util::entry_encoded_len(entry_type, term, index, data_len as u64)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -427,7 +426,7 @@ mod tests {
         ] {
             assert!(e.encoded_len() as u64 <= e.data.len() as u64 + MAX_ENTRY_OVERHEAD);
             assert_eq!(
-                encoded_len(e.entry_type, e.term, e.index, e.data.len()),
+                entry_encoded_len(e.entry_type, e.term, e.index, e.data.len() as u64),
                 e.encoded_len() as u64,
                 "{e:?}"
             );
